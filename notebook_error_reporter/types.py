@@ -1,0 +1,46 @@
+"""The wire format of a report, as typed dictionaries.
+
+These are plain dicts on purpose: a report is JSON on the wire, in the spool and on the server,
+and ``TypedDict`` lets every layer agree on the keys without a serialisation step. The field
+names of version 0.1 (``error_name``, ``error_message``, ``traceback``, ``first_line``,
+``execution_count``, ``notebook``) are kept so old servers and old readers keep working.
+"""
+
+from __future__ import annotations
+
+from typing import List, TypedDict
+
+
+class TracebackDetailsType(TypedDict):
+    """One frame of a scrubbed traceback: never a full path, never local variables."""
+
+    filename: str
+    fun_name: str
+    lineno: int
+
+
+class ClientInfoType(TypedDict):
+    """Versions of the reporting side, so an author can tell a Colab IPython 7 from a laptop."""
+
+    reporter: str
+    python: str
+    ipython: str
+    platform: str
+
+
+class EventMessageType(TypedDict):
+    """One error report, exactly as it is spooled and sent (see DESIGN.md, wire format)."""
+
+    event_id: str
+    session_id: str
+    notebook: str
+    error_name: str
+    error_message: str
+    traceback: List[TracebackDetailsType]
+    first_line: str
+    execution_count: int
+    occurred_at: str
+    client: ClientInfoType
+
+
+__all__ = ["ClientInfoType", "EventMessageType", "TracebackDetailsType"]
