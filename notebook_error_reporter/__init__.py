@@ -1,0 +1,32 @@
+"""notebook-error-reporter: learn what breaks when strangers run your shared notebooks.
+
+>>> from notebook_error_reporter import ErrorServer
+>>> es = ErrorServer(url="https://errors.example.org", notebook="protein-design")
+>>> es.enable()
+
+Only the error's name, a scrubbed message, a path-stripped traceback and the cell's first line are
+reported. The collection server lives in ``notebook_error_reporter.serverside`` (extra ``[server]``)
+and is never imported by the client.
+"""
+
+from ._version import __version__
+from .event import build_event
+from .extension import load_ipython_extension, unload_ipython_extension
+from .reporter import ErrorEvent
+from .server import ErrorServer
+from .slack import ErrorSlack
+from .store import ErrorStore
+from .types import EventMessageType, TracebackDetailsType
+
+__all__ = [
+    "ErrorEvent",
+    "ErrorServer",
+    "ErrorSlack",
+    "ErrorStore",
+    "EventMessageType",
+    "TracebackDetailsType",
+    "__version__",
+    "build_event",
+    "load_ipython_extension",
+    "unload_ipython_extension",
+]

@@ -1,0 +1,38 @@
+"""Recover a cell's number and source from the shell's input history.
+
+Results of old shells don't carry them, and when ``showtraceback`` runs, whether
+``shell.execution_count`` has already moved on differs between IPython versions. The history is
+written before a cell runs, in every version, so its last entry is the running cell.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Tuple
+
+
+def raw_cell_from_history(shell: Any, execution_count: int) -> str:
+    """The raw source of cell ``execution_count``, or "" when the shell did not store it."""
+    try:
+        history = shell.history_manager.input_hist_raw
+        if 0 <= execution_count < len(history):
+            cell = history[execution_count]
+            return cell if isinstance(cell, str) else ""
+    except Exception:
+        pass
+    return ""
+
+
+def running_cell(shell: Any) -> Tuple[int, str]:
+    """(execution count, raw source) of the cell running now, as best the shell can tell."""
+    current = int(getattr(shell, "execution_count", 0) or 0)
+    try:
+        history = shell.history_manager.input_hist_raw
+        last = len(history) - 1
+    except Exception:
+        return current, ""
+    # The last stored input is the running cell unless this run did not store history
+    # (silent executions); then it belongs to an older cell and must not be reported as ours.
+    if last >= 1 and last in (current, current - 1):
+        cell = history[last]
+        return last, cell if isinstance(cell, str) else ""
+    return current, ""
