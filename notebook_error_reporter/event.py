@@ -30,6 +30,8 @@ _IPYTHON_INPUT = re.compile(r"<ipython-input-(\d+)-[0-9a-f]+>")
 _KERNEL_TEMP_CELL = re.compile(r"(?:[A-Za-z]:)?[^\s'\"<>]*[\\/](?:ipykernel|xpython)_\d+[\\/]\d+\.py")
 # IPython's execution machinery sits at the top of every cell's traceback; it says nothing
 # about the user's code. Stripped names starting with these are dropped from the top.
+# IPython 7.34 on Python 3.11 names a cell's top-level code "<cell line: 0>"; others say "<module>".
+_CELL_CODE_NAME = re.compile(r"<cell line: \d+>")
 _MACHINERY_PREFIXES = ("IPython/core/", "IPython/utils/", "ipykernel/", "asyncio/", "<frozen ")
 
 
@@ -94,7 +96,7 @@ def select_frames(
     details: List[TracebackDetailsType] = [
         {
             "filename": _frame_filename(filename, context, cell_filenames),
-            "fun_name": scrub_text(fun_name, context),
+            "fun_name": function_name(fun_name, context),
             "lineno": int(lineno),
         }
         for filename, fun_name, lineno in kept
@@ -107,6 +109,13 @@ def select_frames(
         }
         details.insert(max_frames // 2, marker)
     return details
+
+
+def function_name(name: str, context: PrivacyContext) -> str:
+    """The frame's function name, the same across IPython versions, scrubbed like any text."""
+    if _CELL_CODE_NAME.fullmatch(name):
+        return "<module>"
+    return scrub_text(name, context)
 
 
 def safe_message(error: BaseException) -> str:

@@ -29,7 +29,7 @@ class ShowTracebackCapture:
         self.shell = shell
         self.on_error = on_error
         self._saved: Dict[str, Any] = {}
-        self._last_reported: Optional[Tuple[int, int]] = None
+        self._last_reported_count: Optional[int] = None
 
     def install(self) -> None:
         if self._saved:
@@ -75,10 +75,11 @@ class ShowTracebackCapture:
     def _report(self, error: BaseException) -> None:
         try:
             count, raw_cell = running_cell(self.shell)
-            key = (id(error), count)
-            if key == self._last_reported:  # showtraceback hands SyntaxErrors on to showsyntaxerror
+            # One report per cell: showtraceback hands SyntaxErrors on to showsyntaxerror, and an
+            # error while formatting a traceback is shown a second time.
+            if count == self._last_reported_count:
                 return
-            self._last_reported = key
+            self._last_reported_count = count
             self.on_error(error, raw_cell, count)
         except Exception:
             logger.exception("notebook_error_reporter: could not report the shown exception")
