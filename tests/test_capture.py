@@ -91,7 +91,9 @@ def test_line_magic_error_is_reported(shell: InteractiveShell, store: ErrorStore
     assert event["first_line"].startswith("%run ")
 
 
-def test_run_of_a_failing_script_is_reported(shell: InteractiveShell, store: ErrorStore, tmp_path: Path) -> None:
+def test_run_of_a_failing_script_is_reported(
+    shell: InteractiveShell, store: ErrorStore, tmp_path: Path
+) -> None:
     script = tmp_path / "analysis_step.py"
     script.write_text("def step():\n    raise ValueError('bad input')\n\nstep()\n")
     run(shell, f"%run {script}")
@@ -116,7 +118,9 @@ def test_top_level_await_cell_is_reported(shell: InteractiveShell, store: ErrorS
     assert event["traceback"][0]["filename"] == f"<cell {result.execution_count}>"
 
 
-def test_keyboard_interrupt_and_clean_exits_are_not_reported(shell: InteractiveShell, store: ErrorStore) -> None:
+def test_keyboard_interrupt_and_clean_exits_are_not_reported(
+    shell: InteractiveShell, store: ErrorStore
+) -> None:
     run(shell, "raise KeyboardInterrupt")
     run(shell, "raise SystemExit(0)")
     run(shell, "raise SystemExit()")
@@ -176,7 +180,7 @@ def test_error_inside_an_imported_user_module(
 
 
 def test_successful_cells_report_nothing(shell: InteractiveShell, store: ErrorStore) -> None:
-    for cell in ("x = 1", "print('hello')", "%%bash\nexit 3\n" if False else "%%bash --no-raise-error\nexit 3"):
+    for cell in ("x = 1", "print('hello')", "%%bash --no-raise-error\nexit 3"):
         run(shell, cell)
     assert store.retrieve_errors() == []
     assert store.stats.captured == 0
@@ -211,7 +215,9 @@ def test_the_users_traceback_looks_the_same(shell: InteractiveShell, method: str
 
 
 @pytest.mark.parametrize("method", METHODS)
-def test_enable_and_disable_are_idempotent_and_restore_the_shell(shell: InteractiveShell, method: str) -> None:
+def test_enable_and_disable_are_idempotent_and_restore_the_shell(
+    shell: InteractiveShell, method: str
+) -> None:
     callbacks = {name: list(cbs) for name, cbs in shell.events.callbacks.items()}
     reporter = ErrorStore(quiet=True)
     reporter.enable(shell, method=method)
@@ -257,7 +263,9 @@ def test_two_backends_report_side_by_side(shell: InteractiveShell) -> None:
     assert store.retrieve_errors()[0]["event_id"] != other.retrieve_errors()[0]["event_id"]
 
 
-def test_a_store_and_a_slack_reporter_for_one_notebook_do_not_replace_each_other(shell: InteractiveShell) -> None:
+def test_a_store_and_a_slack_reporter_for_one_notebook_do_not_replace_each_other(
+    shell: InteractiveShell,
+) -> None:
     store = ErrorStore(notebook="nb", quiet=True)
     slack = ErrorSlack(notebook="nb", slack_webhook="http://127.0.0.1:9/hook", quiet=True)
     assert store.target_key() != slack.target_key()
@@ -279,7 +287,9 @@ def test_before_send_can_change_or_drop(shell: InteractiveShell) -> None:
     assert reporter.stats.as_dict() == {"captured": 2, "dropped": 1, "sent": 1, "failed": 0}
 
 
-def test_before_send_that_raises_drops_and_counts(shell: InteractiveShell, fail_on_internal_errors: List[Any]) -> None:
+def test_before_send_that_raises_drops_and_counts(
+    shell: InteractiveShell, fail_on_internal_errors: List[Any]
+) -> None:
     def broken(event: Dict[str, Any]) -> Dict[str, Any]:
         raise RuntimeError("author bug")
 
