@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import sys
 from datetime import date
-from pathlib import Path
 from typing import Any, Dict, List
 
 from ipython_envs import ROOT, VERSIONS, ensure_env, run_with_repo
@@ -53,7 +52,9 @@ def table(data: Dict[str, Any]) -> str:
         "| cell | events | showtraceback |",
         "|---|---|---|",
     ]
-    lines += [f"| {cell} | {m.get('events', '')} | {m.get('showtraceback', '')} |" for cell, m in rows.items()]
+    lines += [
+        f"| {cell} | {m.get('events', '')} | {m.get('showtraceback', '')} |" for cell, m in rows.items()
+    ]
     return "\n".join(lines) + "\n"
 
 
