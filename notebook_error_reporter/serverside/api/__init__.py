@@ -1,0 +1,1 @@
+"""The HTTP layer: routers, dependencies, error answers and the request-size guard."""

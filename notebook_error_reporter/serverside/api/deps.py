@@ -1,0 +1,114 @@
+"""Dependencies of the routes, as ``Annotated`` aliases (the full-stack template's ``deps.py``).
+
+* ``SessionDep`` / ``WriteSessionDep``: a database session for reading / for changing things.
+* ``AdminDep``: ``Authorization: Bearer <admin token>``; none -> 401, a wrong one -> 403.
+* ``ReaderDep``: the admin, or anybody when the server runs with ``max_transparency``.
+* ``IngestGuardDep``: what every report must pass before it is read further: the Colab check
+  (when ``colab_only``) and the per-address flood limit. It yields the address's keyed hash.
+"""
+
+from __future__ import annotations
+
+import hmac
+from typing import Annotated, Iterator, Optional
+
+from fastapi import Depends, HTTPException, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session
+
+from ..core.addresses import address_key, client_address, in_networks
+from ..core.config import Settings
+from ..core.state import ServerState
+
+bearer = HTTPBearer(auto_error=False, description="The admin token printed at the server's first start.")
+COLAB_ONLY = "This server accepts reports from Google Colab only."
+
+
+def get_state(request: Request) -> ServerState:
+    state: ServerState = request.app.state.server
+    return state
+
+
+StateDep = Annotated[ServerState, Depends(get_state)]
+
+
+def get_settings(state: StateDep) -> Settings:
+    return state.settings
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+def read_session(state: StateDep) -> Iterator[Session]:
+    with state.database.session() as session:
+        yield session
+
+
+def write_session(state: StateDep) -> Iterator[Session]:
+    with state.database.write_session() as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(read_session)]
+WriteSessionDep = Annotated[Session, Depends(write_session)]
+
+
+def require_admin(
+    state: StateDep, credentials: Annotated[Optional[HTTPAuthorizationCredentials], Depends(bearer)]
+) -> None:
+    """The dashboard (another module) will also accept its sign-in cookie here."""
+    if credentials is None or not credentials.credentials:
+        raise HTTPException(
+            status_code=401,
+            detail="The admin token is needed: send 'Authorization: Bearer <token>'.",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    expected = state.settings.admin_token
+    if expected is None or not hmac.compare_digest(credentials.credentials.encode(), expected.encode()):
+        raise HTTPException(status_code=403, detail="Wrong admin token.")
+
+
+def require_reader(
+    state: StateDep, credentials: Annotated[Optional[HTTPAuthorizationCredentials], Depends(bearer)]
+) -> None:
+    if not state.settings.max_transparency:
+        require_admin(state, credentials)
+
+
+AdminDep = Annotated[None, Depends(require_admin)]
+ReaderDep = Annotated[None, Depends(require_reader)]
+
+
+def too_many(retry_after: int, what: str) -> HTTPException:
+    return HTTPException(
+        status_code=429,
+        detail=f"Too many requests from this {what}; please retry in {retry_after} s.",
+        headers={"Retry-After": str(retry_after)},
+    )
+
+
+def ingest_guard(request: Request, state: StateDep) -> str:
+    """Colab check and per-address flood limit; returns the address key (never the address)."""
+    peer = request.client.host if request.client else None
+    address = client_address(peer, request.headers.getlist("x-forwarded-for"), state.trusted_proxies)
+    if state.settings.colab_only and not in_networks(address, state.colab_networks):
+        raise HTTPException(status_code=403, detail=COLAB_ONLY)
+    key = address_key(address, state.address_secret())
+    retry_after = state.limiter.hit("address", key)
+    if retry_after is not None:
+        raise too_many(retry_after, "address")
+    return key
+
+
+IngestGuardDep = Annotated[str, Depends(ingest_guard)]
+
+
+def limit_session(state: ServerState, session_id: str) -> None:
+    """The per-session flood limit (the session id comes from the body, so routes call this).
+
+    The limiter's storage sees a keyed hash: a session id is the key to that session's reports.
+    """
+    key = hmac.new(state.address_secret(), session_id.encode(), "sha256").hexdigest()[:32]
+    retry_after = state.limiter.hit("session", key)
+    if retry_after is not None:
+        raise too_many(retry_after, "session")

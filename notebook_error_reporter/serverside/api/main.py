@@ -1,0 +1,17 @@
+"""The routers: version 1 under ``/api/v1``; health, the home pointer and 0.1's routes at the root."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from .routes import admin, events, health, home, issues, legacy, notebooks, sessions
+
+API_PREFIX = "/api/v1"
+
+api_router = APIRouter(prefix=API_PREFIX)
+for module in (events, sessions, notebooks, issues, admin):
+    api_router.include_router(module.router)
+
+root_router = APIRouter()
+for module in (health, home, legacy):
+    root_router.include_router(module.router)

@@ -1,0 +1,1 @@
+"""One module per group of routes, each with its own ``router``; ``api/main.py`` assembles them."""

@@ -1,0 +1,143 @@
+"""Ingest: ``POST /api/v1/events`` (one report) and ``POST /api/v1/events/batch`` (up to 100).
+
+A batch is one transaction and every report in it is judged on its own: a valid one is stored
+(``created``) or recognised (``duplicate``); an invalid one is ``rejected`` with the reason, and the
+rest are stored all the same. Our client deletes created, duplicate and rejected reports from its
+spool (a rejected report would be rejected forever) and keeps nothing half-way: either the whole
+answer arrived, or it sends the whole batch again, which idempotency makes harmless.
+"""
+
+from __future__ import annotations
+
+from typing import Any, List, Optional
+
+from fastapi import APIRouter, Response
+from pydantic import TypeAdapter, ValidationError
+
+from ... import crud
+from ...schemas import BatchCreate, BatchResponse, BatchResult, EventAck, EventCreate
+from ...scrub import CleanEvent, clean_event
+from ..deps import IngestGuardDep, StateDep, WriteSessionDep, limit_session
+from ..docs import answers
+
+router = APIRouter(prefix="/events", tags=["events"])
+_event_adapter: TypeAdapter[EventCreate] = TypeAdapter(EventCreate)
+_ACK_EXAMPLE = {"event_id": "2f1c9a7e8d6b4c3a9e0f1a2b3c4d5e6f", "issue_id": 42}
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=EventAck,
+    summary="Store one report",
+    responses={
+        201: {"description": "Stored.", "content": {"application/json": {"example": _ACK_EXAMPLE}}},
+        200: {
+            "model": EventAck,
+            "description": "Already stored earlier (a retry): nothing new was stored.",
+            "content": {"application/json": {"example": _ACK_EXAMPLE}},
+        },
+        **answers(400, 403, 413, 422, 429, 503),
+    },
+)
+def post_event(
+    event: EventCreate,
+    response: Response,
+    session: WriteSessionDep,
+    state: StateDep,
+    _address: IngestGuardDep,
+) -> EventAck:
+    """Idempotent on `event_id`: posting the same report again answers 200 with the same issue."""
+    limit_session(state, event.session_id)
+    summary = crud.ingest_events(session=session, events=[clean_event(event)])
+    result = summary.results[0]
+    if not result.created:
+        response.status_code = 200
+    return EventAck(event_id=result.event_id, issue_id=result.issue_id)
+
+
+def _sent_id(item: Any) -> Optional[str]:
+    """The event id as the client wrote it (so it can match our answer to its report), if any."""
+    raw = item.get("event_id") if isinstance(item, dict) else None
+    return raw[:100] if isinstance(raw, str) else None
+
+
+def _rejection(item: Any, error: ValidationError) -> BatchResult:
+    reasons = "; ".join(
+        f"{'.'.join(str(part) for part in e['loc']) or 'event'}: {e['msg']}" for e in error.errors()[:5]
+    )
+    return BatchResult(event_id=_sent_id(item), status="rejected", detail=reasons)
+
+
+@router.post(
+    "/batch",
+    response_model=BatchResponse,
+    summary="Store up to 100 reports in one transaction",
+    responses={
+        200: {
+            "description": "One result per report, in order.",
+            "content": {
+                "application/json": {
+                    "example": {
+                        "results": [
+                            {
+                                "event_id": "2f1c9a7e8d6b4c3a9e0f1a2b3c4d5e6f",
+                                "issue_id": 42,
+                                "status": "created",
+                            },
+                            {
+                                "event_id": "0d9c8b7a6f5e4d3c2b1a0f9e8d7c6b5a",
+                                "issue_id": 42,
+                                "status": "duplicate",
+                            },
+                            {
+                                "event_id": "5a4b3c2d1e0f4a9b8c7d6e5f4a3b2c1d",
+                                "status": "rejected",
+                                "detail": "occurred_at: Value error, must carry a time zone offset",
+                            },
+                        ]
+                    }
+                }
+            },
+        },
+        **answers(400, 403, 413, 422, 429, 503),
+    },
+)
+def post_batch(
+    batch: BatchCreate, session: WriteSessionDep, state: StateDep, _address: IngestGuardDep
+) -> BatchResponse:
+    """Each report is validated on its own: invalid ones are `rejected` with a reason, the rest stored.
+
+    `client_dropped` (reports the client's full spool had to drop) is added to the notebook of the
+    first valid report.
+    """
+    slots: List[Optional[BatchResult]] = []
+    valid: List[CleanEvent] = []
+    for item in batch.events:
+        try:
+            event = _event_adapter.validate_python(item)
+        except ValidationError as error:
+            slots.append(_rejection(item, error))
+            continue
+        slots.append(None)
+        valid.append(clean_event(event))
+    for session_id in sorted({event.session_id for event in valid}):
+        limit_session(state, session_id)
+    stored: List[Any] = []
+    if valid or batch.client_dropped:
+        stored = crud.ingest_events(
+            session=session, events=valid, client_dropped=batch.client_dropped
+        ).results
+    results: List[BatchResult] = []
+    next_valid = 0
+    for item, slot in zip(batch.events, slots):
+        if slot is None:
+            done = stored[next_valid]
+            next_valid += 1
+            slot = BatchResult(
+                event_id=_sent_id(item),
+                issue_id=done.issue_id,
+                status="created" if done.created else "duplicate",
+            )
+        results.append(slot)
+    return BatchResponse(results=results)

@@ -1,0 +1,114 @@
+"""Issues: list (filtered, sorted, paginated), one with its daily counts, its reports, change status.
+
+Reads need the admin token unless the server runs with ``max_transparency``; changing a status
+always needs it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal, Optional
+
+from fastapi import APIRouter, HTTPException, Path, Query
+
+from ... import crud
+from ...models import EventsPage, IssueDetail, IssuePublic, IssuesPage, IssueStatus, IssueUpdate
+from ...scrub import storable
+from ..deps import AdminDep, ReaderDep, SessionDep, WriteSessionDep
+from ..docs import answers
+
+router = APIRouter(prefix="/issues", tags=["issues"])
+UNKNOWN_ISSUE = "Unknown issue."
+IssueId = Annotated[int, Path(ge=1, le=2**31 - 1, description="The issue's number.")]
+
+
+def _aware(value: Optional[datetime], name: str) -> Optional[datetime]:
+    if value is not None and (value.tzinfo is None or value.utcoffset() is None):
+        raise HTTPException(
+            status_code=422,
+            detail=[{"loc": ["query", name], "msg": "must carry a time zone offset", "type": "value_error"}],
+        )
+    return value
+
+
+@router.get(
+    "",
+    response_model=IssuesPage,
+    summary="Issues, filtered and sorted, a page at a time",
+    responses=answers(401, 403, 422, 503),
+)
+def get_issues(
+    session: SessionDep,
+    _reader: ReaderDep,
+    notebook: Annotated[
+        Optional[str], Query(max_length=200, description="Only this notebook's issues.")
+    ] = None,
+    status: Annotated[Optional[IssueStatus], Query()] = None,
+    seen_after: Annotated[
+        Optional[datetime], Query(description="Last seen at or after (with offset).")
+    ] = None,
+    seen_before: Annotated[Optional[datetime], Query(description="Last seen before (with offset).")] = None,
+    sort: Annotated[
+        Literal["last_seen", "first_seen", "count"], Query(description="Newest or most frequent first.")
+    ] = "last_seen",
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> IssuesPage:
+    return crud.list_issues(
+        session=session,
+        notebook=storable(notebook) if notebook is not None else None,
+        status=status,
+        seen_after=_aware(seen_after, "seen_after"),
+        seen_before=_aware(seen_before, "seen_before"),
+        sort=sort,
+        limit=limit,
+        offset=offset,
+    )
+
+
+@router.get(
+    "/{issue_id}",
+    response_model=IssueDetail,
+    summary="One issue with its reports per day",
+    responses=answers(401, 403, 404, 422, 503),
+)
+def get_issue(issue_id: IssueId, session: SessionDep, _reader: ReaderDep) -> IssueDetail:
+    issue = crud.get_issue(session=session, issue_id=issue_id)
+    if issue is None:
+        raise HTTPException(status_code=404, detail=UNKNOWN_ISSUE)
+    return issue
+
+
+@router.get(
+    "/{issue_id}/events",
+    response_model=EventsPage,
+    summary="An issue's stored reports, newest first",
+    responses=answers(401, 403, 404, 422, 503),
+)
+def get_issue_events(
+    issue_id: IssueId,
+    session: SessionDep,
+    _reader: ReaderDep,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> EventsPage:
+    page = crud.issue_events(session=session, issue_id=issue_id, limit=limit, offset=offset)
+    if page is None:
+        raise HTTPException(status_code=404, detail=UNKNOWN_ISSUE)
+    return page
+
+
+@router.patch(
+    "/{issue_id}",
+    response_model=IssuePublic,
+    summary="Open, resolve or ignore an issue (admin only)",
+    responses=answers(400, 401, 403, 404, 413, 422, 503),
+)
+def patch_issue(
+    issue_id: IssueId, update: IssueUpdate, session: WriteSessionDep, _admin: AdminDep
+) -> IssuePublic:
+    """Resolving deletes nothing; a later report reopens the issue and flags a regression."""
+    issue = crud.set_issue_status(session=session, issue_id=issue_id, status=update.status)
+    if issue is None:
+        raise HTTPException(status_code=404, detail=UNKNOWN_ISSUE)
+    return issue

@@ -1,0 +1,112 @@
+"""The routes of version 0.1, with their response shapes, so old clients report to a new server.
+
+``POST /usages/`` registers a session (0.1 calls it a usage) and returns its ``uuid``;
+``POST /errors/{uuid}/`` stores a report of that session; ``GET /usages/{uuid}`` is 0.1's
+``retrieve_errors``. Reports that arrive this way are scrubbed like any other (0.1 clients send raw
+paths), get a server-made event id, and join the same issues as v1 reports. Two changes from 0.1,
+both for the users' sake: ``ip`` is always ``"hidden"`` (no address is stored), and the listings
+``GET /usages/`` and ``GET /errors/`` need the admin token unless ``max_transparency`` is on.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, List
+
+from fastapi import APIRouter, HTTPException, Query
+
+from ... import crud, crud_legacy
+from ...core.types import utcnow
+from ...models import LegacyError, LegacyUsage
+from ...schemas import MAX_NOTEBOOK, LegacyErrorCreate, LegacyUsageCreate, normalise_uuid
+from ...scrub import clean_legacy_event, scrub
+from ..deps import IngestGuardDep, ReaderDep, SessionDep, StateDep, WriteSessionDep, limit_session
+from ..docs import answers
+
+router = APIRouter(tags=["version 0.1"])
+UNKNOWN_USAGE = "Usage not found"
+Skip = Annotated[int, Query(ge=0, le=2**31 - 1)]
+Limit = Annotated[int, Query(ge=1, le=1000)]
+
+
+def _session_key(value: str) -> str:
+    try:
+        return normalise_uuid(value)
+    except ValueError:
+        raise HTTPException(status_code=404, detail=UNKNOWN_USAGE) from None
+
+
+@router.post(
+    "/usages/",
+    response_model=LegacyUsage,
+    summary="0.1: register a session (a usage)",
+    responses=answers(400, 403, 413, 422, 429, 503),
+)
+def create_usage(usage: LegacyUsageCreate, session: WriteSessionDep, _address: IngestGuardDep) -> LegacyUsage:
+    return crud_legacy.create_usage(
+        session=session,
+        notebook=scrub(usage.notebook.strip() or "unknown", MAX_NOTEBOOK),
+        session_id=uuid.uuid4().hex,
+    )
+
+
+@router.post(
+    "/errors/{uuid}/",
+    response_model=LegacyError,
+    summary="0.1: store a report of a registered session",
+    responses=answers(400, 403, 404, 413, 422, 429, 503),
+)
+def create_error(
+    uuid: str, error: LegacyErrorCreate, session: WriteSessionDep, state: StateDep, _address: IngestGuardDep
+) -> LegacyError:
+    key = _session_key(uuid)
+    usage = crud_legacy.usage(session=session, session_id=key, with_errors=False)
+    if usage is None:
+        raise HTTPException(status_code=404, detail=UNKNOWN_USAGE)
+    session.rollback()  # end the read; ingest opens its own write transaction
+    limit_session(state, key)
+    event = clean_legacy_event(
+        error.model_dump(), session_id=key, notebook=usage.notebook, received_at=utcnow()
+    )
+    crud.ingest_events(session=session, events=[event])
+    stored = crud_legacy.legacy_error(session=session, event_id=event.event_id)
+    if stored is None:  # pragma: no cover - it was stored a moment ago
+        raise RuntimeError("the report just stored is gone")
+    return stored
+
+
+@router.get(
+    "/usages/{uuid}",
+    response_model=LegacyUsage,
+    summary="0.1: a session with its reports (whoever holds its uuid)",
+    responses=answers(403, 404, 422, 429, 503),
+)
+def read_usage(uuid: str, session: SessionDep, _address: IngestGuardDep) -> LegacyUsage:
+    usage = crud_legacy.usage(session=session, session_id=_session_key(uuid))
+    if usage is None:
+        raise HTTPException(status_code=404, detail=UNKNOWN_USAGE)
+    return usage
+
+
+@router.get(
+    "/usages/",
+    response_model=List[LegacyUsage],
+    summary="0.1: all sessions (admin, or max_transparency)",
+    responses=answers(401, 403, 422, 503),
+)
+def read_usages(
+    session: SessionDep, _reader: ReaderDep, skip: Skip = 0, limit: Limit = 100
+) -> List[LegacyUsage]:
+    return crud_legacy.list_usages(session=session, skip=skip, limit=limit)
+
+
+@router.get(
+    "/errors/",
+    response_model=List[LegacyError],
+    summary="0.1: all reports (admin, or max_transparency)",
+    responses=answers(401, 403, 422, 503),
+)
+def read_errors(
+    session: SessionDep, _reader: ReaderDep, skip: Skip = 0, limit: Limit = 100
+) -> List[LegacyError]:
+    return crud_legacy.list_legacy_errors(session=session, skip=skip, limit=limit)

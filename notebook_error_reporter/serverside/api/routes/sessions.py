@@ -1,0 +1,43 @@
+"""``GET /api/v1/sessions/{session_id}/events``: a session's own reports, for whoever holds its id.
+
+The session id is a uuid4 the client made: knowing it is the permission (it is what
+``ErrorServer.retrieve_errors()`` uses). Guessing is hopeless (122 random bits) and also rate-limited.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, List
+
+from fastapi import APIRouter, HTTPException, Query
+
+from ... import crud
+from ...models import EventPublic
+from ...schemas import normalise_uuid
+from ..deps import IngestGuardDep, SessionDep
+from ..docs import answers
+
+router = APIRouter(prefix="/sessions", tags=["sessions"])
+UNKNOWN_SESSION = "Unknown session."
+
+
+@router.get(
+    "/{session_id}/events",
+    response_model=List[EventPublic],
+    summary="A session's own reports, oldest first",
+    responses=answers(403, 404, 422, 429, 503),
+)
+def get_session_events(
+    session_id: str,
+    session: SessionDep,
+    _address: IngestGuardDep,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> List[EventPublic]:
+    try:
+        key = normalise_uuid(session_id)
+    except ValueError:
+        raise HTTPException(status_code=404, detail=UNKNOWN_SESSION) from None
+    events = crud.session_events(session=session, session_id=key, limit=limit, offset=offset)
+    if events is None:
+        raise HTTPException(status_code=404, detail=UNKNOWN_SESSION)
+    return events

@@ -1,0 +1,77 @@
+"""Assemble the FastAPI application: settings, state, middleware, error answers, routers, lifespan.
+
+At start-up (the lifespan) the schema is brought to the newest migration, the retention purge runs
+if configured, and at shutdown the connection pools close. Nothing here touches the network beyond
+the configured database and rate-limit storage.
+"""
+
+from __future__ import annotations
+
+import logging
+from contextlib import asynccontextmanager
+from datetime import timedelta
+from typing import AsyncIterator
+
+from fastapi import FastAPI
+from starlette.concurrency import run_in_threadpool
+
+from .._version import __version__
+from . import crud
+from .api import errors
+from .api.bodylimit import BodyLimitMiddleware
+from .api.main import api_router, root_router
+from .core import schema
+from .core.config import Settings
+from .core.state import ServerState
+from .core.types import utcnow
+
+logger = logging.getLogger("notebook_error_reporter.server")
+
+DESCRIPTION = """
+Collects the error reports of shared Jupyter and Colab notebooks (see the project's DESIGN.md).
+
+* **Ingest**: `POST /api/v1/events` and `POST /api/v1/events/batch`, idempotent on `event_id`.
+* **Reads**: a session's own reports with its session id; everything else with the admin token
+  (`Authorization: Bearer ...`) unless the server runs with `max_transparency`.
+* **Version 0.1**: `POST /usages/`, `POST /errors/{uuid}/`, `GET /usages/{uuid}`, `GET /usages/`,
+  `GET /errors/`.
+"""
+
+
+def _start(state: ServerState) -> None:
+    settings = state.settings
+    if settings.migrate:
+        schema.upgrade(state.database)
+    if settings.retention_days is not None:
+        cutoff = utcnow() - timedelta(days=settings.retention_days)
+        with state.database.write_session() as session:
+            deleted = crud.purge_events(session=session, older_than=cutoff)
+        if deleted:
+            logger.info("retention: purged %d reports older than %d days", deleted, settings.retention_days)
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    state: ServerState = app.state.server
+    await run_in_threadpool(_start, state)
+    try:
+        yield
+    finally:
+        state.database.dispose()
+
+
+def build_app(settings: Settings) -> FastAPI:
+    """The application for ``settings`` (``create_app`` in ``__init__`` is the public door)."""
+    app = FastAPI(
+        title="notebook-error-reporter server",
+        version=__version__,
+        description=DESCRIPTION,
+        debug=settings.debug,
+        lifespan=_lifespan,
+    )
+    app.state.server = ServerState.create(settings)
+    errors.install(app)
+    app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.include_router(api_router)
+    app.include_router(root_router)
+    return app

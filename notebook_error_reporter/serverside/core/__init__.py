@@ -1,0 +1,1 @@
+"""Configuration, database engines, schema migrations and small shared types of the server."""

@@ -1,0 +1,76 @@
+"""Who is asking: the client's address (believing proxies only when configured), and its keyed hash.
+
+The raw address is used for two decisions, in memory, during the request: is it inside the Colab
+networks (``colab_only``), and which rate-limit bucket is it. It is never stored or logged; the
+rate limiter sees only ``address_key``: an HMAC-SHA256 of the address under a per-database secret,
+so even the limiter's storage (Redis) cannot be turned back into addresses without the secret.
+An IPv6 client is keyed by its /64 network: one household or VM gets a whole /64 and could
+otherwise dodge the limit by hopping through it.
+
+``X-Forwarded-For`` is believed only when the peer is a configured trusted proxy, and then read
+from the right: the first hop that is not itself a trusted proxy is the client. Anything a client
+writes into the header itself sits further left and is ignored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import ipaddress
+from typing import Optional, Sequence, Union
+
+from ..colab_ranges import IPNetwork
+
+IPAddress = Union[ipaddress.IPv4Address, ipaddress.IPv6Address]
+UNKNOWN_KEY = "unknown"
+
+
+def parse_address(text: Optional[str]) -> Optional[IPAddress]:
+    """An address from a header or the socket; IPv4-mapped IPv6 becomes IPv4; junk becomes None."""
+    if not text:
+        return None
+    text = text.strip()
+    if text.startswith("[") and "]" in text:  # "[2001:db8::1]:443"
+        text = text[1 : text.index("]")]
+    elif text.count(":") == 1:  # "203.0.113.5:443"
+        text = text.split(":", 1)[0]
+    try:
+        address = ipaddress.ip_address(text.split("%", 1)[0])
+    except ValueError:
+        return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    return address
+
+
+def in_networks(address: Optional[IPAddress], networks: Sequence[IPNetwork]) -> bool:
+    return address is not None and any(address in network for network in networks)
+
+
+def client_address(
+    peer: Optional[str], forwarded_for: Sequence[str], trusted_proxies: Sequence[IPNetwork]
+) -> Optional[IPAddress]:
+    """The client's address: the peer, or, behind trusted proxies, the nearest untrusted hop."""
+    address = parse_address(peer)
+    if address is None or not in_networks(address, trusted_proxies):
+        return address
+    hops = [hop.strip() for header in forwarded_for for hop in header.split(",") if hop.strip()]
+    for hop in reversed(hops):
+        hop_address = parse_address(hop)
+        if hop_address is None:
+            return address  # a malformed hop: trust nothing further left
+        if not in_networks(hop_address, trusted_proxies):
+            return hop_address
+        address = hop_address
+    return address
+
+
+def address_key(address: Optional[IPAddress], secret: bytes) -> str:
+    """A keyed hash of the address (IPv6: its /64), fit for a rate-limit key and nothing else."""
+    if address is None:
+        return UNKNOWN_KEY
+    if isinstance(address, ipaddress.IPv6Address):
+        packed = ipaddress.IPv6Network((int(address) >> 64 << 64, 64)).network_address.packed
+    else:
+        packed = address.packed
+    return hmac.new(secret, packed, hashlib.sha256).hexdigest()[:32]

@@ -1,0 +1,104 @@
+"""Database engines: a SQLite file by default (WAL, busy timeout), PostgreSQL through psycopg 3 by URL.
+
+SQLite needs care to be a good server database. WAL lets readers run beside the one writer; a busy
+timeout makes a second writer wait instead of failing at once. And a transaction that will write
+must take the write lock when it *begins* (``BEGIN IMMEDIATE``): a deferred one that reads first
+and writes later can find its snapshot stale and fail with "database is locked" however long the
+timeout. So there are two entry points: ``session()`` for reads (deferred) and ``write_session()``
+for ingest and other changes (immediate). On PostgreSQL both are the same engine.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict
+
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+from sqlalchemy.pool import StaticPool
+
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+# psycopg: give up connecting after this many seconds, so a request answers 503 instead of hanging.
+CONNECT_TIMEOUT_S = 5
+_BEGIN_OPTION = "notebook_error_reporter_sqlite_begin"
+
+
+class Database:
+    """The engines of one database URL; cheap to create, connects on first use."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = make_engine(url)
+        self.is_sqlite = self.engine.dialect.name == "sqlite"
+        self.write_engine: Engine = (
+            self.engine.execution_options(**{_BEGIN_OPTION: "IMMEDIATE"}) if self.is_sqlite else self.engine
+        )
+
+    def session(self) -> Session:
+        """A session for reading (on SQLite it never blocks the writer)."""
+        return Session(self.engine, expire_on_commit=False)
+
+    def write_session(self) -> Session:
+        """A session whose transactions take the write lock at once on SQLite."""
+        return Session(self.write_engine, expire_on_commit=False)
+
+    def ping(self) -> bool:
+        """True if a trivial query answers; never raises (this is what /healthz reports)."""
+        try:
+            with self.engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+            return True
+        except Exception:
+            return False
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def make_engine(url: str) -> Engine:
+    """An engine with this project's settings for SQLite or PostgreSQL (other URLs get defaults)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return _sqlite_engine(url, in_memory=parsed.database in (None, "", ":memory:"))
+    kwargs: Dict[str, Any] = {"pool_pre_ping": True}
+    if parsed.get_backend_name() == "postgresql":
+        kwargs.update(
+            pool_size=10,
+            max_overflow=20,
+            pool_timeout=10,
+            connect_args={"connect_timeout": CONNECT_TIMEOUT_S},
+        )
+    return create_engine(url, **kwargs)
+
+
+def _sqlite_engine(url: str, *, in_memory: bool) -> Engine:
+    kwargs: Dict[str, Any] = {
+        "connect_args": {"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+    }
+    if in_memory:
+        kwargs["poolclass"] = StaticPool  # one shared connection, or each would see its own empty database
+    else:
+        kwargs.update(pool_size=10, max_overflow=30, pool_timeout=30)
+    engine = create_engine(url, **kwargs)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy, not the sqlite3 module, decide when transactions begin (SQLAlchemy's
+        # documented recipe; it also makes SAVEPOINT work).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            if not in_memory:
+                cursor.execute("PRAGMA journal_mode=WAL")
+                cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+            cursor.execute("PRAGMA foreign_keys=ON")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        mode = connection.get_execution_options().get(_BEGIN_OPTION, "DEFERRED")
+        connection.exec_driver_sql(f"BEGIN {mode}")
+
+    return engine

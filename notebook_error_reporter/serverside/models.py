@@ -1,0 +1,259 @@
+"""Database tables and API shapes, in families: ``XBase`` (shared fields), ``X`` (the table),
+``XPublic`` (what a read returns). What clients *send* is validated by ``schemas.py``.
+
+Design points, each a promise of DESIGN.md:
+
+* Counts live on rows (``Issue.event_count``, ``IssueDay.count``, ``Notebook.event_count``) and are
+  updated in the same transaction as the event insert, so listing the issues of a notebook with a
+  million events reads a few hundred issue rows, never the events.
+* ``Event.event_id`` is unique: the idempotency key. ``IssueSession`` makes "sessions affected" an
+  exact count without a ``COUNT(DISTINCT)`` over events.
+* Foreign keys have no ``ON DELETE``: nothing disappears by cascade; retention is an explicit purge.
+* Timestamps are ``UTCDateTime``: aware in Python, UTC in the database.
+* No table has a column for a client address or its hash.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, Dict, List, Literal, Optional
+
+from sqlalchemy import JSON, BigInteger, Index, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from .core.types import BigId, UTCDateTime
+
+# Named constraints, so the migrations can name (and later alter) exactly what the models declare.
+SQLModel.metadata.naming_convention = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+IssueStatus = Literal["open", "resolved", "ignored"]
+ISSUE_STATUSES = ("open", "resolved", "ignored")
+
+
+# --- notebooks -----------------------------------------------------------------------------------------
+
+
+class NotebookBase(SQLModel):
+    name: str = Field(max_length=200, description="The name the notebook's author gave.")
+
+
+class Notebook(NotebookBase, table=True):
+    __tablename__ = "notebook"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200, unique=True)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    last_seen: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
+    event_count: int = Field(default=0, sa_type=BigInteger)
+    session_count: int = Field(default=0, sa_type=BigInteger)
+    client_dropped: int = Field(default=0, sa_type=BigInteger)
+
+
+class NotebookPublic(NotebookBase):
+    created_at: datetime
+    last_seen: Optional[datetime] = None
+    event_count: int = Field(description="Reports received (retention purges do not lower it).")
+    session_count: int = Field(description="Sessions (notebook runs) that reported or registered.")
+    issue_count: int
+    open_issue_count: int
+    client_dropped: int = Field(description="Reports the clients' full spools had to drop, as they told us.")
+
+
+# --- sessions (0.1: "usages") ----------------------------------------------------------------------------
+
+
+class ReportSessionBase(SQLModel):
+    session_id: str = Field(
+        max_length=32, description="32 hex digits made by the client (0.1: the usage uuid)."
+    )
+
+
+class ReportSession(ReportSessionBase, table=True):
+    """One run of a notebook; called a usage by version 0.1, and not a database session."""
+
+    __tablename__ = "report_session"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    session_id: str = Field(max_length=32, unique=True)
+    notebook_id: int = Field(foreign_key="notebook.id", index=True)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    last_seen: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
+    event_count: int = Field(default=0, sa_type=BigInteger)
+
+
+# --- issues --------------------------------------------------------------------------------------------
+
+
+class IssueBase(SQLModel):
+    error_name: str = Field(max_length=200)
+    message: str = Field(sa_type=Text, description="The scrubbed message of the issue's first report.")
+    culprit: str = Field(sa_type=Text, description="The innermost frame: 'file in function'.")
+    status: str = Field(default="open", max_length=16)
+    regression: bool = Field(default=False, description="A report arrived after the issue was resolved.")
+    event_count: int = Field(default=0, sa_type=BigInteger)
+    session_count: int = Field(default=0, sa_type=BigInteger)
+    first_seen: datetime = Field(sa_type=UTCDateTime)
+    last_seen: datetime = Field(sa_type=UTCDateTime)
+
+
+class Issue(IssueBase, table=True):
+    __tablename__ = "issue"
+    __table_args__ = (
+        Index("ix_issue_notebook_last_seen", "notebook_id", "last_seen"),
+        Index("ix_issue_notebook_event_count", "notebook_id", "event_count"),
+        Index("ix_issue_last_seen", "last_seen"),
+        Index("ix_issue_event_count", "event_count"),
+    )
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    notebook_id: int = Field(foreign_key="notebook.id")
+    fingerprint: str = Field(max_length=64, unique=True)
+    status: str = Field(default="open", max_length=16, index=True)
+    regressed_at: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
+    status_changed_at: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
+
+
+class IssuePublic(IssueBase):
+    id: int
+    notebook: str
+    status: IssueStatus = "open"
+    regressed_at: Optional[datetime] = None
+    status_changed_at: Optional[datetime] = None
+
+
+class DayCount(SQLModel):
+    day: date
+    count: int
+
+
+class IssueDetail(IssuePublic):
+    daily: List[DayCount] = Field(
+        description="Reports per day (UTC), oldest first, days without any left out."
+    )
+    traceback: List[Dict[str, Any]] = Field(description="The frames of the newest stored report.")
+
+
+class IssueUpdate(SQLModel):
+    status: IssueStatus
+
+    model_config = {"json_schema_extra": {"examples": [{"status": "resolved"}]}}
+
+
+class IssuesPage(SQLModel):
+    total: int
+    limit: int
+    offset: int
+    items: List[IssuePublic]
+
+
+class IssueDay(SQLModel, table=True):
+    """Reports of one issue on one UTC day: the data of the dashboard's charts, read without events."""
+
+    __tablename__ = "issue_day"
+
+    issue_id: int = Field(foreign_key="issue.id", primary_key=True)
+    day: date = Field(primary_key=True)
+    count: int = Field(default=0, sa_type=BigInteger)
+
+
+class IssueSession(SQLModel, table=True):
+    """That a session met an issue; its rows are what ``Issue.session_count`` counts."""
+
+    __tablename__ = "issue_session"
+
+    issue_id: int = Field(foreign_key="issue.id", primary_key=True)
+    session_pk: int = Field(foreign_key="report_session.id", primary_key=True)
+
+
+# --- events --------------------------------------------------------------------------------------------
+
+
+class EventBase(SQLModel):
+    error_name: str = Field(max_length=200)
+    error_message: str = Field(sa_type=Text)
+    traceback: List[Dict[str, Any]] = Field(sa_type=JSON)
+    first_line: str = Field(sa_type=Text)
+    execution_count: int
+    occurred_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class Event(EventBase, table=True):
+    __tablename__ = "event"
+    __table_args__ = (
+        Index("ix_event_issue_id_id", "issue_id", "id"),
+        Index("ix_event_session_pk_id", "session_pk", "id"),
+        UniqueConstraint("event_id", name="uq_event_event_id"),
+    )
+
+    id: Optional[int] = Field(default=None, primary_key=True, sa_type=BigId)
+    event_id: str = Field(max_length=32)
+    issue_id: int = Field(foreign_key="issue.id")
+    session_pk: int = Field(foreign_key="report_session.id")
+    notebook_id: int = Field(foreign_key="notebook.id", index=True)
+    occurred_at: datetime = Field(sa_type=UTCDateTime, index=True)
+    received_at: datetime = Field(sa_type=UTCDateTime)
+    client: Optional[Dict[str, Any]] = Field(default=None, sa_type=JSON)
+    source: str = Field(default="v1", max_length=8, description="'v1' or '0.1', the API it came through.")
+
+
+class EventPublic(EventBase):
+    event_id: str
+    session_id: str
+    notebook: str
+    issue_id: int
+    received_at: datetime
+    client: Optional[Dict[str, Any]] = None
+
+
+class EventsPage(SQLModel):
+    total: int
+    limit: int
+    offset: int
+    items: List[EventPublic]
+
+
+# --- the server's own secrets ------------------------------------------------------------------------------
+
+
+class ServerSecret(SQLModel, table=True):
+    """Keys made once per database, shared by every worker and machine (e.g. the address-hash key)."""
+
+    __tablename__ = "server_secret"
+
+    name: str = Field(primary_key=True, max_length=64)
+    value: str = Field(max_length=200)
+
+
+# --- version 0.1 shapes ------------------------------------------------------------------------------------
+
+HIDDEN_ADDRESS = "hidden"
+
+
+class LegacyError(SQLModel):
+    """An event as 0.1's ``Error``."""
+
+    id: int
+    usage_uuid: str
+    timestamp: datetime
+    error_name: str
+    error_message: Optional[str] = None
+    traceback: List[Dict[str, Any]] = []
+    execution_count: int
+    first_line: str
+
+
+class LegacyUsage(SQLModel):
+    """A session as 0.1's ``Usage``; ``ip`` is kept for the shape and is always ``"hidden"``."""
+
+    id: int
+    ip: str = Field(default=HIDDEN_ADDRESS, description="Never the address: this server does not store it.")
+    uuid: str
+    notebook: str
+    timestamp: datetime
+    errors: List[LegacyError] = []

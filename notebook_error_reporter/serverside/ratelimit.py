@@ -1,0 +1,51 @@
+"""Flood protection with the ``limits`` library: per client address (hashed) and per session.
+
+The storage is ``memory://`` by default: exact for one worker process, and each worker counting on
+its own otherwise. For several workers or machines, point ``RATELIMIT_STORAGE_URL`` at Redis
+(``redis://host:6379``; needs the ``redis`` package) so they share the counts.
+
+A full bucket answers 429 with ``Retry-After``, which our client honours. If the storage itself
+fails (Redis down), requests are let through and a warning is logged: losing flood protection for a
+while is better than losing every report.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from typing import Optional
+
+from limits import RateLimitItem, parse
+from limits.storage import storage_from_string
+from limits.strategies import MovingWindowRateLimiter
+
+logger = logging.getLogger("notebook_error_reporter.server")
+
+
+class RateLimiter:
+    """Two limits, ``address`` and ``session``; ``hit`` returns None or the seconds to wait."""
+
+    def __init__(self, storage_url: str, *, per_address: str, per_session: str) -> None:
+        self.storage = storage_from_string(storage_url)
+        self.strategy = MovingWindowRateLimiter(self.storage)
+        self.limits = {"address": parse(per_address), "session": parse(per_session)}
+
+    def hit(self, kind: str, key: str) -> Optional[int]:
+        """Count one request of ``key`` against the ``kind`` limit; None if allowed, else Retry-After."""
+        item: RateLimitItem = self.limits[kind]
+        try:
+            if self.strategy.hit(item, kind, key):
+                return None
+            stats = self.strategy.get_window_stats(item, kind, key)
+        except Exception as error:  # the storage is down: fail open
+            logger.warning("rate limiter storage failed, request let through: %s", type(error).__name__)
+            return None
+        return max(1, math.ceil(stats.reset_time - time.time()))
+
+    def reset(self) -> None:
+        """Forget all counts (tests, and an operator who changed the limits)."""
+        try:
+            self.storage.reset()
+        except Exception:  # pragma: no cover - best effort
+            logger.warning("rate limiter storage could not be reset")

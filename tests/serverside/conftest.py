@@ -1,0 +1,52 @@
+"""Fixtures of the server tests: a fresh database per test, in-process apps, a real server."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable, Iterator, List
+
+import pytest
+from fastapi.testclient import TestClient
+
+from notebook_error_reporter.serverside import create_app
+
+from .databases import fresh_database
+from .helpers import ADMIN_TOKEN
+from .live_server import live_server  # noqa: F401  (the fixture, for the tests here)
+
+MakeClient = Callable[..., TestClient]
+
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> Iterator[str]:
+    """An empty database for this test (SQLite file, or a PostgreSQL schema; see databases.py)."""
+    with fresh_database(tmp_path) as url:
+        yield url
+
+
+@pytest.fixture
+def make_client(database_url: str) -> Iterator[MakeClient]:
+    """``make_client(**settings)``: a TestClient on a new app over this test's database.
+
+    The lifespan runs (migrations included); server exceptions are raised into the test, so a
+    500 fails it loudly.
+    """
+    opened: List[TestClient] = []
+
+    def make(client: Any = ("127.0.0.1", 50000), **settings: Any) -> TestClient:
+        settings.setdefault("admin_token", ADMIN_TOKEN)
+        app = create_app(database_url, **settings)
+        test_client = TestClient(app, client=client)
+        test_client.__enter__()
+        opened.append(test_client)
+        return test_client
+
+    yield make
+    for test_client in reversed(opened):
+        test_client.__exit__(None, None, None)
+
+
+@pytest.fixture
+def client(make_client: MakeClient) -> TestClient:
+    """The app with default (safe) settings and the test admin token."""
+    return make_client()

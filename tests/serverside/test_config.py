@@ -1,0 +1,99 @@
+"""Settings: arguments over environment over safe defaults; workers rebuild them exactly."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from notebook_error_reporter.serverside.core.config import Settings, normalise_database_url
+
+
+def test_defaults_are_the_safe_choices() -> None:
+    settings = Settings.from_env({})
+    assert settings.host == "127.0.0.1" and settings.port == 8000
+    assert settings.max_transparency is False and settings.colab_only is False
+    assert settings.trusted_proxies == () and settings.admin_token is None
+    assert settings.database_url.startswith("sqlite:////") and settings.database_url.endswith(
+        "/notebook_errors.db"
+    )
+    assert settings.ratelimit_storage_url == "memory://"
+
+
+def test_environment_then_arguments() -> None:
+    env = {
+        "DATABASE_URL": "postgres://u:p@db/errors",
+        "NOTEBOOK_ERROR_REPORTER_MAX_TRANSPARENCY": "yes",
+        "NOTEBOOK_ERROR_REPORTER_PORT": "9000",
+        "NOTEBOOK_ERROR_REPORTER_TRUSTED_PROXIES": "10.0.0.0/8, 192.168.1.1",
+        "RATELIMIT_STORAGE_URL": "redis://cache:6379",
+    }
+    settings = Settings.from_env(env)
+    assert settings.database_url == "postgresql+psycopg://u:p@db/errors"
+    assert settings.max_transparency is True and settings.port == 9000
+    assert settings.trusted_proxies == ("10.0.0.0/8", "192.168.1.1")
+    assert settings.ratelimit_storage_url == "redis://cache:6379"
+    assert Settings.from_env(env, port=9100, max_transparency=False).port == 9100
+    assert Settings.from_env(env, max_transparency=False).max_transparency is False
+
+
+def test_to_env_and_from_env_are_inverses() -> None:
+    settings = Settings(
+        database_url="sqlite:////tmp/x.db",
+        admin_token="a" * 20,
+        workers=3,
+        colab_only=True,
+        colab_networks=("34.0.0.0/8",),
+        retention_days=30,
+    )
+    assert Settings.from_env(settings.to_env()) == settings
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "words"),
+    [
+        ("NOTEBOOK_ERROR_REPORTER_PORT", "eighty", "whole number"),
+        ("NOTEBOOK_ERROR_REPORTER_COLAB_ONLY", "maybe", "COLAB_ONLY"),
+        ("NOTEBOOK_ERROR_REPORTER_TRUSTED_PROXIES", "10.0.0.0/33", "CIDR"),
+        ("NOTEBOOK_ERROR_REPORTER_RATE_LIMIT_ADDRESS", "lots", "rate_limit_address"),
+        ("NOTEBOOK_ERROR_REPORTER_ADMIN_TOKEN", "short", "16 characters"),
+        ("NOTEBOOK_ERROR_REPORTER_WORKERS", "0", "workers"),
+    ],
+)
+def test_bad_values_are_refused_by_name(variable: str, value: str, words: str) -> None:
+    with pytest.raises(ValueError, match=words):
+        Settings.from_env({variable: value})
+
+
+def test_unknown_setting_is_a_type_error() -> None:
+    with pytest.raises(TypeError, match="colour"):
+        Settings.from_env({}, colour="blue")
+
+
+def test_colab_networks_from_googles_json_file(tmp_path: Path) -> None:
+    path = tmp_path / "goog.json"
+    path.write_text(
+        json.dumps({"prefixes": [{"ipv4Prefix": "8.8.8.0/24"}, {"ipv6Prefix": "2001:4860::/32"}]})
+    )
+    settings = Settings.from_env({"NOTEBOOK_ERROR_REPORTER_COLAB_NETWORKS": f"@{path}"})
+    assert settings.colab_networks == ("8.8.8.0/24", "2001:4860::/32")
+    listed = tmp_path / "ranges.txt"
+    listed.write_text("# Google\n34.0.0.0/15\n\n35.184.0.0/13  # more\n")
+    assert Settings.from_env({"NOTEBOOK_ERROR_REPORTER_COLAB_NETWORKS": f"@{listed}"}).colab_networks == (
+        "34.0.0.0/15",
+        "35.184.0.0/13",
+    )
+
+
+def test_token_file_is_read(tmp_path: Path) -> None:
+    path = tmp_path / "token"
+    path.write_text("t" * 24 + "\n")
+    assert Settings.from_env({"NOTEBOOK_ERROR_REPORTER_ADMIN_TOKEN_FILE": str(path)}).admin_token == "t" * 24
+
+
+def test_database_urls_are_normalised(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert normalise_database_url("sqlite:///errors.db") == f"sqlite:///{tmp_path}/errors.db"
+    assert normalise_database_url("postgresql://h/db") == "postgresql+psycopg://h/db"
+    assert normalise_database_url("sqlite://") == "sqlite://"

@@ -1,0 +1,128 @@
+"""Grouping into issues: the pure fingerprint, and counts, sessions, days and regressions through the API."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta, timezone
+from typing import Any, Dict, List
+
+from fastapi.testclient import TestClient
+
+from notebook_error_reporter.serverside.grouping import culprit, fingerprint, grouping_frames
+
+from .helpers import ADMIN, make_event
+
+
+def frames(*pairs: Any) -> List[Dict[str, Any]]:
+    return [{"filename": f, "fun_name": n, "lineno": line} for f, n, line in pairs]
+
+
+BASE = frames(("<cell 3>", "<module>", 1), ("helpers.py", "load", 10))
+
+
+def test_fingerprint_ignores_line_numbers_and_cell_numbers() -> None:
+    moved = frames(("<cell 12>", "<module>", 5), ("helpers.py", "load", 99))
+    assert fingerprint("nb", "KeyError", BASE) == fingerprint("nb", "KeyError", moved)
+    legacy_cell = frames(("<ipython-input-4-1a2b3c>", "<module>", 1), ("helpers.py", "load", 10))
+    assert fingerprint("nb", "KeyError", legacy_cell) == fingerprint("nb", "KeyError", BASE)
+
+
+def test_fingerprint_separates_notebook_error_file_and_function() -> None:
+    reference = fingerprint("nb", "KeyError", BASE)
+    assert fingerprint("other", "KeyError", BASE) != reference
+    assert fingerprint("nb", "ValueError", BASE) != reference
+    assert (
+        fingerprint("nb", "KeyError", frames(("<cell 3>", "<module>", 1), ("helpers.py", "save", 10)))
+        != reference
+    )
+    assert (
+        fingerprint("nb", "KeyError", frames(("<cell 3>", "<module>", 1), ("tools.py", "load", 10)))
+        != reference
+    )
+    assert fingerprint("nb", "KeyError", BASE[:1]) != reference
+    assert len(reference) == 64 and int(reference, 16) >= 0
+
+
+def test_fingerprint_drops_machinery_on_top_and_omission_markers() -> None:
+    machinery = frames(
+        ("IPython/core/interactiveshell.py", "run_code", 3553),
+        ("<cell 3>", "<module>", 1),
+        ("<omitted>", "<5 frames omitted>", 0),
+        ("helpers.py", "load", 10),
+    )
+    assert grouping_frames(machinery) == [("<cell>", "<module>"), ("helpers.py", "load")]
+    assert fingerprint("nb", "KeyError", machinery) == fingerprint("nb", "KeyError", BASE)
+    only_machinery = frames(("IPython/core/interactiveshell.py", "run_code", 1))
+    assert grouping_frames(only_machinery) == [("IPython/core/interactiveshell.py", "run_code")]
+
+
+def test_culprit_is_the_innermost_frame() -> None:
+    assert culprit(BASE) == "helpers.py in load"
+    assert culprit([]) == ""
+
+
+def _issue(client: TestClient, issue_id: int) -> Dict[str, Any]:
+    answer = client.get(f"/api/v1/issues/{issue_id}", headers=ADMIN)
+    assert answer.status_code == 200, answer.text
+    issue: Dict[str, Any] = answer.json()
+    return issue
+
+
+def test_reports_of_the_same_code_group_into_one_issue_with_counts(client: TestClient) -> None:
+    day1 = datetime.now(timezone.utc).replace(hour=12, minute=0, second=0, microsecond=0) - timedelta(days=2)
+    session_a, session_b = uuid.uuid4().hex, uuid.uuid4().hex
+    events = [
+        make_event(session_id=session_a, occurred_at=day1, error_message="'a'"),
+        make_event(session_id=session_a, occurred_at=day1 + timedelta(hours=1), error_message="'b'"),
+        make_event(
+            session_id=session_b,
+            occurred_at=day1 + timedelta(days=1),
+            traceback=frames(("<cell 9>", "<module>", 40), ("pandas/core/frame.py", "__getitem__", 1)),
+        ),
+    ]
+    results = client.post("/api/v1/events/batch", json={"events": events}).json()["results"]
+    assert len({r["issue_id"] for r in results}) == 1
+    issue = _issue(client, results[0]["issue_id"])
+    assert issue["event_count"] == 3
+    assert issue["session_count"] == 2
+    assert issue["message"] == "'a'", "the first report's message names the issue"
+    assert issue["culprit"] == "pandas/core/frame.py in __getitem__"
+    assert issue["first_seen"].startswith(day1.strftime("%Y-%m-%dT12:00:00"))
+    assert issue["last_seen"].startswith((day1 + timedelta(days=1)).strftime("%Y-%m-%dT12:00:00"))
+    assert issue["daily"] == [
+        {"day": day1.date().isoformat(), "count": 2},
+        {"day": (day1 + timedelta(days=1)).date().isoformat(), "count": 1},
+    ]
+    # A retry of one of them changes nothing.
+    client.post("/api/v1/events", json=events[0])
+    assert _issue(client, results[0]["issue_id"])["event_count"] == 3
+
+
+def test_different_code_or_notebook_makes_different_issues(client: TestClient) -> None:
+    first = client.post("/api/v1/events", json=make_event()).json()["issue_id"]
+    other_name = client.post("/api/v1/events", json=make_event(error_name="ValueError")).json()["issue_id"]
+    other_notebook = client.post("/api/v1/events", json=make_event(notebook="other")).json()["issue_id"]
+    assert len({first, other_name, other_notebook}) == 3
+    assert client.get("/api/v1/issues", headers=ADMIN).json()["total"] == 3
+
+
+def test_a_report_on_a_resolved_issue_reopens_it_as_a_regression(client: TestClient) -> None:
+    issue_id = client.post("/api/v1/events", json=make_event()).json()["issue_id"]
+    resolved = client.patch(f"/api/v1/issues/{issue_id}", json={"status": "resolved"}, headers=ADMIN)
+    assert resolved.status_code == 200 and resolved.json()["status"] == "resolved"
+    assert _issue(client, issue_id)["event_count"] == 1, "resolving deletes nothing"
+    client.post("/api/v1/events", json=make_event())
+    issue = _issue(client, issue_id)
+    assert issue["status"] == "open" and issue["regression"] is True
+    assert issue["regressed_at"] is not None and issue["event_count"] == 2
+    # An admin looking at it again clears the flag.
+    client.patch(f"/api/v1/issues/{issue_id}", json={"status": "open"}, headers=ADMIN)
+    assert _issue(client, issue_id)["regression"] is False
+
+
+def test_an_ignored_issue_stays_ignored_and_keeps_counting(client: TestClient) -> None:
+    issue_id = client.post("/api/v1/events", json=make_event()).json()["issue_id"]
+    client.patch(f"/api/v1/issues/{issue_id}", json={"status": "ignored"}, headers=ADMIN)
+    client.post("/api/v1/events", json=make_event())
+    issue = _issue(client, issue_id)
+    assert issue["status"] == "ignored" and issue["regression"] is False and issue["event_count"] == 2

@@ -1,0 +1,74 @@
+"""The schema comes from the Alembic migrations, matches the models, and ships inside the package."""
+
+from __future__ import annotations
+
+from fnmatch import fnmatch
+from pathlib import Path
+
+import tomllib
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import inspect
+
+from notebook_error_reporter.serverside import create_db, models
+from notebook_error_reporter.serverside.core import schema
+from notebook_error_reporter.serverside.core.db import Database
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_create_db_builds_the_newest_schema_and_is_idempotent(database_url: str) -> None:
+    create_db(database_url)
+    create_db(database_url)
+    database = Database(database_url)
+    try:
+        assert schema.current_revision(database) == schema.head_revision() == "0001"
+        tables = set(inspect(database.engine).get_table_names())
+        assert {
+            "notebook",
+            "report_session",
+            "issue",
+            "issue_day",
+            "issue_session",
+            "event",
+            "server_secret",
+        } <= tables
+    finally:
+        database.dispose()
+
+
+def test_migrated_schema_equals_the_models(database_url: str) -> None:
+    create_db(database_url)
+    database = Database(database_url)
+    try:
+        with database.engine.connect() as connection:
+            context = MigrationContext.configure(connection, opts={"compare_type": True})
+            assert compare_metadata(context, models.SQLModel.metadata) == []
+    finally:
+        database.dispose()
+
+
+def test_no_foreign_key_cascades_and_no_address_columns(database_url: str) -> None:
+    create_db(database_url)
+    database = Database(database_url)
+    try:
+        inspector = inspect(database.engine)
+        for table in inspector.get_table_names():
+            for key in inspector.get_foreign_keys(table):
+                assert not key.get("options", {}).get("ondelete"), (table, key)
+            for column in inspector.get_columns(table):
+                assert not any(word in column["name"] for word in ("ip", "address", "host")), (table, column)
+    finally:
+        database.dispose()
+
+
+def test_migration_files_are_package_data() -> None:
+    """A wheel must carry env.py, the template and every version (pyproject's package-data globs)."""
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    globs = config["tool"]["setuptools"]["package-data"]["notebook_error_reporter"]
+    package = ROOT / "notebook_error_reporter"
+    files = [p for p in schema.MIGRATIONS_DIR.rglob("*") if p.is_file() and "__pycache__" not in p.parts]
+    assert {p.name for p in files} >= {"env.py", "script.py.mako", "0001_initial_schema.py"}
+    for path in files:
+        relative = path.relative_to(package).as_posix()
+        assert any(fnmatch(relative, pattern) for pattern in globs), relative

@@ -1,0 +1,81 @@
+"""Floods get 429 with Retry-After: per address (hashed) and per session; honest traffic passes."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from notebook_error_reporter.serverside.core.addresses import address_key, client_address, parse_address
+from notebook_error_reporter.serverside.ratelimit import RateLimiter
+
+from .helpers import make_event
+
+
+def test_per_address_limit_answers_429_with_retry_after(make_client: Any) -> None:
+    client = make_client(rate_limit_address="3/minute")
+    for _ in range(3):
+        assert client.post("/api/v1/events", json=make_event()).status_code == 201
+    flood = client.post("/api/v1/events", json=make_event())
+    assert flood.status_code == 429
+    assert 1 <= int(flood.headers["retry-after"]) <= 60
+    assert "address" in flood.json()["detail"]
+    assert client.post("/usages/", json={"notebook": "x"}).status_code == 429, "the 0.1 routes count too"
+    other = make_client(rate_limit_address="3/minute", client=("198.51.100.9", 1234))
+    assert other.post("/api/v1/events", json=make_event()).status_code == 201
+
+
+def test_per_session_limit_across_addresses(make_client: Any) -> None:
+    client = make_client(rate_limit_session="2/minute")
+    session_id = uuid.uuid4().hex
+    assert client.post("/api/v1/events", json=make_event(session_id=session_id)).status_code == 201
+    batch = client.post("/api/v1/events/batch", json={"events": [make_event(session_id=session_id)] * 2})
+    assert batch.status_code == 200, "a batch counts once per session, however many reports it holds"
+    flood = client.post("/api/v1/events", json=make_event(session_id=session_id))
+    assert flood.status_code == 429 and "session" in flood.json()["detail"] and flood.headers["retry-after"]
+    assert client.post("/api/v1/events", json=make_event()).status_code == 201, "other sessions go on"
+
+
+def test_a_flood_stores_nothing(make_client: Any) -> None:
+    client = make_client(rate_limit_address="1/minute")
+    client.post("/api/v1/events", json=make_event())
+    refused = make_event()
+    assert client.post("/api/v1/events", json=refused).status_code == 429
+    assert client.get(f"/api/v1/sessions/{refused['session_id']}/events").status_code == 429
+    fresh = make_client(client=("198.51.100.10", 1))
+    assert fresh.get(f"/api/v1/sessions/{refused['session_id']}/events").status_code == 404
+
+
+def test_limiter_fails_open_when_its_storage_breaks(caplog: Any) -> None:
+    limiter = RateLimiter("memory://", per_address="1/minute", per_session="1/minute")
+
+    def broken(*args: Any, **kwargs: Any) -> bool:
+        raise ConnectionError("redis is down")
+
+    limiter.strategy.hit = broken  # type: ignore[method-assign]
+    assert limiter.hit("address", "k") is None
+    assert "let through" in caplog.text
+
+
+def test_address_keys_are_keyed_hashes_and_ipv6_is_keyed_by_its_64() -> None:
+    secret = b"s" * 32
+    key = address_key(parse_address("203.0.113.5"), secret)
+    assert len(key) == 32 and "203" not in key
+    assert key != address_key(parse_address("203.0.113.5"), b"t" * 32), "another server, another key"
+    assert address_key(parse_address("2001:db8:1:2::1"), secret) == address_key(
+        parse_address("2001:db8:1:2:ffff::9"), secret
+    )
+    assert address_key(parse_address("2001:db8:1:2::1"), secret) != address_key(
+        parse_address("2001:db8:1:3::1"), secret
+    )
+    assert address_key(parse_address("::ffff:203.0.113.5"), secret) == key
+
+
+def test_forwarded_for_is_believed_only_from_trusted_proxies() -> None:
+    proxies = tuple(__import__("ipaddress").ip_network(n) for n in ("10.0.0.0/8",))
+    assert str(client_address("203.0.113.5", ["198.51.100.1"], proxies)) == "203.0.113.5", "untrusted peer"
+    assert str(client_address("10.0.0.2", ["198.51.100.1"], proxies)) == "198.51.100.1"
+    spoofed = ["6.6.6.6, 198.51.100.1", "10.0.0.3"]
+    assert str(client_address("10.0.0.2", spoofed, proxies)) == "198.51.100.1", "read from the right"
+    assert str(client_address("10.0.0.2", ["garbage, 10.0.0.3"], proxies)) == "10.0.0.3"
+    assert str(client_address("10.0.0.2", [], proxies)) == "10.0.0.2"
+    assert client_address("testclient", [], proxies) is None
