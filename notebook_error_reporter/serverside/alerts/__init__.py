@@ -1,0 +1,1 @@
+"""Server-side alerts: Slack (and a generic JSON webhook) once per new issue and per regression."""
