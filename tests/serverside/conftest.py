@@ -13,6 +13,7 @@ from notebook_error_reporter.serverside import create_app
 from .databases import fresh_database
 from .helpers import ADMIN_TOKEN
 from .live_server import live_server  # noqa: F401  (the fixture, for the tests here)
+from .redis_server import redis_url  # noqa: F401  (the fixture, for the tests here)
 
 MakeClient = Callable[..., TestClient]
 

@@ -79,3 +79,22 @@ def test_forwarded_for_is_believed_only_from_trusted_proxies() -> None:
     assert str(client_address("10.0.0.2", ["garbage, 10.0.0.3"], proxies)) == "10.0.0.3"
     assert str(client_address("10.0.0.2", [], proxies)) == "10.0.0.2"
     assert client_address("testclient", [], proxies) is None
+
+
+def test_two_apps_share_their_counts_through_a_real_redis(make_client: Any, redis_url: str) -> None:
+    """Two workers (two apps) behind one address: with Redis, the limit holds across both."""
+    first = make_client(rate_limit_address="3/minute", ratelimit_storage_url=redis_url)
+    second = make_client(rate_limit_address="3/minute", ratelimit_storage_url=redis_url)
+    codes = [c.post("/api/v1/events", json=make_event()).status_code for c in (first, second, first)]
+    assert codes == [201, 201, 201]
+    flood = second.post("/api/v1/events", json=make_event())
+    assert flood.status_code == 429, "the second app saw the first one's requests"
+    assert 1 <= int(flood.headers["retry-after"]) <= 60
+
+
+def test_without_redis_each_app_counts_alone(make_client: Any) -> None:
+    """The contrast: memory storage is per process, which is why several workers need Redis."""
+    first = make_client(rate_limit_address="2/minute")
+    second = make_client(rate_limit_address="2/minute")
+    assert [first.post("/api/v1/events", json=make_event()).status_code for _ in range(2)] == [201, 201]
+    assert second.post("/api/v1/events", json=make_event()).status_code == 201
