@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session
 from . import grouping
 from ._counters import add_issue_sessions, add_to_days, bump_issues, bump_rows
 from ._store import EVENT, ISSUE, NOTEBOOK, SESSION, ids_by_key, insert_all, insert_or_skip
+from .alerts import outbox
 from .core.types import utcnow
 from .scrub import CleanEvent
 
@@ -54,7 +55,7 @@ class IngestResult:
 
 @dataclass
 class IngestSummary:
-    """What a notifier (Slack, later) needs: issues born and issues that regressed in this call."""
+    """What a notifier needs: issues born and issues that regressed in this call (see alerts/)."""
 
     results: List[IngestResult]
     new_issue_ids: Set[int]
@@ -78,6 +79,13 @@ def ingest_events(
     for attempt in range(DEADLOCK_RETRIES + 1):
         try:
             summary = _ingest_once(session, list(events), client_dropped, received)
+            # The alert outbox, in the same transaction: an alert exists exactly when its issue does.
+            outbox.enqueue(
+                session=session,
+                new=summary.new_issue_ids,
+                regressed=summary.regressed_issue_ids,
+                now=received,
+            )
             session.commit()
             return summary
         except OperationalError as error:

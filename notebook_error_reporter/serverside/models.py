@@ -257,3 +257,8 @@ class LegacyUsage(SQLModel):
     notebook: str
     timestamp: datetime
     errors: List[LegacyError] = []
+
+
+# --- alerts (their own package; imported here so that the metadata has every table) -----------------------
+
+from .alerts import models as _alert_models  # noqa: E402,F401

@@ -22,6 +22,8 @@ DEFAULT_DATABASE_URL = f"sqlite:///{DEFAULT_DATABASE_FILE}"
 ALIASES = {"database_url": "DATABASE_URL", "ratelimit_storage_url": "RATELIMIT_STORAGE_URL"}
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
+# An empty variable (``SLACK_WEBHOOK_URL=`` in an env file) means "not configured".
+_EMPTY_IS_UNSET = {"slack_webhook_url", "alert_webhook_url", "public_base_url"}
 
 
 def normalise_database_url(url: str) -> str:
@@ -80,6 +82,19 @@ class Settings:
     retention_days: Optional[int] = None
     # Run the Alembic migrations when the app starts (the CLI does it once before forking workers).
     migrate: bool = True
+    # Alerts (see alerts/): a Slack incoming webhook and/or a generic JSON webhook, told about new
+    # issues and regressions. The URLs are secrets: they are never logged nor shown.
+    slack_webhook_url: Optional[str] = None
+    alert_webhook_url: Optional[str] = None
+    # Where people reach this server; alert links are {public_base_url}/issues/{id}. Default:
+    # http://{host}:{port}.
+    public_base_url: Optional[str] = None
+    # After a message, further alerts within this many seconds wait and go out as one digest.
+    alert_digest_seconds: float = 60.0
+    # How often the deliverer looks for pending alerts, and its retry back-off (first wait, cap).
+    alert_poll_seconds: float = 2.0
+    alert_retry_base_seconds: float = 2.0
+    alert_retry_max_seconds: float = 600.0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "database_url", normalise_database_url(self.database_url))
@@ -102,6 +117,7 @@ class Settings:
             raise ValueError("retention_days must be at least 1 (or unset to keep everything)")
         if self.admin_token is not None and len(self.admin_token) < 16:
             raise ValueError("the admin token must be at least 16 characters")
+        _check_alert_settings(self)
 
     @classmethod
     def from_env(cls, environ: Optional[Mapping[str, str]] = None, **overrides: Any) -> Settings:
@@ -144,6 +160,21 @@ class Settings:
         return dataclasses.replace(self, **changes)
 
 
+def _check_alert_settings(settings: Settings) -> None:
+    """Refuse unusable alert settings by name; never repeat a webhook URL (it is a secret)."""
+    for name in ("slack_webhook_url", "alert_webhook_url", "public_base_url"):
+        value = getattr(settings, name)
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError(f"{name}: expected an http:// or https:// URL")
+    if settings.public_base_url is not None:
+        object.__setattr__(settings, "public_base_url", settings.public_base_url.rstrip("/"))
+    if settings.alert_digest_seconds < 0:
+        raise ValueError("alert_digest_seconds must be 0 or more")
+    for name in ("alert_poll_seconds", "alert_retry_base_seconds", "alert_retry_max_seconds"):
+        if not getattr(settings, name) > 0:
+            raise ValueError(f"{name} must be more than 0")
+
+
 def _read_token_file(path: Optional[str]) -> Optional[str]:
     if not path:
         return None
@@ -155,6 +186,8 @@ def _coerce(name: str, value: Any, annotation: Any) -> Any:
     """Environment strings (and CLI values) to the field's type, with an error naming the setting."""
     kind = str(annotation)
     if not isinstance(value, str):
+        if kind == "float" and isinstance(value, int) and not isinstance(value, bool):
+            return float(value)
         if "Tuple" in kind and not isinstance(value, tuple):
             return tuple(value)
         return value
@@ -172,6 +205,13 @@ def _coerce(name: str, value: Any, annotation: Any) -> Any:
             return int(text)
         except ValueError:
             raise ValueError(f"{PREFIX}{name.upper()}: expected a whole number, not {value!r}") from None
+    if kind == "float":
+        try:
+            return float(text)
+        except ValueError:
+            raise ValueError(f"{PREFIX}{name.upper()}: expected a number, not {value!r}") from None
     if "Tuple" in kind:
         return split_prefixes(text)
+    if name in _EMPTY_IS_UNSET and text == "":
+        return None
     return value
