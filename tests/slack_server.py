@@ -57,12 +57,13 @@ class Received:
 class SlackServer:
     """A ``ThreadingHTTPServer`` on a free port of 127.0.0.1, started and stopped as a context."""
 
-    def __init__(self, delay: float = 0.0) -> None:
+    def __init__(self, delay: float = 0.0, port: int = 0) -> None:
+        """``port=0`` takes a free one; a given port lets a test bring a "down" webhook back up."""
         self.delay = delay
         self.received: List[Received] = []
         self._replies: List[Reply] = []
         self._condition = threading.Condition()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), self._handler_class())
         self._server.daemon_threads = True
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="fake-slack", daemon=True

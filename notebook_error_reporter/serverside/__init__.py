@@ -42,13 +42,18 @@ def create_app(
     max_transparency: Optional[bool] = None,
     colab_only: Optional[bool] = None,
     admin_token: Optional[str] = None,
+    slack_webhook_url: Optional[str] = None,
+    alert_webhook_url: Optional[str] = None,
+    public_base_url: Optional[str] = None,
     settings: Optional[Settings] = None,
     **options: Any,
 ) -> FastAPI:
     """The FastAPI app. Every argument left as None comes from the environment, else the safe default:
 
     ``max_transparency=False`` (reads need the admin token), ``colab_only=False``, ``debug=False``,
-    no admin token (then admin routes answer 403). Further settings (``trusted_proxies``,
+    no admin token (then admin routes answer 403), no alerts. ``slack_webhook_url`` (and/or a generic
+    JSON ``alert_webhook_url``) get a message per new issue and per regression, linking to
+    ``{public_base_url}/issues/{id}``. Further settings (``trusted_proxies``,
     ``rate_limit_address``, ...) are keyword arguments too; see ``core/config.py``. The 0.1 keyword
     arguments (``debug``, ``colab_only``, ``max_transparency``) keep working.
     """
@@ -60,6 +65,9 @@ def create_app(
             max_transparency=max_transparency,
             colab_only=colab_only,
             admin_token=admin_token,
+            slack_webhook_url=slack_webhook_url,
+            alert_webhook_url=alert_webhook_url,
+            public_base_url=public_base_url,
             **options,
         )
     return build_app(settings)

@@ -1,8 +1,9 @@
 """Assemble the FastAPI application: settings, state, middleware, error answers, routers, lifespan.
 
 At start-up (the lifespan) the schema is brought to the newest migration, the retention purge runs
-if configured, and at shutdown the connection pools close. Nothing here touches the network beyond
-the configured database and rate-limit storage.
+if configured, the alert deliverer starts (alerts/deliverer.py), and at shutdown it stops and the
+connection pools close. Nothing here touches the network beyond the configured database, the
+rate-limit storage and the alert webhooks.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from starlette.concurrency import run_in_threadpool
 
 from .._version import __version__
 from . import crud
+from .alerts.deliverer import AlertConfig, Deliverer
 from .api import errors
 from .api.bodylimit import BodyLimitMiddleware
 from .api.main import api_router, root_router
@@ -54,9 +56,13 @@ def _start(state: ServerState) -> None:
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     state: ServerState = app.state.server
     await run_in_threadpool(_start, state)
+    deliverer = Deliverer(state.database, AlertConfig.from_settings(state.settings))
+    deliverer.start()
+    app.state.alerts = deliverer
     try:
         yield
     finally:
+        await run_in_threadpool(deliverer.stop)
         state.database.dispose()
 
 

@@ -2,6 +2,7 @@
 
     notebook-error-server [--host H] [--port P] [--database-url URL] [--admin-token T] [--workers N]
                           [--max-transparency] [--colab-only] [--trusted-proxy CIDR ...]
+                          [--slack-webhook-url URL] [--alert-webhook-url URL] [--public-base-url URL]
     notebook-error-server purge --older-than-days N [--database-url URL]
     notebook-error-server migrate [--database-url URL]
 
@@ -68,6 +69,15 @@ def _serve_parser() -> argparse.ArgumentParser:
         metavar="CIDR",
         help="a reverse proxy whose X-Forwarded-For is believed (repeatable)",
     )
+    parser.add_argument(
+        "--slack-webhook-url",
+        help="Slack incoming webhook told about new issues and regressions "
+        "(a secret: prefer env NOTEBOOK_ERROR_REPORTER_SLACK_WEBHOOK_URL)",
+    )
+    parser.add_argument("--alert-webhook-url", help="a URL that gets the same alerts as JSON")
+    parser.add_argument(
+        "--public-base-url", help="this server as people reach it, for links in alerts (default http://HOST:PORT)"
+    )
     parser.add_argument("--log-level", default="info", help="uvicorn's log level (default info)")
     return parser
 
@@ -133,6 +143,9 @@ def serve(argv: Sequence[str]) -> int:
         max_transparency=args.max_transparency,
         colab_only=args.colab_only,
         trusted_proxies=tuple(args.trusted_proxy) if args.trusted_proxy else None,
+        slack_webhook_url=args.slack_webhook_url,
+        alert_webhook_url=args.alert_webhook_url,
+        public_base_url=args.public_base_url,
     )
     token_file: Optional[Path] = None
     token_note = "Admin token: as configured."

@@ -1,6 +1,9 @@
 """What the dashboard shows about alert delivery: which webhook is failing, since when, what waits.
 
-A stub until the alert outbox lands: with no outbox, nothing can be failing.
+Read from the database (``alert_target`` and the pending ``alert`` rows), not from a deliverer's
+memory, so every worker and every machine on the database shows the same banner. A target is
+failing from its first failed post after a success until its next success; the error text was
+made safe by the transport (no URL, which is the webhook's secret).
 """
 
 from __future__ import annotations
@@ -9,7 +12,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import List
 
+from sqlalchemy import select
 from sqlmodel import Session
+
+from . import outbox
+from .outbox import TARGET
 
 
 @dataclass(frozen=True)
@@ -24,4 +31,15 @@ class WebhookHealth:
 
 def webhook_failures(*, session: Session) -> List[WebhookHealth]:
     """The failing targets, for a banner on the dashboard; empty when all is well."""
-    return []
+    failing = session.execute(
+        select(TARGET.c.target, TARGET.c.last_error, TARGET.c.failing_since)
+        .where(TARGET.c.failing_since.is_not(None))
+        .order_by(TARGET.c.target)
+    ).all()
+    if not failing:
+        return []
+    waiting = outbox.pending_counts(session=session)
+    return [
+        WebhookHealth(str(target), error or "", since, waiting.get(str(target), 0))
+        for target, error, since in failing
+    ]
