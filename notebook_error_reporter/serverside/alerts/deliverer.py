@@ -1,7 +1,7 @@
 """The background deliverer: one daemon thread per app that drains the alert outbox.
 
-Each round it reads which targets have pending alerts (one indexed query), marks those of
-unconfigured targets skipped, and for each configured target whose earliest alert is due and whose
+Each round it reads which targets have pending alerts (one indexed query), expires any pending
+for over a day, and for each configured target whose earliest alert is due and whose
 digest window is over, claims *all* its due alerts and posts them as one message (a single alert
 or a digest). Then it sleeps until the next thing is due, at most the poll interval.
 
@@ -39,6 +39,7 @@ logger = logging.getLogger("notebook_error_reporter.server.alerts")
 LEASE = timedelta(seconds=60)
 MAX_RETRY_AFTER = 3600.0  # a server asking for a longer pause gets an hour
 STOP_TIMEOUT = 15.0
+MAX_AGE = timedelta(days=1)  # pending longer than this (target down, or configured nowhere): expired
 
 
 @dataclass(frozen=True)
@@ -136,10 +137,10 @@ class Deliverer:
         now = self.clock()
         with self.database.session() as session:
             waiting = outbox.pending(session=session)
-        unconfigured = [p.target for p in waiting if p.target not in self.config.targets]
-        if unconfigured:
+        if any(item.oldest_created_at < now - MAX_AGE for item in waiting):
             with self.database.write_session() as session:
-                outbox.skip(session=session, targets=unconfigured, now=now)
+                expired = outbox.expire(session=session, older_than=now - MAX_AGE, now=now)
+            logger.warning("alerts: %d alert(s) pending for over a day expired undelivered", expired)
         next_due: Optional[datetime] = None
         for item in waiting:
             url = self.config.targets.get(item.target)

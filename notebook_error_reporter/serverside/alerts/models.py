@@ -7,6 +7,9 @@ exists exactly when its issue does, and survives a restart); the deliverer claim
 ``AlertTarget`` holds what must be shared between those workers: when the target last got a
 message (the digest window starts there) and since when it has been failing, with the last error
 (already stripped of the URL, it is shown on the dashboard).
+
+Every target gets its rows whether configured or not (ingest does not know the settings, and two
+servers on one database might differ); rows nobody delivers expire after a day.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from ..core.types import UTCDateTime
 
 KINDS = ("new", "regression")
 TARGETS = ("slack", "webhook")
-STATUSES = ("pending", "sent", "failed", "skipped")
+STATUSES = ("pending", "sent", "failed", "expired")
 MAX_ERROR_CHARS = 300
 
 
@@ -54,4 +57,5 @@ class AlertTarget(SQLModel, table=True):
     target: str = Field(primary_key=True, max_length=16)
     last_sent_at: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
     failing_since: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
+    last_failure_at: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
     last_error: Optional[str] = Field(default=None, max_length=MAX_ERROR_CHARS)

@@ -2,8 +2,9 @@
 
 Ingest calls :func:`enqueue` inside its own transaction: one plain INSERT per alert and target,
 nothing read, nothing locked, so alerts can neither slow nor fail ingest. Every target gets its
-row whether configured or not (ingest does not know the settings); the deliverer marks rows of an
-unconfigured target ``skipped``, so that configuring one later does not replay old alerts.
+row whether configured or not (ingest does not know the settings, and servers sharing a database
+may differ); a deliverer sends the rows of the targets it has, and rows still pending after a day
+expire (:func:`expire`). A target configured later gets what waits as one digest.
 
 Claiming is one UPDATE whose WHERE re-checks the lease: on SQLite the write lock serialises
 claimers, on PostgreSQL a second claimer waiting on a row re-evaluates the WHERE against the
@@ -31,11 +32,12 @@ CLAIM_LIMIT = 500
 
 @dataclass(frozen=True)
 class PendingTarget:
-    """What waits for one target: how many alerts, and when the earliest may be tried."""
+    """What waits for one target: how many alerts, when the earliest may be tried, the oldest's age."""
 
     target: str
     count: int
     next_attempt_at: datetime
+    oldest_created_at: datetime
 
 
 @dataclass(frozen=True)
@@ -85,27 +87,23 @@ def _row(issue_id: int, kind: str, target: str, now: datetime) -> Dict[str, obje
 def pending(*, session: Session) -> List[PendingTarget]:
     """Per target, the pending alerts (claimed or not); one cheap indexed read, for every poll."""
     statement = (
-        select(ALERT.c.target, func.count(), func.min(ALERT.c.next_attempt_at))
+        select(ALERT.c.target, func.count(), func.min(ALERT.c.next_attempt_at), func.min(ALERT.c.created_at))
         .where(ALERT.c.status == "pending")
         .group_by(ALERT.c.target)
     )
-    found = [
-        PendingTarget(str(target), int(count), when) for target, count, when in session.execute(statement)
+    return [
+        PendingTarget(str(target), int(count), due, oldest)
+        for target, count, due, oldest in session.execute(statement)
     ]
-    return found
 
 
-def skip(*, session: Session, targets: Sequence[str], now: datetime) -> int:
-    """Mark the pending alerts of targets that are not configured as skipped; clear their health."""
-    if not targets:
-        return 0
+def expire(*, session: Session, older_than: datetime, now: datetime) -> int:
+    """Give up on alerts still pending after a day: for a target nobody configured, or one down
+    that long (a day-old "new issue" is news no more; the issue itself is on the dashboard)."""
     result = session.execute(
         update(ALERT)
-        .where(and_(ALERT.c.status == "pending", ALERT.c.target.in_(list(targets))))
-        .values(status="skipped", finished_at=now, claimed_until=None, claim_token=None)
-    )
-    session.execute(
-        update(TARGET).where(TARGET.c.target.in_(list(targets))).values(failing_since=None, last_error=None)
+        .where(and_(ALERT.c.status == "pending", ALERT.c.created_at < older_than))
+        .values(status="expired", finished_at=now, claimed_until=None, claim_token=None)
     )
     session.commit()
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
@@ -193,7 +191,7 @@ def _claimed(session: Session, token: str) -> List[ClaimedAlert]:
 def mark_sent(*, session: Session, target: str, alert_ids: Sequence[int], now: datetime) -> None:
     """Delivered: the alerts are done, the target is healthy and its digest window starts now."""
     _finish(session, alert_ids, status="sent", now=now, error=None)
-    _set_target(session, target, last_sent_at=now, failing_since=None, last_error=None)
+    _set_target(session, target, last_sent_at=now, failing_since=None, last_failure_at=None, last_error=None)
     session.commit()
 
 
@@ -224,7 +222,14 @@ def mark_failed(
         )
     # Since the first failure after a success: keep an older failing_since, else start it now.
     since = func.coalesce(TARGET.c.failing_since, now)
-    _set_target(session, target, failing_since=since, last_error=error, insert_values={"failing_since": now})
+    _set_target(
+        session,
+        target,
+        failing_since=since,
+        last_failure_at=now,
+        last_error=error,
+        insert_values={"failing_since": now},
+    )
     session.commit()
 
 

@@ -48,6 +48,7 @@ def upgrade() -> None:
         sa.Column("target", sa.String(length=16), nullable=False),
         sa.Column("last_sent_at", Timestamp, nullable=True),
         sa.Column("failing_since", Timestamp, nullable=True),
+        sa.Column("last_failure_at", Timestamp, nullable=True),
         sa.Column("last_error", sa.String(length=300), nullable=True),
         sa.PrimaryKeyConstraint("target", name="pk_alert_target"),
     )

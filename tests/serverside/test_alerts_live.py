@@ -1,0 +1,90 @@
+"""Alerts from a REAL server process (uvicorn on 127.0.0.1): pending alerts survive a restart.
+
+The webhook is down (nothing listens on its port) while the server stores a new issue and tries;
+the server is stopped with the alert pending, the webhook comes up on the same port, the server
+starts again, and the alert arrives exactly once.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import httpx
+from slack_server import WEBHOOK_PATH, SlackServer
+from sqlalchemy import select
+
+from notebook_error_reporter.serverside.alerts.health import webhook_failures
+from notebook_error_reporter.serverside.alerts.outbox import ALERT
+from notebook_error_reporter.serverside.core.db import Database
+
+from .databases import fresh_database
+from .helpers import make_event
+from .live_server import free_port, start_server
+
+SETTINGS = {
+    "alert_poll_seconds": 0.05,
+    "alert_retry_base_seconds": 0.1,
+    "alert_retry_max_seconds": 0.3,
+    "alert_digest_seconds": 0.0,
+    "public_base_url": "http://errors.example.org",
+}
+
+
+def wait_until(check: Callable[[], Any], timeout: float = 15.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not true within {timeout} s")
+        time.sleep(0.05)
+
+
+def test_an_alert_pending_at_shutdown_is_delivered_once_after_the_restart(tmp_path: Path) -> None:
+    port = free_port()
+    webhook = f"http://127.0.0.1:{port}{WEBHOOK_PATH}"
+    with fresh_database(tmp_path) as url:
+        server = start_server(tmp_path, database_url=url, slack_webhook_url=webhook, **SETTINGS)
+        database = Database(url)
+        try:
+            answer = httpx.post(server.url("/api/v1/events"), json=make_event(), timeout=10)
+            assert answer.status_code == 201
+            issue_id = answer.json()["issue_id"]
+
+            def failing() -> Any:
+                with database.session() as session:
+                    return webhook_failures(session=session)
+
+            (failure,) = wait_until(failing)
+            assert failure.last_error == "could not connect" and failure.pending == 1
+            server.stop()
+            assert server.process.returncode is not None
+            assert "secretwebhooktoken" not in server.log()
+
+            with SlackServer(port=port) as slack:
+                server.restart()
+                post = slack.wait_for(1)[0]
+                assert f"http://errors.example.org/issues/{issue_id}" in post.text
+
+                def statuses() -> Any:
+                    with database.session() as session:
+                        found = session.execute(select(ALERT.c.status).where(ALERT.c.target == "slack"))
+                        return [status for (status,) in found]
+
+                wait_until(lambda: statuses() == ["sent"])
+                repeat = httpx.post(server.url("/api/v1/events"), json=make_event(), timeout=10)
+                assert repeat.json()["issue_id"] == issue_id
+                barrier = httpx.post(
+                    server.url("/api/v1/events"), json=make_event(error_name="ValueError"), timeout=10
+                )
+                assert "ValueError" in slack.wait_for(2)[1].text
+                wait_until(lambda: statuses() == ["sent", "sent"])
+                assert len(slack.posts()) == 2, "the restarted server sent the old alert again"
+                assert f"/issues/{barrier.json()['issue_id']}" in slack.posts()[1].text
+                assert failing() == []
+        finally:
+            server.stop()
+            database.dispose()
