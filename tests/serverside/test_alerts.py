@@ -17,6 +17,7 @@ from fastapi.testclient import TestClient
 from slack_server import WEBHOOK_PATH, SlackServer
 from sqlalchemy import select
 
+from notebook_error_reporter.serverside import create_app
 from notebook_error_reporter.serverside.alerts.health import webhook_failures
 from notebook_error_reporter.serverside.alerts.outbox import ALERT
 from notebook_error_reporter.serverside.core.db import Database
@@ -281,3 +282,12 @@ def test_ingest_never_waits_for_a_slow_webhook(make_client: MakeClient, database
             report(client, error_name=f"Error{n}")
         assert time.monotonic() - started < 1.0
         slow.wait_for(1)
+
+
+def test_the_deliverer_lives_as_long_as_the_app(database_url: str) -> None:
+    app = create_app(database_url, **FAST)
+    with TestClient(app):
+        thread = app.state.alerts._thread
+        assert thread is not None and thread.is_alive() and thread.daemon
+    thread.join(0)
+    assert not thread.is_alive() and app.state.alerts._thread is None

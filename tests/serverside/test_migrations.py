@@ -70,7 +70,8 @@ def test_migration_files_are_package_data() -> None:
     globs = config["tool"]["setuptools"]["package-data"]["notebook_error_reporter"]
     package = ROOT / "notebook_error_reporter"
     files = [p for p in schema.MIGRATIONS_DIR.rglob("*") if p.is_file() and "__pycache__" not in p.parts]
-    assert {p.name for p in files} >= {"env.py", "script.py.mako", "0001_initial_schema.py", "0002_alert_outbox.py"}
+    expected = {"env.py", "script.py.mako", "0001_initial_schema.py", "0002_alert_outbox.py"}
+    assert {p.name for p in files} >= expected
     for path in files:
         relative = path.relative_to(package).as_posix()
         assert any(fnmatch(relative, pattern) for pattern in globs), relative

@@ -140,7 +140,8 @@ class Deliverer:
         if any(item.oldest_created_at < now - MAX_AGE for item in waiting):
             with self.database.write_session() as session:
                 expired = outbox.expire(session=session, older_than=now - MAX_AGE, now=now)
-            logger.warning("alerts: %d alert(s) pending for over a day expired undelivered", expired)
+            if expired:
+                logger.warning("alerts: %d alert(s) pending for over a day expired undelivered", expired)
         next_due: Optional[datetime] = None
         for item in waiting:
             url = self.config.targets.get(item.target)
