@@ -17,7 +17,7 @@ from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
 from .._version import __version__
-from . import crud
+from . import crud, pages
 from .alerts.deliverer import AlertConfig, Deliverer
 from .api import errors
 from .api.bodylimit import BodyLimitMiddleware
@@ -80,4 +80,5 @@ def build_app(settings: Settings) -> FastAPI:
     app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
     app.include_router(api_router)
     app.include_router(root_router)
+    pages.install(app)  # the dashboard, and the security headers on every answer
     return app

@@ -53,18 +53,27 @@ SessionDep = Annotated[Session, Depends(read_session)]
 WriteSessionDep = Annotated[Session, Depends(write_session)]
 
 
+def is_admin_token(state: ServerState, token: str) -> bool:
+    """Whether ``token`` is the admin token (constant time); never, when the server has none.
+
+    The one comparison of the server: the API's bearer check and the dashboard's sign-in use it.
+    """
+    expected = state.settings.admin_token
+    return expected is not None and hmac.compare_digest(token.encode(), expected.encode())
+
+
 def require_admin(
     state: StateDep, credentials: Annotated[Optional[HTTPAuthorizationCredentials], Depends(bearer)]
 ) -> None:
-    """The dashboard (another module) will also accept its sign-in cookie here."""
+    """The API takes the bearer token only; the dashboard's cookie is checked by ``pages/deps.py``
+    (a cookie sent automatically by browsers must never authorise a JSON ``PATCH``)."""
     if credentials is None or not credentials.credentials:
         raise HTTPException(
             status_code=401,
             detail="The admin token is needed: send 'Authorization: Bearer <token>'.",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    expected = state.settings.admin_token
-    if expected is None or not hmac.compare_digest(credentials.credentials.encode(), expected.encode()):
+    if not is_admin_token(state, credentials.credentials):
         raise HTTPException(status_code=403, detail="Wrong admin token.")
 
 

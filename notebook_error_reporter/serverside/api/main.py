@@ -1,10 +1,11 @@
-"""The routers: version 1 under ``/api/v1``; health, the home pointer and 0.1's routes at the root."""
+"""The routers: version 1 under ``/api/v1``; health and 0.1's routes at the root (the dashboard's
+pages, ``GET /`` included, are mounted by ``pages.install``)."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 
-from .routes import admin, events, health, home, issues, legacy, notebooks, sessions
+from .routes import admin, events, health, issues, legacy, notebooks, sessions
 
 API_PREFIX = "/api/v1"
 
@@ -13,5 +14,5 @@ for module in (events, sessions, notebooks, issues, admin):
     api_router.include_router(module.router)
 
 root_router = APIRouter()
-for module in (health, home, legacy):
+for module in (health, legacy):
     root_router.include_router(module.router)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import secrets
 import threading
 from dataclasses import dataclass, field
-from typing import Optional, Tuple
+from typing import Dict, Tuple
 
 from ..colab_ranges import IPNetwork, parse_networks
 from ..ratelimit import RateLimiter
@@ -17,6 +17,7 @@ from .config import Settings
 from .db import Database
 
 ADDRESS_SECRET_NAME = "address_hash_key"
+DASHBOARD_SECRET_NAME = "dashboard_signing_key"
 
 
 @dataclass
@@ -26,7 +27,7 @@ class ServerState:
     limiter: RateLimiter
     colab_networks: Tuple[IPNetwork, ...]
     trusted_proxies: Tuple[IPNetwork, ...]
-    _address_secret: Optional[bytes] = None
+    _secrets: Dict[str, bytes] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @classmethod
@@ -45,14 +46,27 @@ class ServerState:
 
     def address_secret(self) -> bytes:
         """The HMAC key for addresses: made once per database, so every worker hashes alike."""
-        if self._address_secret is None:
+        return self._secret(ADDRESS_SECRET_NAME)
+
+    def dashboard_secret(self) -> bytes:
+        """The key that signs the dashboard's cookies and CSRF tokens (see pages/_signing.py).
+
+        Its own key, not the address key: each secret has one use, so neither can leak the other.
+        """
+        return self._secret(DASHBOARD_SECRET_NAME)
+
+    def _secret(self, name: str) -> bytes:
+        """The server secret ``name``, read (or made) once per database and cached for the app's life."""
+        found = self._secrets.get(name)
+        if found is None:
             with self._lock:
-                if self._address_secret is None:
+                found = self._secrets.get(name)
+                if found is None:
                     from .. import crud
 
                     with self.database.write_session() as session:
                         value = crud.server_secret(
-                            session=session, name=ADDRESS_SECRET_NAME, make=lambda: secrets.token_hex(32)
+                            session=session, name=name, make=lambda: secrets.token_hex(32)
                         )
-                    self._address_secret = bytes.fromhex(value)
-        return self._address_secret
+                    found = self._secrets[name] = bytes.fromhex(value)
+        return found

@@ -1,0 +1,52 @@
+"""The web dashboard: server-rendered pages on the same FastAPI app as the API.
+
+    /                        notebooks at a glance (programs asking for JSON get the API pointer)
+    /signin  /signout        the admin token in, a signed cookie out (see _signing.py)
+    /issues                  issues, filtered by notebook and status, sorted, paginated, sparklines
+    /issues/{id}             one issue, its chart, frames and first lines; status buttons
+    /issues/{id}/reports     its stored reports, paginated
+    /static/...              the stylesheet (no CDN: the dashboard works offline)
+
+Read-only pages need the admin's sign-in unless the server runs with ``max_transparency``; every
+change needs the admin and a CSRF token. ``install(app)`` is all ``app.py`` calls.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.responses import RedirectResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.responses import Response
+
+from .deps import PageError, SignInRequired, get_viewer
+from .headers import SecurityHeadersMiddleware
+from .issue import router as issue_router
+from .issues import router as issues_router
+from .overview import router as overview_router
+from .render import STATIC_DIR, render
+from .reports import router as reports_router
+from .signin import router as signin_router
+
+__all__ = ["install"]
+
+
+async def _sign_in_first(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, SignInRequired)
+    return RedirectResponse(exc.location, status_code=303)
+
+
+async def _page_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, PageError)
+    viewer = get_viewer(request, request.app.state.server)
+    context = {"message": exc.message, "title": "Sorry"}
+    return render(request, viewer, "error.html", context, status_code=exc.status_code)
+
+
+def install(app: FastAPI) -> None:
+    """Mount the pages, their stylesheet and their error answers; add the security headers."""
+    for router in (overview_router, signin_router, issues_router, issue_router, reports_router):
+        app.include_router(router)
+    app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
+    app.add_exception_handler(SignInRequired, _sign_in_first)
+    app.add_exception_handler(PageError, _page_error)
+    app.add_middleware(SecurityHeadersMiddleware)

@@ -1,0 +1,51 @@
+"""Security headers on every answer of the app (plain ASGI middleware).
+
+The dashboard shows text written by strangers (error messages, first lines of cells). Escaping is
+the first defence (Jinja autoescape); the Content-Security-Policy is the second: even if markup got
+through, the browser would run no inline script, load nothing from another site, and let no other
+site frame the dashboard (clickjacking of the status buttons) nor receive its forms.
+
+Every answer gets the headers, JSON included (harmless there, and nothing is forgotten), except
+FastAPI's interactive API documentation, which loads Swagger UI from a CDN with an inline script:
+it gets ``nosniff`` and framing protection, but not the policy that would break it.
+"""
+
+from __future__ import annotations
+
+from typing import List, Tuple
+
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "frame-ancestors 'none'; form-action 'self'; base-uri 'none'; object-src 'none'"
+)
+ALWAYS: List[Tuple[str, str]] = [
+    ("X-Content-Type-Options", "nosniff"),
+    ("X-Frame-Options", "DENY"),
+    ("Referrer-Policy", "same-origin"),
+]
+DOCS_PATHS = ("/docs", "/redoc")
+
+
+class SecurityHeadersMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        with_policy = not str(scope.get("path", "")).startswith(DOCS_PATHS)
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in ALWAYS:
+                    headers.setdefault(name, value)
+                if with_policy:
+                    headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)

@@ -1,0 +1,65 @@
+"""``GET /issues``: a notebook's issues, filtered and sorted, a page at a time, each with a sparkline.
+
+Cost is independent of the number of reports: one page of issue rows (``crud.list_issues``) and
+their last 30 days of daily counts (``issue_day``), never the events. Open issues are shown by
+default: working through them is what the page is for.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal, Optional
+
+from fastapi import APIRouter, Query, Request
+from starlette.responses import Response
+
+from .. import crud, crud_dashboard
+from ..api.deps import SessionDep
+from ..core.types import utcnow
+from ..scrub import storable
+from . import charts
+from .deps import ReaderPageDep
+from .render import render
+
+router = APIRouter(include_in_schema=False)
+PAGE_SIZE = 25
+MAX_PAGE = 100_000
+StatusFilter = Literal["open", "resolved", "ignored", "any"]
+
+
+@router.get("/issues")
+def issues_page(
+    request: Request,
+    viewer: ReaderPageDep,
+    session: SessionDep,
+    notebook: Annotated[Optional[str], Query(max_length=200)] = None,
+    status: StatusFilter = "open",
+    sort: Literal["last_seen", "count"] = "last_seen",
+    page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
+) -> Response:
+    chosen = storable(notebook) if notebook else None
+    found = crud.list_issues(
+        session=session,
+        notebook=chosen,
+        status=None if status == "any" else status,
+        sort=sort,
+        limit=PAGE_SIZE,
+        offset=(page - 1) * PAGE_SIZE,
+    )
+    days = charts.window(utcnow().date(), charts.SPARK_DAYS)
+    daily = crud_dashboard.daily_counts(
+        session=session, issue_ids=[issue.id for issue in found.items], since=days[0]
+    )
+    rows = [(issue, charts.sparkline(daily.get(issue.id, {}), days)) for issue in found.items]
+    pages = max(1, -(-found.total // PAGE_SIZE))
+    context = {
+        "rows": rows,
+        "total": found.total,
+        "page": page,
+        "pages": pages,
+        "filters": {"notebook": chosen, "status": status, "sort": sort},
+        "notebooks": crud_dashboard.notebook_names(session=session),
+        "spark_from": days[0],
+        "spark_until": days[-1],
+        "title": f"Issues of {chosen}" if chosen else "Issues",
+    }
+    return render(request, viewer, "issues.html", context)

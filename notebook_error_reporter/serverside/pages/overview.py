@@ -1,0 +1,41 @@
+"""``GET /``: the notebooks at a glance (sessions, reports, open issues, last seen) for browsers.
+
+Programs that do not ask for HTML get the JSON pointer to the API instead (``api/routes/home.py``),
+as before the dashboard existed, so scripts and monitoring that read ``/`` keep working. A failing
+alert webhook shows as a banner here, read from the database so every worker shows the same.
+"""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from starlette.responses import Response
+
+from .. import crud
+from ..alerts.health import webhook_failures
+from ..api.deps import SessionDep
+from ..api.routes.home import pointer
+from .deps import SignInRequired, ViewerDep
+from .render import render
+
+router = APIRouter(include_in_schema=False)
+
+
+def wants_html(request: Request) -> bool:
+    """Browsers list ``text/html`` in ``Accept``; ``*/*`` alone (curl, requests, httpx) is a program."""
+    return "text/html" in request.headers.get("accept", "").lower()
+
+
+@router.get("/")
+def overview(request: Request, viewer: ViewerDep, session: SessionDep) -> Response:
+    if not wants_html(request):
+        return JSONResponse(pointer())
+    if not viewer.can_read:
+        raise SignInRequired("/")
+    notebooks = crud.list_notebooks(session=session)
+    # alerts.health takes SQLModel's Session, a subclass adding nothing that it uses.
+    failures = webhook_failures(session=cast(Any, session))
+    context = {"notebooks": notebooks, "failures": failures, "title": "Notebooks"}
+    return render(request, viewer, "overview.html", context)

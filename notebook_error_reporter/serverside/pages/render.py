@@ -1,0 +1,104 @@
+"""Rendering a page: the Jinja2 templates (autoescaped), the context every page shares, the CSRF cookie.
+
+Every template gets ``viewer`` (admin or not, public or not) and ``csrf`` (the token its forms
+carry). A browser without a CSRF nonce cookie gets one with the page, so the forms on that very
+page are valid when submitted.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Dict, Optional
+from urllib.parse import urlencode
+
+import jinja2
+from fastapi import Request
+from fastapi.templating import Jinja2Templates
+from starlette.responses import Response
+
+from ..._version import __version__
+from . import _signing
+from .deps import CSRF_COOKIE, Viewer
+
+HERE = Path(__file__).resolve().parent.parent
+TEMPLATES_DIR = HERE / "templates"
+STATIC_DIR = HERE / "static"
+
+# autoescape for every template whatever its name; undefined names fail loudly instead of printing "".
+environment = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(str(TEMPLATES_DIR)),
+    autoescape=True,
+    undefined=jinja2.StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+templates = Jinja2Templates(env=environment)
+
+
+def when(value: Optional[datetime]) -> str:
+    """A timestamp as people read it, always in UTC (the server does not know the reader's zone)."""
+    if value is None:
+        return "never"
+    return value.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def ago(value: Optional[datetime], now: Optional[datetime] = None) -> str:
+    """``"5 min ago"``: the reading that matters for "is this still happening?"."""
+    if value is None:
+        return "never"
+    seconds = int(((now or datetime.now(timezone.utc)) - value).total_seconds())
+    if seconds < 60:
+        return "just now"
+    if seconds < 3600:
+        return f"{seconds // 60} min ago"
+    if seconds < 86400:
+        return f"{seconds // 3600} h ago"
+    return f"{seconds // 86400} d ago"
+
+
+def query(**params: Any) -> str:
+    """``?a=1&b=2`` without the parameters that are None (links that keep a page's filters)."""
+    kept = {name: value for name, value in params.items() if value is not None}
+    return "?" + urlencode(kept) if kept else ""
+
+
+environment.filters["when"] = when
+environment.filters["ago"] = ago
+environment.globals["query"] = query
+environment.globals["version"] = __version__
+
+
+def render(
+    request: Request,
+    viewer: Viewer,
+    name: str,
+    context: Dict[str, Any],
+    status_code: int = 200,
+) -> Response:
+    """The template ``name`` with the shared context; sets the CSRF nonce cookie if the browser lacks it."""
+    nonce = viewer.nonce or _signing.new_nonce()
+    response = templates.TemplateResponse(
+        request=request,
+        name=name,
+        context={"viewer": viewer, "csrf": viewer.csrf(nonce), **context},
+        status_code=status_code,
+    )
+    if viewer.nonce != nonce:
+        set_cookie(request, response, CSRF_COOKIE, nonce, max_age=None)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def set_cookie(request: Request, response: Response, name: str, value: str, max_age: Optional[int]) -> None:
+    """Our cookies are HttpOnly (no script reads them), SameSite=Strict (no other site sends them),
+    and Secure when the page came over HTTPS."""
+    response.set_cookie(
+        name,
+        value,
+        max_age=max_age,
+        path="/",
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+    )

@@ -1,0 +1,48 @@
+"""``GET /issues/{id}/reports``: an issue's stored reports, newest first, a page at a time.
+
+Through ``crud.issue_events`` (the API's read): the page and the number stored, both by the
+``(issue_id, id)`` index. Stored, not received: a retention purge removes reports, while the
+issue's own count keeps every report it ever had.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from starlette.responses import Response
+
+from .. import crud
+from ..api.deps import SessionDep
+from .deps import PageError, ReaderPageDep
+from .issue import UNKNOWN_ISSUE, IssueId
+from .render import render
+
+router = APIRouter(include_in_schema=False)
+PAGE_SIZE = 20
+MAX_PAGE = 100_000
+
+
+@router.get("/issues/{issue_id}/reports")
+def reports_page(
+    issue_id: IssueId,
+    request: Request,
+    viewer: ReaderPageDep,
+    session: SessionDep,
+    page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
+) -> Response:
+    issue = crud.get_issue(session=session, issue_id=issue_id)
+    offset = (page - 1) * PAGE_SIZE
+    found = crud.issue_events(session=session, issue_id=issue_id, limit=PAGE_SIZE, offset=offset)
+    if issue is None or found is None:
+        raise PageError(404, UNKNOWN_ISSUE)
+    context = {
+        "issue": issue,
+        "reports": found.items,
+        "total": found.total,
+        "page": page,
+        "pages": max(1, -(-found.total // PAGE_SIZE)),
+        "first_number": offset + 1,
+        "title": f"Reports of {issue.error_name} in {issue.notebook}",
+    }
+    return render(request, viewer, "reports.html", context)

@@ -1,0 +1,71 @@
+"""Signing in with the admin token, and out again.
+
+The token is typed once into a form (never put in a URL, where logs and history would keep it);
+the browser then holds a cookie that proves it without being it (see ``_signing.py``). Both forms
+carry the CSRF token, the sign-in form too: otherwise another site could sign a visitor in with
+the other site's own choices (login CSRF).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated, Optional
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import RedirectResponse
+from starlette.responses import Response
+
+from ..api.deps import StateDep, is_admin_token
+from . import _signing
+from .deps import ADMIN_COOKIE, CsrfDep, ViewerDep, safe_next
+from .render import render, set_cookie
+
+router = APIRouter(include_in_schema=False)
+WRONG_TOKEN = "That is not the admin token."
+NO_TOKEN = "This server has no admin token, so nobody can sign in; start it with --admin-token."
+
+
+@router.get("/signin")
+def signin_page(
+    request: Request,
+    viewer: ViewerDep,
+    state: StateDep,
+    next_path: Annotated[Optional[str], Query(alias="next", max_length=2000)] = None,
+) -> Response:
+    return render(
+        request,
+        viewer,
+        "signin.html",
+        {
+            "next": safe_next(next_path),
+            "error": None if state.settings.admin_token else NO_TOKEN,
+            "title": "Sign in",
+        },
+    )
+
+
+@router.post("/signin")
+def signin(
+    request: Request,
+    viewer: CsrfDep,
+    state: StateDep,
+    token: Annotated[str, Form(max_length=1000)] = "",
+    next_path: Annotated[str, Form(alias="next", max_length=2000)] = "/",
+) -> Response:
+    """A right token: the cookie, then back where the visitor was going; a wrong one: the form again, 403."""
+    token = token.strip()
+    if not is_admin_token(state, token):
+        error = WRONG_TOKEN if state.settings.admin_token else NO_TOKEN
+        context = {"next": safe_next(next_path), "error": error, "title": "Sign in"}
+        return render(request, viewer, "signin.html", context, status_code=403)
+    response = RedirectResponse(safe_next(next_path), status_code=303)
+    cookie = _signing.sign_in_cookie(viewer.key, token, int(time.time()))
+    set_cookie(request, response, ADMIN_COOKIE, cookie, max_age=_signing.SIGN_IN_MAX_AGE)
+    return response
+
+
+@router.post("/signout")
+def signout(request: Request, viewer: CsrfDep) -> Response:
+    response = RedirectResponse("/signin", status_code=303)
+    response.delete_cookie(ADMIN_COOKIE, path="/", httponly=True, samesite="strict")
+    return response
