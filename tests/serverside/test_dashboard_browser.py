@@ -1,0 +1,251 @@
+"""The dashboard in a real browser: Debian's Chromium driven by Playwright, against a real uvicorn.
+
+The server (``live_server``: its own process on 127.0.0.1) is filled by the real client, an
+``ErrorServer`` enabled on a real IPython shell whose cells fail, and, for the hostile report, by
+wire-format POSTs. Every page is screenshotted into ``test-artifacts/dashboard/``. Any JavaScript
+dialog, and any console error (a Content-Security-Policy violation among them), fails the test.
+
+Chromium comes from Debian (``scripts/test`` installs it), never from ``playwright install``.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+from contextlib import redirect_stderr, redirect_stdout
+from pathlib import Path
+from typing import Any, Dict, Iterator, List
+
+import httpx
+import pytest
+from IPython.core.interactiveshell import InteractiveShell
+
+from notebook_error_reporter import ErrorServer, sender, spool
+
+from .helpers import ADMIN_TOKEN, make_event
+from .live_server import LiveServer
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "dashboard"
+NOTEBOOK = "protein-design"
+FAST: Dict[str, Any] = {"backoff_base": 0.05, "backoff_cap": 0.3, "flush_at_exit": 0.0, "quiet": True}
+SCRIPT = "<script>alert(1)</script>"
+IMG = "<img src=x onerror=alert(1)>"
+
+pytestmark = pytest.mark.usefixtures("fail_on_internal_errors")
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if not CHROMIUM.exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"{CHROMIUM} is missing: scripts/test installs Debian's chromium")
+        pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium)")
+    with playwright_api.sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=["--no-sandbox"]
+        )
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+class Watched:
+    """A page, with every dialog it tried to open and every console error it logged."""
+
+    def __init__(self, browser: Any, name: str) -> None:
+        self.context = browser.new_context(viewport={"width": 1280, "height": 900})
+        self.page = self.context.new_page()
+        self.dialogs: List[str] = []
+        self.console_errors: List[str] = []
+        self.name = name
+        self.shots = 0
+        self.page.on("dialog", self._dialog)
+        self.page.on("console", self._console)
+        self.page.on("response", self._response)
+        self.page.on("pageerror", lambda error: self.console_errors.append(str(error)))
+
+    def _dialog(self, dialog: Any) -> None:
+        self.dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    def _console(self, message: Any) -> None:
+        # A failed answer is logged as well; those are judged by ``_response`` instead.
+        if message.type == "error" and not message.text.startswith("Failed to load resource"):
+            self.console_errors.append(message.text)
+
+    def _response(self, response: Any) -> None:
+        # Every page, stylesheet and icon a GET asks for must be there (the wrong token's 403 is a POST).
+        if response.status >= 400 and response.request.method == "GET":
+            self.console_errors.append(f"GET {response.url}: {response.status}")
+
+    def shot(self, label: str) -> None:
+        self.shots += 1
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        self.page.screenshot(
+            path=str(ARTIFACTS / f"{self.name}-{self.shots:02d}-{label}.png"), full_page=True
+        )
+
+
+@pytest.fixture
+def watched(browser: Any, request: pytest.FixtureRequest) -> Iterator[Watched]:
+    page = Watched(browser, request.node.name.replace("test_", "", 1)[:40])
+    try:
+        yield page
+    finally:
+        page.context.close()
+    assert page.dialogs == [], f"a dialog opened: {page.dialogs}"
+    assert page.console_errors == [], f"console errors (CSP violations?): {page.console_errors}"
+
+
+@pytest.fixture
+def reporters() -> Iterator[List[ErrorServer]]:
+    made: List[ErrorServer] = []
+    yield made
+    for reporter in made:
+        reporter.close()
+    sender._worker.flush(10)
+    spool._forget_spools_for_tests()
+
+
+def run(shell: InteractiveShell, cell: str) -> None:
+    with redirect_stdout(io.StringIO()), redirect_stderr(io.StringIO()):
+        shell.run_cell(cell, store_history=True)
+
+
+def sign_in(watched: Watched, base_url: str) -> None:
+    page = watched.page
+    page.goto(base_url + "/")
+    assert page.url.startswith(base_url + "/signin?next=/"), "strangers are sent to the sign-in page"
+    page.fill("#token", "wrong-token-0123456789abcdef")
+    page.click("#signin")
+    assert "not the admin token" in page.inner_text("#signin-error")
+    watched.shot("signin-refused")
+    page.fill("#token", ADMIN_TOKEN)
+    page.click("#signin")
+    page.wait_for_url(base_url + "/")
+
+
+def test_admin_works_through_an_issue_in_a_real_browser(
+    shell: InteractiveShell,
+    live_server: LiveServer,
+    reporters: List[ErrorServer],
+    tmp_path: Path,
+    watched: Watched,
+) -> None:
+    reporter = ErrorServer(live_server.base_url, NOTEBOOK, spool_path=str(tmp_path / "spool.sqlite3"), **FAST)
+    reporters.append(reporter)
+    reporter.enable(shell)
+    failing_cell = "# Load the proteins\nproteins = {}\nproteins['protein_id']"
+    for _ in range(25):
+        run(shell, failing_cell)
+    run(shell, "# Normalise\n1 / 0")
+    assert reporter.flush(30) and reporter.stats.sent == 26, reporter.stats
+    page, base = watched.page, live_server.base_url
+
+    sign_in(watched, base)
+    watched.shot("overview")
+    row = page.locator("#notebooks tbody tr", has_text=NOTEBOOK)
+    assert row.locator("td.reports").inner_text() == "26"
+    assert row.locator("td.open-issues").inner_text() == "2"
+
+    row.locator("a.notebook").click()
+    page.wait_for_url(re.compile(r".*/issues\?notebook=protein-design$"))
+    watched.shot("issues")
+    assert page.inner_text("#issue-total") == "2"
+    key_error = page.locator("tr.issue", has_text="KeyError")
+    assert key_error.locator("td.count").inner_text() == "25"
+    assert key_error.locator("svg.spark polyline").count() == 1
+
+    key_error.locator("a.issue-link").click()
+    page.wait_for_url(re.compile(r".*/issues/\d+$"))
+    issue_url = page.url
+    watched.shot("issue")
+    assert page.inner_text("#error-name") == "KeyError"
+    assert page.inner_text("#error-message") == "'protein_id'"
+    assert page.inner_text("#event-count") == "25" and page.inner_text("#session-count") == "1"
+    assert page.locator("#first-lines code.first-line").all_inner_texts() == ["# Load the proteins"]
+    assert page.locator("#chart rect.bar").count() == 1
+
+    page.click("#action-resolved")
+    page.wait_for_url(issue_url)
+    watched.shot("resolved")
+    assert page.inner_text("#status") == "resolved"
+    assert page.locator("#action-resolved").count() == 0 and page.locator("#action-open").count() == 1
+
+    run(shell, failing_cell)  # the bug is back
+    assert reporter.flush(30) and reporter.stats.sent == 27, reporter.stats
+    page.reload()
+    watched.shot("regression")
+    assert page.inner_text("#status") == "open"
+    assert page.locator(".status-regression").count() == 1
+    assert page.inner_text("#event-count") == "26"
+
+    page.click("#reports-link")
+    page.wait_for_url(issue_url + "/reports")
+    watched.shot("reports-page-1")
+    assert page.inner_text("#report-total") == "26"
+    first_page = page.locator("li.report").evaluate_all("nodes => nodes.map(n => n.dataset.event)")
+    assert len(first_page) == 20
+    page.click("#next-page")
+    page.wait_for_url(issue_url + "/reports?page=2")
+    watched.shot("reports-page-2")
+    second_page = page.locator("li.report").evaluate_all("nodes => nodes.map(n => n.dataset.event)")
+    assert len(second_page) == 6 and not set(first_page) & set(second_page)
+    page.click("#prev-page")
+    page.wait_for_url(issue_url + "/reports?page=1")
+
+    page.click("#signout")
+    page.wait_for_url(base + "/signin")
+    watched.shot("signed-out")
+    page.goto(issue_url)
+    assert page.url.startswith(base + "/signin?next=/issues/"), "signed out: the pages are closed again"
+    assert not [c for c in watched.context.cookies() if c["name"] == "ner_admin"]
+
+
+def test_hostile_report_renders_as_text_and_fires_no_dialog(
+    live_server: LiveServer, watched: Watched
+) -> None:
+    hostile = make_event(
+        notebook=f"nb {SCRIPT}",
+        error_name="ValueError",
+        error_message=f"bad input {SCRIPT} {IMG}",
+        first_line=f"x = 1  # {IMG} {SCRIPT}",
+        traceback=[{"filename": f"<cell {IMG}>", "fun_name": SCRIPT, "lineno": 1}],
+    )
+    answer = httpx.post(live_server.url("/api/v1/events"), json=hostile, timeout=10)
+    assert answer.status_code == 201, answer.text
+    issue_id = answer.json()["issue_id"]
+    page, base = watched.page, live_server.base_url
+    sign_in(watched, base)
+
+    pages = ["/", "/issues", f"/issues/{issue_id}", f"/issues/{issue_id}/reports"]
+    for path in pages:
+        page.goto(base + path)
+        page.wait_for_load_state("load")
+        watched.shot("hostile-" + (path.strip("/").replace("/", "-") or "overview"))
+        assert page.locator("main script, main img, main [onerror]").count() == 0, path
+        assert SCRIPT in page.inner_text("main"), f"{path}: the payload is shown, as text"
+    page.goto(f"{base}/issues/{issue_id}")
+    assert page.inner_text("#error-message") == f"bad input {SCRIPT} {IMG}"
+    assert page.locator("#first-lines code.first-line").inner_text() == f"x = 1  # {IMG} {SCRIPT}"
+    # The policy is enforced, not only sent: an inline script slipped into our page is refused ...
+    page.evaluate(
+        "() => { const s = document.createElement('script'); s.textContent = 'alert(2)';"
+        " document.body.appendChild(s); }"
+    )
+    page.wait_for_timeout(300)
+    assert watched.dialogs == []
+    refused = [error for error in watched.console_errors if "Content Security Policy" in error]
+    assert refused, watched.console_errors
+    watched.console_errors.clear()
+    # ... while the same markup on a page without our policy does fire: the listener works.
+    other = watched.context.new_page()
+    other.on("dialog", watched._dialog)
+    other.set_content(f"<p>{SCRIPT}</p>")
+    assert watched.dialogs == ["1"]
+    watched.dialogs.clear()
