@@ -1,4 +1,5 @@
-"""Flood protection with the ``limits`` library: per client address (hashed) and per session.
+"""Flood protection with the ``limits`` library: per client address (hashed) and per session, and
+a third bucket for wrong admin tokens per address (guessing the token is slowed to a crawl).
 
 The storage is ``memory://`` by default: exact for one worker process, and each worker counting on
 its own otherwise. For several workers or machines, point ``RATELIMIT_STORAGE_URL`` at Redis
@@ -24,18 +25,40 @@ logger = logging.getLogger("notebook_error_reporter.server")
 
 
 class RateLimiter:
-    """Two limits, ``address`` and ``session``; ``hit`` returns None or the seconds to wait."""
+    """Limits by kind (``address``, ``session``, ``token_failure``); ``hit``: None or seconds to wait."""
 
-    def __init__(self, storage_url: str, *, per_address: str, per_session: str) -> None:
+    def __init__(
+        self, storage_url: str, *, per_address: str, per_session: str, token_failures: str = "20/minute"
+    ) -> None:
         self.storage = storage_from_string(storage_url)
         self.strategy = MovingWindowRateLimiter(self.storage)
-        self.limits = {"address": parse(per_address), "session": parse(per_session)}
+        self.limits = {
+            "address": parse(per_address),
+            "session": parse(per_session),
+            "token_failure": parse(token_failures),
+        }
 
     def hit(self, kind: str, key: str) -> Optional[int]:
         """Count one request of ``key`` against the ``kind`` limit; None if allowed, else Retry-After."""
         item: RateLimitItem = self.limits[kind]
         try:
             if self.strategy.hit(item, kind, key):
+                return None
+            stats = self.strategy.get_window_stats(item, kind, key)
+        except Exception as error:  # the storage is down: fail open
+            logger.warning("rate limiter storage failed, request let through: %s", type(error).__name__)
+            return None
+        return max(1, math.ceil(stats.reset_time - time.time()))
+
+    def exhausted(self, kind: str, key: str) -> Optional[int]:
+        """Whether ``key`` has used up the ``kind`` limit, without counting: None, or Retry-After.
+
+        For failures counted after the fact (a wrong token): the check comes first, the hit only
+        when the attempt fails, so someone who types the right token is never counted.
+        """
+        item: RateLimitItem = self.limits[kind]
+        try:
+            if self.strategy.test(item, kind, key):
                 return None
             stats = self.strategy.get_window_stats(item, kind, key)
         except Exception as error:  # the storage is down: fail open

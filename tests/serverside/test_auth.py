@@ -112,3 +112,20 @@ def test_no_read_mentions_an_address_or_its_hash(stored: TestClient) -> None:
     ]:
         text = json.dumps(stored.get(path, headers=ADMIN).json())
         assert "127.0.0.1" not in text and key not in text, path
+
+
+def test_wrong_bearer_tokens_from_one_address_get_429_and_other_addresses_are_not_held(
+    make_client: Any,
+) -> None:
+    client = make_client(
+        rate_limit_token_failures="2/minute", trusted_proxies=("127.0.0.1/32",), client=("127.0.0.1", 1)
+    )
+    guesser = {"X-Forwarded-For": "203.0.113.9", "Authorization": "Bearer wrong-token-0123456789"}
+    admin = {"X-Forwarded-For": "198.51.100.7", **ADMIN}
+    for _ in range(5):
+        assert client.get("/api/v1/issues", headers=admin).status_code == 200  # right tokens never count
+    assert [client.get("/api/v1/issues", headers=guesser).status_code for _ in range(3)] == [403, 403, 429]
+    held = client.get("/api/v1/issues", headers=guesser)
+    assert held.status_code == 429 and int(held.headers["retry-after"]) >= 1
+    assert "Too many wrong admin tokens" in held.json()["detail"]
+    assert client.get("/api/v1/issues", headers=admin).status_code == 200  # another address is not held

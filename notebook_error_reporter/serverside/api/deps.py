@@ -56,14 +56,47 @@ WriteSessionDep = Annotated[Session, Depends(write_session)]
 def is_admin_token(state: ServerState, token: str) -> bool:
     """Whether ``token`` is the admin token (constant time); never, when the server has none.
 
-    The one comparison of the server: the API's bearer check and the dashboard's sign-in use it.
+    The one comparison of the server: ``check_admin_token`` (API bearer, dashboard sign-in) uses it.
     """
     expected = state.settings.admin_token
     return expected is not None and hmac.compare_digest(token.encode(), expected.encode())
 
 
+def address_of(request: Request, state: ServerState) -> str:
+    """The request's client address: the peer's, or behind trusted proxies the forwarded one."""
+    peer = request.client.host if request.client else None
+    return client_address(peer, request.headers.getlist("x-forwarded-for"), state.trusted_proxies)
+
+
+def check_admin_token(request: Request, state: ServerState, token: str) -> bool:
+    """``is_admin_token``, with guessing slowed down: an address that has sent too many wrong tokens
+    gets 429 (``TokenGuessing``) before its next attempt is even compared; only wrong ones count."""
+    key = address_key(address_of(request, state), state.address_secret())
+    retry_after = state.limiter.exhausted("token_failure", key)
+    if retry_after is not None:
+        raise TokenGuessing(retry_after)
+    if is_admin_token(state, token):
+        return True
+    state.limiter.hit("token_failure", key)
+    return False
+
+
+class TokenGuessing(Exception):
+    """Too many wrong admin tokens from one address: the API answers 429 JSON, the pages 429 HTML."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(retry_after)
+        self.retry_after = retry_after
+
+    @property
+    def message(self) -> str:
+        return f"Too many wrong admin tokens from this address; please retry in {self.retry_after} s."
+
+
 def require_admin(
-    state: StateDep, credentials: Annotated[Optional[HTTPAuthorizationCredentials], Depends(bearer)]
+    request: Request,
+    state: StateDep,
+    credentials: Annotated[Optional[HTTPAuthorizationCredentials], Depends(bearer)],
 ) -> None:
     """The API takes the bearer token only; the dashboard's cookie is checked by ``pages/deps.py``
     (a cookie sent automatically by browsers must never authorise a JSON ``PATCH``)."""
@@ -73,15 +106,21 @@ def require_admin(
             detail="The admin token is needed: send 'Authorization: Bearer <token>'.",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    if not is_admin_token(state, credentials.credentials):
+    try:
+        right = check_admin_token(request, state, credentials.credentials)
+    except TokenGuessing as guessing:
+        raise too_many_tokens(guessing) from None
+    if not right:
         raise HTTPException(status_code=403, detail="Wrong admin token.")
 
 
 def require_reader(
-    state: StateDep, credentials: Annotated[Optional[HTTPAuthorizationCredentials], Depends(bearer)]
+    request: Request,
+    state: StateDep,
+    credentials: Annotated[Optional[HTTPAuthorizationCredentials], Depends(bearer)],
 ) -> None:
     if not state.settings.max_transparency:
-        require_admin(state, credentials)
+        require_admin(request, state, credentials)
 
 
 AdminDep = Annotated[None, Depends(require_admin)]
@@ -96,10 +135,15 @@ def too_many(retry_after: int, what: str) -> HTTPException:
     )
 
 
+def too_many_tokens(guessing: TokenGuessing) -> HTTPException:
+    return HTTPException(
+        status_code=429, detail=guessing.message, headers={"Retry-After": str(guessing.retry_after)}
+    )
+
+
 def ingest_guard(request: Request, state: StateDep) -> str:
     """Colab check and per-address flood limit; returns the address key (never the address)."""
-    peer = request.client.host if request.client else None
-    address = client_address(peer, request.headers.getlist("x-forwarded-for"), state.trusted_proxies)
+    address = address_of(request, state)
     if state.settings.colab_only and not in_networks(address, state.colab_networks):
         raise HTTPException(status_code=403, detail=COLAB_ONLY)
     key = address_key(address, state.address_secret())

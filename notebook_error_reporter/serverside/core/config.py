@@ -77,6 +77,9 @@ class Settings:
     # offline is slowed down, never locked out.
     rate_limit_address: str = "300/minute"
     rate_limit_session: str = "120/minute"
+    # Wrong admin tokens (API bearer or dashboard sign-in) per address: a typo costs nothing, a
+    # guesser gets 429s. The right token is never counted.
+    rate_limit_token_failures: str = "20/minute"
     ratelimit_storage_url: str = "memory://"
     # Days of events to keep (purged at start-up and by the purge command); None keeps everything.
     retention_days: Optional[int] = None
@@ -102,7 +105,7 @@ class Settings:
         parse_networks(self.trusted_proxies)
         from limits import parse
 
-        for name in ("rate_limit_address", "rate_limit_session"):
+        for name in ("rate_limit_address", "rate_limit_session", "rate_limit_token_failures"):
             try:
                 parse(getattr(self, name))
             except ValueError as error:

@@ -39,6 +39,7 @@ class ServerState:
                 settings.ratelimit_storage_url,
                 per_address=settings.rate_limit_address,
                 per_session=settings.rate_limit_session,
+                token_failures=settings.rate_limit_token_failures,
             ),
             colab_networks=parse_networks(settings.colab_networks),
             trusted_proxies=parse_networks(settings.trusted_proxies),

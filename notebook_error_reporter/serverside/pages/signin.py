@@ -11,16 +11,17 @@ from __future__ import annotations
 import time
 from typing import Annotated, Optional
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import Form, Query, Request
 from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
-from ..api.deps import StateDep, is_admin_token
+from ..api.deps import StateDep, TokenGuessing, check_admin_token
 from . import _signing
 from .deps import ADMIN_COOKIE, CsrfDep, ViewerDep, safe_next
 from .render import render, set_cookie
+from .routing import page_router
 
-router = APIRouter(include_in_schema=False)
+router = page_router()
 WRONG_TOKEN = "That is not the admin token."
 NO_TOKEN = "This server has no admin token, so nobody can sign in; start it with --admin-token."
 
@@ -52,9 +53,17 @@ def signin(
     token: Annotated[str, Form(max_length=1000)] = "",
     next_path: Annotated[str, Form(alias="next", max_length=2000)] = "/",
 ) -> Response:
-    """A right token: the cookie, then back where the visitor was going; a wrong one: the form again, 403."""
+    """A right token: the cookie, then back where the visitor was going; a wrong one: the form again,
+    403; too many wrong ones from this address: the form with 429 and Retry-After."""
     token = token.strip()
-    if not is_admin_token(state, token):
+    try:
+        right = check_admin_token(request, state, token)
+    except TokenGuessing as guessing:
+        context = {"next": safe_next(next_path), "error": guessing.message, "title": "Sign in"}
+        response = render(request, viewer, "signin.html", context, status_code=429)
+        response.headers["Retry-After"] = str(guessing.retry_after)
+        return response
+    if not right:
         error = WRONG_TOKEN if state.settings.admin_token else NO_TOKEN
         context = {"next": safe_next(next_path), "error": error, "title": "Sign in"}
         return render(request, viewer, "signin.html", context, status_code=403)
