@@ -320,10 +320,45 @@ def test_issues_sort_by_last_seen_or_count(client: TestClient) -> None:
     assert issue_rows(client.get("/issues", params={"sort": "count"}).text) == [str(frequent), str(recent)]
 
 
-def test_bad_filters_are_refused_not_guessed(client: TestClient) -> None:
+def test_bad_filters_are_refused_not_guessed_on_an_html_page_naming_them(client: TestClient) -> None:
     sign_in(client)
-    for params in ({"status": "sideways"}, {"sort": "colour"}, {"page": 0}):
-        assert client.get("/issues", params=params).status_code == 422, params
+    refused = (({"status": "sideways"}, "status"), ({"sort": "colour"}, "sort"), ({"page": 0}, "page"))
+    for params, name in refused:
+        answer = client.get("/issues", params=params)
+        assert answer.status_code == 422, params
+        assert answer.headers["content-type"].startswith("text/html"), params
+        assert f"{name}: " in answer.text and "This page cannot show that" in answer.text
+        assert answer.headers["content-security-policy"] == CONTENT_SECURITY_POLICY
+
+
+def test_a_bad_issue_id_or_page_of_reports_is_an_html_422_without_echoing_it(client: TestClient) -> None:
+    sign_in(client)
+    issue_id = report(client)
+    for path in ("/issues/not-a-number", f"/issues/{issue_id}/reports?page=-1"):
+        answer = client.get(path + ("&" if "?" in path else "?") + "x=<b>bold</b>")
+        assert answer.status_code == 422 and answer.headers["content-type"].startswith("text/html"), path
+        assert "<b>bold</b>" not in answer.text and "not-a-number" not in answer.text
+
+
+def test_the_api_still_answers_bad_values_in_json(client: TestClient) -> None:
+    answer = client.get("/api/v1/issues", params={"status": "sideways"}, headers=ADMIN)
+    assert answer.status_code == 422
+    assert answer.json()["detail"][0]["loc"] == ["query", "status"]
+
+
+def test_guessing_the_token_at_sign_in_is_slowed_to_429_and_the_right_token_is_not_counted(
+    make_client: MakeClient,
+) -> None:
+    client = make_client(rate_limit_token_failures="3/minute")
+    for _ in range(5):  # the admin signing in again and again is never counted
+        assert sign_in(client).status_code == 303
+    for _ in range(3):
+        assert sign_in(client, token="not-the-token-0123456789").status_code == 403
+    refused = sign_in(client, token="not-the-token-0123456789")
+    assert refused.status_code == 429 and int(refused.headers["retry-after"]) >= 1
+    assert "Too many wrong admin tokens" in refused.text and ADMIN_COOKIE not in refused.cookies
+    assert sign_in(client).status_code == 429  # even the right token waits: the guesser's address is held
+    assert client.get("/api/v1/issues", headers=ADMIN).status_code == 429  # one bucket for both doors
 
 
 def test_reports_page_by_page_newest_first(client: TestClient) -> None:

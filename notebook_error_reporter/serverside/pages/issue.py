@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated, Dict, Literal
 
-from fastapi import APIRouter, Form, Path, Request
+from fastapi import Form, Path, Request
 from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
@@ -20,8 +20,9 @@ from ..core.types import utcnow
 from . import charts
 from .deps import AdminFormDep, PageError, ReaderPageDep
 from .render import render
+from .routing import page_router
 
-router = APIRouter(include_in_schema=False)
+router = page_router()
 UNKNOWN_ISSUE = "There is no such issue (it may have been purged, or the link is wrong)."
 IssueId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 # What each button does, in the words of its label.

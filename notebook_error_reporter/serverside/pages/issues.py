@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal, Optional
 
-from fastapi import APIRouter, Query, Request
+from fastapi import Query, Request
 from starlette.responses import Response
 
 from .. import crud, crud_dashboard
@@ -19,8 +19,9 @@ from ..scrub import storable
 from . import charts
 from .deps import ReaderPageDep
 from .render import render
+from .routing import page_router
 
-router = APIRouter(include_in_schema=False)
+router = page_router()
 PAGE_SIZE = 25
 MAX_PAGE = 100_000
 StatusFilter = Literal["open", "resolved", "ignored", "any"]

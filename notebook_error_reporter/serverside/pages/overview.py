@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import JSONResponse
 from starlette.responses import Response
 
@@ -19,8 +19,9 @@ from ..api.deps import SessionDep
 from ..api.routes.home import pointer
 from .deps import SignInRequired, ViewerDep
 from .render import render
+from .routing import page_router
 
-router = APIRouter(include_in_schema=False)
+router = page_router()
 
 
 def wants_html(request: Request) -> bool:

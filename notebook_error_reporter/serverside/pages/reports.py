@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import Query, Request
 from starlette.responses import Response
 
 from .. import crud
@@ -17,8 +17,9 @@ from ..api.deps import SessionDep
 from .deps import PageError, ReaderPageDep
 from .issue import UNKNOWN_ISSUE, IssueId
 from .render import render
+from .routing import page_router
 
-router = APIRouter(include_in_schema=False)
+router = page_router()
 PAGE_SIZE = 20
 MAX_PAGE = 100_000
 
