@@ -5,7 +5,7 @@ within one run, not numbers across runs). Goals (issue 3): under 2 µs added per
 under 1 ms from a typical failing cell to control return with ErrorStore; under 20 ms for a
 RecursionError.
 
-    .venv/bin/python bench/client_overhead.py [--quick]
+    .venv/bin/python bench/client_overhead.py [--quick] [--json PATH]
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import time
 from contextlib import redirect_stderr, redirect_stdout
 from typing import Callable, List
 
+from _figures import Figures, add_json_argument, ratio
 from IPython.core.interactiveshell import InteractiveShell
 
 from notebook_error_reporter import ErrorStore
@@ -45,7 +46,9 @@ def quietly(shell: InteractiveShell, cell: str) -> Callable[[], object]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="fewer repetitions (for CI smoke runs)")
+    add_json_argument(parser)
     args = parser.parse_args()
+    figures = Figures()
     scale = 0.1 if args.quick else 1.0
     shell = InteractiveShell.instance()
     shell.history_manager.enabled = False
@@ -59,6 +62,13 @@ def main() -> None:
         store.enable(shell, method=method)
         with_reporter = per_call(quietly(shell, "x = 1"), n_cells)
         store.disable()
+        if method == "events":
+            figures.add(
+                "ErrorStore, successful cell (run_cell)",
+                f"{with_reporter * 1e6:.0f} µs",
+                f"bare `run_cell` {bare * 1e6:.0f} µs",
+                ratio(with_reporter, bare, 3),
+            )
         print(
             f"successful cell, reporter ({method:13s}):  {with_reporter * 1e6:9.1f} µs"
             f"  added {max(0.0, with_reporter - bare) * 1e6:6.2f} µs  ratio {with_reporter / bare:5.3f}"
@@ -87,12 +97,16 @@ def main() -> None:
     print(
         f"events callbacks on a successful cell:     {hooks * 1e6:9.3f} µs   (goal < 2 µs; call cost removed)"
     )
+    figures.add("added per successful cell (the events callbacks)", f"{hooks * 1e6:.2f} µs", goal="< 2 µs")
 
     # 2. Failing cells: time from the error to control return, i.e. what the reporter adds.
     typical = per_call(
         lambda: store._handle_error(KeyError("protein_id"), "# load\n{}['protein_id']", 3), 2000
     )
     print(f"failing cell, report a typical error:      {typical * 1e3:9.3f} ms   (goal < 1 ms)")
+    figures.add(
+        "ErrorStore, failing cell → control back, typical error", f"{typical * 1e3:.2f} ms", goal="< 1 ms"
+    )
     try:
 
         def dive(n: int) -> int:
@@ -103,6 +117,9 @@ def main() -> None:
         recursion = error
     deep = per_call(lambda: store._handle_error(recursion, "dive(0)", 4), 50)
     print(f"failing cell, report a RecursionError:     {deep * 1e3:9.3f} ms   (goal < 20 ms)")
+    figures.add(
+        "ErrorStore, failing cell → control back, RecursionError", f"{deep * 1e3:.1f} ms", goal="< 20 ms"
+    )
     store.clear()
     bare_fail = per_call(quietly(shell, "1/0"), max(20, int(300 * scale)))
     store.disable()
@@ -111,6 +128,12 @@ def main() -> None:
         f"failing cell run_cell, with vs without:    {bare_fail * 1e3:9.3f} ms"
         f" vs {no_reporter_fail * 1e3:.3f} ms"
         f"  ratio {bare_fail / no_reporter_fail:5.3f}"
+    )
+    figures.add(
+        "ErrorStore, failing cell (run_cell)",
+        f"{bare_fail * 1e3:.2f} ms",
+        f"without a reporter {no_reporter_fail * 1e3:.2f} ms",
+        ratio(bare_fail, no_reporter_fail, 3),
     )
 
     # 3. Scrubbing throughput on realistic messages.
@@ -127,6 +150,8 @@ def main() -> None:
         f"scrub_text: {per_batch / len(messages) * 1e6:7.1f} µs per message,"
         f" {size / per_batch / 1e6:6.2f} MB/s over {len(messages)} typical messages"
     )
+    figures.add("scrubbing one typical message", f"{per_batch / len(messages) * 1e6:.0f} µs")
+    figures.write(args.json)
 
 
 if __name__ == "__main__":
