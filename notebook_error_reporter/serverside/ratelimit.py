@@ -40,15 +40,7 @@ class RateLimiter:
 
     def hit(self, kind: str, key: str) -> Optional[int]:
         """Count one request of ``key`` against the ``kind`` limit; None if allowed, else Retry-After."""
-        item: RateLimitItem = self.limits[kind]
-        try:
-            if self.strategy.hit(item, kind, key):
-                return None
-            stats = self.strategy.get_window_stats(item, kind, key)
-        except Exception as error:  # the storage is down: fail open
-            logger.warning("rate limiter storage failed, request let through: %s", type(error).__name__)
-            return None
-        return max(1, math.ceil(stats.reset_time - time.time()))
+        return self._ask(kind, key, count=True)
 
     def exhausted(self, kind: str, key: str) -> Optional[int]:
         """Whether ``key`` has used up the ``kind`` limit, without counting: None, or Retry-After.
@@ -56,9 +48,14 @@ class RateLimiter:
         For failures counted after the fact (a wrong token): the check comes first, the hit only
         when the attempt fails, so someone who types the right token is never counted.
         """
+        return self._ask(kind, key, count=False)
+
+    def _ask(self, kind: str, key: str, *, count: bool) -> Optional[int]:
+        """One place for both questions, so they fail open and compute Retry-After the same way."""
         item: RateLimitItem = self.limits[kind]
+        ask = self.strategy.hit if count else self.strategy.test
         try:
-            if self.strategy.test(item, kind, key):
+            if ask(item, kind, key):
                 return None
             stats = self.strategy.get_window_stats(item, kind, key)
         except Exception as error:  # the storage is down: fail open
