@@ -13,8 +13,9 @@ The server is a local process speaking the v1 API and the 0.1 routes: the real c
 (uvicorn, SQLite; started by ``tests/serverside/live_server.py``), or, without the ``[server]``
 extra, the stand-in of ``tests/delivery_servers.py``.
 Goal (issue 5): under 1 ms added to a failing cell in all three situations.
+With ``--json PATH`` the headline figures are also written there as rows for ``bench/run_all.py``.
 
-    .venv/bin/python bench/client_delivery.py [--quick] [--cap 5] [--no-legacy]
+    .venv/bin/python bench/client_delivery.py [--quick] [--cap 5] [--no-legacy] [--json PATH]
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
+from _figures import Figures, add_json_argument, ratio
 from IPython.core.interactiveshell import InteractiveShell
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -46,6 +48,11 @@ from notebook_error_reporter import ErrorServer  # noqa: E402
 from notebook_error_reporter import sender as sender_module  # noqa: E402
 
 LEGACY_ENV = ROOT / ".envs" / "notebook-error-reporter-0.1.1"
+WORDING = {  # a situation's label as a figure of the report
+    "(a) server up": "server up",
+    "(b) nothing listening": "nothing listening",
+    "(c) never answers": "server never answers",
+}
 
 
 # -- the local server --------------------------------------------------------------------------
@@ -260,7 +267,9 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="fewer repetitions")
     parser.add_argument("--cap", type=float, default=5.0, help="seconds to wait for a blocked 0.1.1 cell")
     parser.add_argument("--no-legacy", action="store_true", help="skip the 0.1.1 comparison")
+    add_json_argument(parser)
     args = parser.parse_args()
+    figures = Figures()
     n = 30 if args.quick else 200
     workdir = Path(tempfile.mkdtemp(prefix="bench-delivery-"))
     os.environ["XDG_CACHE_HOME"] = str(workdir / "cache")
@@ -291,6 +300,7 @@ def main() -> None:
         silent.stop()  # ends the request our sender had in flight to it
         sender_module._worker.flush(15)
         old: Dict[str, str] = {label: "skipped" for label in situations}
+        old_added: Dict[str, Optional[float]] = {label: None for label in situations}  # ms, 0.1.1
         if not args.no_legacy:
             try:
                 python = ensure_legacy_env()
@@ -304,10 +314,21 @@ def main() -> None:
                         old[label] = f"> {args.cap:.0f} s (blocked; capped)"
                     else:
                         old[label] = f"{cell:9.2f} ms (+{cell - (bare or 0):.2f})"
+                        old_added[label] = cell - (bare or 0)
             except Exception as problem:  # no registry access: say so and go on
                 old = {label: f"unavailable ({type(problem).__name__})" for label in situations}
+                old_added = {label: None for label in situations}
         for label, (hook, apart, in_a_row) in mine.items():
             print(f"   {label:22s} {hook:8.3f} ms {apart:13.2f} ms {in_a_row:10.2f} ms {old[label]:>26s}")
+            legacy_added = old_added[label]
+            figures.add(
+                f"ErrorServer, failing cell, {WORDING.get(label, label)}",
+                f"+{hook:.2f} ms",
+                "0.1.1 client: "
+                + (f"+{legacy_added:.1f} ms" if legacy_added is not None else old[label].strip()),
+                ratio(hook, legacy_added, 4) if legacy_added is not None and legacy_added > 0 else "",
+                "< 1 ms",
+            )
 
         # 2. Throughput of the background sender to the local server.
         count = 300 if args.quick else 2000
@@ -331,6 +352,10 @@ def main() -> None:
             f"\n2. sender throughput: {reporter.stats.sent} of {count} reports in {elapsed:.2f} s ="
             f" {reporter.stats.sent / elapsed:,.0f} reports/s (batches of 100; all delivered: {delivered})"
         )
+        figures.add(
+            f"ErrorServer, background sender, {count:,} reports to the local {server.kind}",
+            f"{reporter.stats.sent / elapsed:,.0f} reports/s" + ("" if delivered else " (not all delivered)"),
+        )
         reporter.close()
 
         # 3. Added time per successful cell.
@@ -344,6 +369,13 @@ def main() -> None:
             f"\n3. successful cell: bare {bare * 1e6:.1f} µs, with ErrorServer {enabled * 1e6:.1f} µs,"
             f" added {max(0.0, enabled - bare) * 1e6:.2f} µs (ratio {enabled / bare:.3f})"
         )
+        figures.add(
+            "ErrorServer, added per successful cell (ratio: with ErrorServer / bare)",
+            f"+{max(0.0, enabled - bare) * 1e6:.1f} µs",
+            f"bare `run_cell` {bare * 1e6:.0f} µs",
+            ratio(enabled, bare, 3),
+        )
+        figures.write(args.json)
     finally:
         silent.stop()
         server.stop()
