@@ -1,4 +1,4 @@
-"""What one app instance holds for its whole life: settings, database, limiter, parsed networks.
+"""What one app instance holds for its whole life: settings, database, limiter, networks, group commit.
 
 Kept on ``app.state.server`` so that two apps in one process (tests, a host embedding two servers)
 never share anything by accident.
@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Dict, Tuple
 
 from ..colab_ranges import IPNetwork, parse_networks
+from ..group_commit import GroupCommit
 from ..ratelimit import RateLimiter
 from .config import Settings
 from .db import Database
@@ -27,6 +28,8 @@ class ServerState:
     limiter: RateLimiter
     colab_networks: Tuple[IPNetwork, ...]
     trusted_proxies: Tuple[IPNetwork, ...]
+    # Single reports arriving together share one transaction (see group_commit.py).
+    group_commit: GroupCommit = field(default_factory=GroupCommit)
     _secrets: Dict[str, bytes] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 

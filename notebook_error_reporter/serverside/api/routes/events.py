@@ -49,8 +49,7 @@ def post_event(
 ) -> EventAck:
     """Idempotent on `event_id`: posting the same report again answers 200 with the same issue."""
     limit_session(state, event.session_id)
-    summary = crud.ingest_events(session=session, events=[clean_event(event)])
-    result = summary.results[0]
+    result = state.group_commit.ingest(session, clean_event(event))
     if not result.created:
         response.status_code = 200
     return EventAck(event_id=result.event_id, issue_id=result.issue_id)

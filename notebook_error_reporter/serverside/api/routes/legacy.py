@@ -15,7 +15,7 @@ from typing import Annotated, List
 
 from fastapi import APIRouter, HTTPException, Query
 
-from ... import crud, crud_legacy
+from ... import crud_legacy
 from ...core.types import utcnow
 from ...models import LegacyError, LegacyUsage
 from ...schemas import MAX_NOTEBOOK, LegacyErrorCreate, LegacyUsageCreate, normalise_uuid
@@ -68,7 +68,7 @@ def create_error(
     event = clean_legacy_event(
         error.model_dump(), session_id=key, notebook=usage.notebook, received_at=utcnow()
     )
-    crud.ingest_events(session=session, events=[event])
+    state.group_commit.ingest(session, event)
     stored = crud_legacy.legacy_error(session=session, event_id=event.event_id)
     if stored is None:  # pragma: no cover - it was stored a moment ago
         raise RuntimeError("the report just stored is gone")

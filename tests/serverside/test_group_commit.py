@@ -1,0 +1,126 @@
+"""Group commit: concurrent single reports share transactions, and each still gets its own answer.
+
+Real threads on the suite's real database (SQLite, or PostgreSQL in CI's second run).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timezone
+from typing import Iterator, List
+
+import pytest
+from sqlalchemy import func, select
+
+from notebook_error_reporter.serverside import create_db
+from notebook_error_reporter.serverside._store import EVENT, ISSUE
+from notebook_error_reporter.serverside.core.db import Database
+from notebook_error_reporter.serverside.group_commit import GroupCommit
+from notebook_error_reporter.serverside.ingest import IngestResult
+from notebook_error_reporter.serverside.scrub import CleanEvent
+
+from .helpers import FRAMES
+
+
+@pytest.fixture
+def database(database_url: str) -> Iterator[Database]:
+    create_db(database_url)
+    db = Database(database_url)
+    yield db
+    db.dispose()
+
+
+def clean(**fields: object) -> CleanEvent:
+    event = CleanEvent(
+        event_id=uuid.uuid4().hex,
+        session_id=uuid.uuid4().hex,
+        notebook="group-commit",
+        error_name="KeyError",
+        error_message="'protein_id'",
+        traceback=tuple(dict(frame) for frame in FRAMES),
+        first_line="df['protein_id']",
+        execution_count=3,
+        occurred_at=datetime.now(timezone.utc),
+    )
+    return dataclasses.replace(event, **fields)  # type: ignore[arg-type]
+
+
+def ingest_at_once(database: Database, group: GroupCommit, events: List[CleanEvent]) -> List[object]:
+    """Every event from a thread of its own, all released together; results or errors, in order."""
+    start = threading.Barrier(len(events))
+
+    def one(event: CleanEvent) -> object:
+        start.wait()
+        with database.write_session() as session:
+            try:
+                return group.ingest(session, event)
+            except Exception as error:
+                return error
+
+    with ThreadPoolExecutor(len(events)) as pool:
+        return list(pool.map(one, events))
+
+
+def count(database: Database, table: object) -> int:
+    with database.session() as session:
+        return int(session.execute(select(func.count()).select_from(table)).scalar_one())  # type: ignore[arg-type]
+
+
+def test_concurrent_reports_are_all_stored_in_fewer_transactions(database: Database) -> None:
+    group = GroupCommit()
+    events = [clean(error_name=f"Error{i % 4}") for i in range(24)]
+    results = ingest_at_once(database, group, events)
+    assert all(isinstance(r, IngestResult) and r.created for r in results), results
+    assert [r.event_id for r in results] == [e.event_id for e in events]  # type: ignore[attr-defined]
+    assert count(database, EVENT) == 24
+    assert count(database, ISSUE) == 4
+    assert group.groups < 24  # they shared transactions
+
+
+def test_the_same_report_sent_twice_at_once_is_stored_once(database: Database) -> None:
+    group = GroupCommit()
+    event = clean()
+    results = ingest_at_once(database, group, [event] * 8)
+    created = [r for r in results if isinstance(r, IngestResult) and r.created]
+    duplicates = [r for r in results if isinstance(r, IngestResult) and not r.created]
+    assert len(created) == 1 and len(duplicates) == 7
+    assert {r.issue_id for r in created + duplicates} == {created[0].issue_id}
+    assert count(database, EVENT) == 1
+
+
+def test_a_report_the_database_refuses_fails_alone(database: Database) -> None:
+    group = GroupCommit()
+    good = [clean() for _ in range(9)]
+    bad = clean(error_name=None)  # NOT NULL: the database refuses this row
+    results = ingest_at_once(database, group, good[:5] + [bad] + good[5:])
+    assert isinstance(results[5], Exception)
+    stored = [r for i, r in enumerate(results) if i != 5]
+    assert all(isinstance(r, IngestResult) and r.created for r in stored), stored
+    assert count(database, EVENT) == 9
+
+
+def test_one_report_alone_is_one_transaction(database: Database) -> None:
+    group = GroupCommit()
+    with database.write_session() as session:
+        result = group.ingest(session, clean())
+        again = group.ingest(session, clean(event_id=result.event_id))
+    assert result.created and not again.created and again.issue_id == result.issue_id
+    assert group.groups == 2
+
+
+def test_a_shared_transaction_that_fails_is_redone_report_by_report(database: Database) -> None:
+    """Deterministic: one group holding a report the database refuses (no thread timing involved)."""
+    from notebook_error_reporter.serverside.group_commit import _Waiting
+
+    group = GroupCommit()
+    waiting = [_Waiting(clean()), _Waiting(clean(error_name=None)), _Waiting(clean())]
+    with database.write_session() as session:
+        group._store(session, waiting)
+    assert waiting[0].result is not None and waiting[0].result.created
+    assert waiting[1].result is None and waiting[1].error is not None
+    assert waiting[2].result is not None and waiting[2].result.created
+    assert all(w.woken.is_set() for w in waiting)
+    assert count(database, EVENT) == 2
