@@ -6,11 +6,18 @@ must take the write lock when it *begins* (``BEGIN IMMEDIATE``): a deferred one 
 and writes later can find its snapshot stale and fail with "database is locked" however long the
 timeout. So there are two entry points: ``session()`` for reads (deferred) and ``write_session()``
 for ingest and other changes (immediate). On PostgreSQL both are the same engine.
+
+Writers of one process also queue for SQLite's write lock in Python (``_WriterTurns``) before they
+ask SQLite for it: SQLite's busy handler polls with sleeps of up to 100 ms, so a dozen threads
+waiting in it made concurrent batches slower than one at a time and gave seconds-long tails. Other
+processes (workers) still meet at SQLite's lock and its busy timeout.
 """
 
 from __future__ import annotations
 
-from typing import Any, Dict
+import sqlite3
+import threading
+from typing import Any, Dict, Optional
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
@@ -71,10 +78,56 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, **kwargs)
 
 
+class _WriterTurns:
+    """One writing transaction at a time per engine, queued on a lock instead of in SQLite's sleeps."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+
+    def connection_class(self) -> type:
+        turns = self
+
+        class Connection(sqlite3.Connection):
+            """Gives the turn back as soon as its transaction ends, however it ends."""
+
+            holds_turn = False
+
+            def take_turn(self) -> None:
+                # On a timeout go on without it: SQLite's own lock and busy timeout still decide.
+                self.holds_turn = turns.lock.acquire(timeout=SQLITE_BUSY_TIMEOUT_MS / 1000)
+
+            def give_turn(self) -> None:
+                if self.holds_turn:
+                    self.holds_turn = False
+                    turns.lock.release()
+
+            def commit(self) -> None:
+                try:
+                    super().commit()
+                finally:
+                    self.give_turn()
+
+            def rollback(self) -> None:
+                try:
+                    super().rollback()
+                finally:
+                    self.give_turn()
+
+            def close(self) -> None:
+                try:
+                    super().close()
+                finally:
+                    self.give_turn()
+
+        return Connection
+
+
 def _sqlite_engine(url: str, *, in_memory: bool) -> Engine:
-    kwargs: Dict[str, Any] = {
-        "connect_args": {"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
-    }
+    turns: Optional[_WriterTurns] = None if in_memory else _WriterTurns()
+    connect_args: Dict[str, Any] = {"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
+    if turns is not None:
+        connect_args["factory"] = turns.connection_class()
+    kwargs: Dict[str, Any] = {"connect_args": connect_args}
     if in_memory:
         kwargs["poolclass"] = StaticPool  # one shared connection, or each would see its own empty database
     else:
@@ -99,6 +152,15 @@ def _sqlite_engine(url: str, *, in_memory: bool) -> Engine:
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
         mode = connection.get_execution_options().get(_BEGIN_OPTION, "DEFERRED")
-        connection.exec_driver_sql(f"BEGIN {mode}")
+        raw = connection.connection.dbapi_connection
+        queued = mode == "IMMEDIATE" and hasattr(raw, "take_turn")
+        if queued:
+            raw.take_turn()
+        try:
+            connection.exec_driver_sql(f"BEGIN {mode}")
+        except BaseException:
+            if queued:
+                raw.give_turn()
+            raise
 
     return engine

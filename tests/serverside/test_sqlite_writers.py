@@ -1,0 +1,100 @@
+"""SQLite writers of one process take turns on a lock before SQLite's own (see core/db.py).
+
+A real SQLite file and real threads. The turn must come back however a transaction ends, or the
+next writer would wait out the whole busy timeout.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+from typing import Iterator, List
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from notebook_error_reporter.serverside.core.db import Database
+
+
+@pytest.fixture
+def database(tmp_path: Path) -> Iterator[Database]:
+    db = Database(f"sqlite:///{tmp_path / 'writers.db'}")
+    with db.engine.begin() as connection:
+        connection.execute(text("CREATE TABLE t (n INTEGER PRIMARY KEY, who TEXT NOT NULL)"))
+    yield db
+    db.dispose()
+
+
+def turn_is_free(database: Database) -> bool:
+    """True if the next writer gets its turn at once."""
+    started = time.monotonic()
+    with database.write_session() as session:
+        session.execute(text("SELECT 1"))
+        session.commit()
+    return time.monotonic() - started < 1.0
+
+
+def holds_turn(session: Session) -> bool:
+    return bool(session.connection().connection.dbapi_connection.holds_turn)  # type: ignore[union-attr]
+
+
+def test_the_turn_comes_back_after_commit_rollback_and_an_error(database: Database) -> None:
+    with database.write_session() as session:
+        session.execute(text("INSERT INTO t (n, who) VALUES (1, 'a')"))
+        assert holds_turn(session)
+        session.commit()
+    with database.session() as reader:  # reads never queue
+        reader.execute(text("SELECT 1"))
+        assert not holds_turn(reader)
+    assert turn_is_free(database)
+    with database.write_session() as session:
+        session.execute(text("INSERT INTO t (n, who) VALUES (2, 'b')"))
+        session.rollback()
+    assert turn_is_free(database)
+    with database.write_session() as session:
+        with pytest.raises(IntegrityError):
+            session.execute(text("INSERT INTO t (n, who) VALUES (1, NULL)"))
+        session.rollback()
+    assert turn_is_free(database)
+    with database.write_session() as session:  # closed while still in its transaction
+        session.execute(text("INSERT INTO t (n, who) VALUES (3, 'c')"))
+    assert turn_is_free(database)
+    with database.session() as session:
+        assert session.execute(text("SELECT n FROM t ORDER BY n")).scalars().all() == [1]
+
+
+def test_concurrent_writers_all_commit_one_at_a_time(database: Database) -> None:
+    inside = 0
+    most_inside = 0
+    guard = threading.Lock()
+    errors: List[BaseException] = []
+
+    def write(k: int) -> None:
+        nonlocal inside, most_inside
+        try:
+            for i in range(10):
+                with database.write_session() as session:
+                    session.execute(text("INSERT INTO t (n, who) VALUES (:n, 'x')"), {"n": 1000 * k + i})
+                    with guard:
+                        inside += 1
+                        most_inside = max(most_inside, inside)
+                    time.sleep(0.001)
+                    with guard:
+                        inside -= 1
+                    session.commit()
+        except BaseException as error:  # pragma: no cover - reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=write, args=(k,)) for k in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert not errors
+    assert most_inside == 1
+    with database.session() as session:
+        assert session.execute(text("SELECT count(*) FROM t")).scalar_one() == 80
+    assert turn_is_free(database)
