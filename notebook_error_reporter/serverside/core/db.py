@@ -7,17 +7,18 @@ and writes later can find its snapshot stale and fail with "database is locked" 
 timeout. So there are two entry points: ``session()`` for reads (deferred) and ``write_session()``
 for ingest and other changes (immediate). On PostgreSQL both are the same engine.
 
-Writers of one process also queue for SQLite's write lock in Python (``_WriterTurns``) before they
-ask SQLite for it: SQLite's busy handler polls with sleeps of up to 100 ms, so a dozen threads
-waiting in it made concurrent batches slower than one at a time and gave seconds-long tails. Other
-processes (workers) still meet at SQLite's lock and its busy timeout.
+The writers of one process take turns (``WriterTurns``): a write session's transaction waits for
+its turn on a Python lock before it starts. Concurrent ingest transactions touch the same rows
+(the notebook's counters, its issues), so they are serialised by the database anyway, but badly:
+SQLite's busy handler polls with sleeps of up to 100 ms and PostgreSQL's row locks queue them into
+deadlock retries, so a dozen concurrent batches were slower than one at a time, with tails of
+seconds. Other processes (workers) still meet at the database's own locks.
 """
 
 from __future__ import annotations
 
-import sqlite3
 import threading
-from typing import Any, Dict, Optional
+from typing import Any, Dict
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
@@ -30,6 +31,34 @@ CONNECT_TIMEOUT_S = 5
 _BEGIN_OPTION = "notebook_error_reporter_sqlite_begin"
 
 
+class WriterTurns:
+    """One write transaction at a time in this process: taken when it begins, given back when it ends."""
+
+    _KEY = "notebook_error_reporter_holds_turn"
+
+    def __init__(self, timeout: float = SQLITE_BUSY_TIMEOUT_MS / 1000) -> None:
+        self.lock = threading.Lock()
+        self.timeout = timeout
+
+    def attach(self, session: Session) -> Session:
+        event.listen(session, "after_transaction_create", self._begun)
+        event.listen(session, "after_transaction_end", self._ended)
+        return session
+
+    def _begun(self, session: Session, transaction: Any) -> None:
+        if transaction.parent is None:  # the outermost transaction, not a SAVEPOINT
+            # On a timeout go on without the turn: the database's own locks still decide.
+            session.info[self._KEY] = self.lock.acquire(timeout=self.timeout)
+
+    def _ended(self, session: Session, transaction: Any) -> None:
+        if transaction.parent is None and session.info.pop(self._KEY, False):
+            self.lock.release()
+
+    @classmethod
+    def holds_turn(cls, session: Session) -> bool:
+        return bool(session.info.get(cls._KEY, False))
+
+
 class Database:
     """The engines of one database URL; cheap to create, connects on first use."""
 
@@ -40,14 +69,15 @@ class Database:
         self.write_engine: Engine = (
             self.engine.execution_options(**{_BEGIN_OPTION: "IMMEDIATE"}) if self.is_sqlite else self.engine
         )
+        self.writer_turns = WriterTurns()
 
     def session(self) -> Session:
         """A session for reading (on SQLite it never blocks the writer)."""
         return Session(self.engine, expire_on_commit=False)
 
     def write_session(self) -> Session:
-        """A session whose transactions take the write lock at once on SQLite."""
-        return Session(self.write_engine, expire_on_commit=False)
+        """A session whose transactions take this process's writer turn, and SQLite's write lock, at once."""
+        return self.writer_turns.attach(Session(self.write_engine, expire_on_commit=False))
 
     def ping(self) -> bool:
         """True if a trivial query answers; never raises (this is what /healthz reports)."""
@@ -78,56 +108,10 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, **kwargs)
 
 
-class _WriterTurns:
-    """One writing transaction at a time per engine, queued on a lock instead of in SQLite's sleeps."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-
-    def connection_class(self) -> type:
-        turns = self
-
-        class Connection(sqlite3.Connection):
-            """Gives the turn back as soon as its transaction ends, however it ends."""
-
-            holds_turn = False
-
-            def take_turn(self) -> None:
-                # On a timeout go on without it: SQLite's own lock and busy timeout still decide.
-                self.holds_turn = turns.lock.acquire(timeout=SQLITE_BUSY_TIMEOUT_MS / 1000)
-
-            def give_turn(self) -> None:
-                if self.holds_turn:
-                    self.holds_turn = False
-                    turns.lock.release()
-
-            def commit(self) -> None:
-                try:
-                    super().commit()
-                finally:
-                    self.give_turn()
-
-            def rollback(self) -> None:
-                try:
-                    super().rollback()
-                finally:
-                    self.give_turn()
-
-            def close(self) -> None:
-                try:
-                    super().close()
-                finally:
-                    self.give_turn()
-
-        return Connection
-
-
 def _sqlite_engine(url: str, *, in_memory: bool) -> Engine:
-    turns: Optional[_WriterTurns] = None if in_memory else _WriterTurns()
-    connect_args: Dict[str, Any] = {"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
-    if turns is not None:
-        connect_args["factory"] = turns.connection_class()
-    kwargs: Dict[str, Any] = {"connect_args": connect_args}
+    kwargs: Dict[str, Any] = {
+        "connect_args": {"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+    }
     if in_memory:
         kwargs["poolclass"] = StaticPool  # one shared connection, or each would see its own empty database
     else:
@@ -152,15 +136,6 @@ def _sqlite_engine(url: str, *, in_memory: bool) -> Engine:
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
         mode = connection.get_execution_options().get(_BEGIN_OPTION, "DEFERRED")
-        raw = connection.connection.dbapi_connection
-        queued = mode == "IMMEDIATE" and hasattr(raw, "take_turn")
-        if queued:
-            raw.take_turn()
-        try:
-            connection.exec_driver_sql(f"BEGIN {mode}")
-        except BaseException:
-            if queued:
-                raw.give_turn()
-            raise
+        connection.exec_driver_sql(f"BEGIN {mode}")
 
     return engine

@@ -110,6 +110,9 @@ def post_batch(
     `client_dropped` (reports the client's full spool had to drop) is added to the notebook of the
     first valid report.
     """
+    # Take this process's writer turn first (core/db.py): the validating and scrubbing below are the
+    # CPU-heavy part, and done outside the turn they starve its holder of the GIL between queries.
+    session.begin()
     slots: List[Optional[BatchResult]] = []
     valid: List[CleanEvent] = []
     for item in batch.events:

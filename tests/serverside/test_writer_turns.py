@@ -1,14 +1,13 @@
-"""SQLite writers of one process take turns on a lock before SQLite's own (see core/db.py).
+"""The writers of one process take turns on a lock before the database's own (see core/db.py).
 
-A real SQLite file and real threads. The turn must come back however a transaction ends, or the
-next writer would wait out the whole busy timeout.
+The suite's real database (SQLite, or PostgreSQL in CI's second run) and real threads. The turn must
+come back however a transaction ends, or the next writer would wait out the whole timeout.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from pathlib import Path
 from typing import Iterator, List
 
 import pytest
@@ -16,12 +15,12 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from notebook_error_reporter.serverside.core.db import Database
+from notebook_error_reporter.serverside.core.db import Database, WriterTurns
 
 
 @pytest.fixture
-def database(tmp_path: Path) -> Iterator[Database]:
-    db = Database(f"sqlite:///{tmp_path / 'writers.db'}")
+def database(database_url: str) -> Iterator[Database]:
+    db = Database(database_url)
     with db.engine.begin() as connection:
         connection.execute(text("CREATE TABLE t (n INTEGER PRIMARY KEY, who TEXT NOT NULL)"))
     yield db
@@ -38,7 +37,7 @@ def turn_is_free(database: Database) -> bool:
 
 
 def holds_turn(session: Session) -> bool:
-    return bool(session.connection().connection.dbapi_connection.holds_turn)  # type: ignore[union-attr]
+    return WriterTurns.holds_turn(session)
 
 
 def test_the_turn_comes_back_after_commit_rollback_and_an_error(database: Database) -> None:
@@ -61,6 +60,10 @@ def test_the_turn_comes_back_after_commit_rollback_and_an_error(database: Databa
     assert turn_is_free(database)
     with database.write_session() as session:  # closed while still in its transaction
         session.execute(text("INSERT INTO t (n, who) VALUES (3, 'c')"))
+        with session.begin_nested():  # a SAVEPOINT neither takes nor gives back the turn
+            session.execute(text("INSERT INTO t (n, who) VALUES (4, 'd')"))
+        assert holds_turn(session)
+    assert not holds_turn(session)
     assert turn_is_free(database)
     with database.session() as session:
         assert session.execute(text("SELECT n FROM t ORDER BY n")).scalars().all() == [1]
