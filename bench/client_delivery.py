@@ -42,6 +42,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "tests" / "serverside"))
 
+from _legacy import ensure_env  # noqa: E402
 from delivery_servers import SilentServer, free_port  # noqa: E402
 
 from notebook_error_reporter import ErrorServer  # noqa: E402
@@ -199,27 +200,7 @@ for _ in range(n):
 
 
 def ensure_legacy_env() -> Path:
-    python = LEGACY_ENV / "bin" / "python"
-    marker = LEGACY_ENV / ".complete"
-    if not marker.exists():
-        subprocess.run([sys.executable, "-m", "venv", "--clear", str(LEGACY_ENV)], check=True)
-        subprocess.run(
-            [
-                str(python),
-                "-m",
-                "pip",
-                "install",
-                "--quiet",
-                "--disable-pip-version-check",
-                "notebook-error-reporter==0.1.1",
-                "ipython",
-                "requests",
-            ],
-            check=True,
-            stderr=subprocess.DEVNULL,  # pip's warnings about local mirrors are not figures
-        )
-        marker.write_text("notebook-error-reporter==0.1.1\n")
-    return python
+    return ensure_env(LEGACY_ENV.name, ("notebook-error-reporter==0.1.1", "ipython", "requests"))
 
 
 def legacy(

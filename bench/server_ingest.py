@@ -1,0 +1,503 @@
+"""How fast the collection server stores reports, against a trivial endpoint and the 0.1.1 server.
+
+Load comes from ``wrk`` (Debian's, installed by ``scripts/system-packages``) in its own process,
+driven by ``bench/ingest_load.lua`` so that every request carries reports no earlier one carried:
+closed-loop, a fixed number of connections, each sending its next request when the answer arrives.
+Every server is a uvicorn process on 127.0.0.1 with one worker, and is measured in the same run:
+
+1. the trivial FastAPI endpoints of ``bench/trivial_app.py`` (parse the body, store nothing): the
+   baseline for what HTTP, JSON and FastAPI cost on this machine;
+2. our server (``notebook-error-server``, rate limits lifted through its settings) on SQLite and/or
+   PostgreSQL 15 (started by ``scripts/postgres`` unless ``--database-url`` is given): one report per
+   request (``POST /api/v1/events``) and batches of 100 (``POST /api/v1/events/batch``);
+3. the 0.1.1 server from the package registry (its own venv under ``.envs/``; it only knows SQLite):
+   ``POST /errors/<uuid>/``, each request to a usage of its own written beforehand, since 0.1.1
+   refuses a second error on one usage within 5 s;
+4. listing the top issues of a notebook with 1,000,000 stored reports (``GET /api/v1/issues``, the
+   SQLite file filled as ``bench/dashboard_render.py`` fills it), against ``GET /healthz``.
+
+After each server's runs the stored reports are counted: at least every acknowledged report must be
+there (a few more may be, from requests in flight when wrk stopped).
+
+Goals (issue 4): single reports at >= 0.6 of the trivial endpoint's rate and >= 3x 0.1.1's
+POST /errors/; batches >= 20,000 reports/s on SQLite; the top issues at 1M reports in < 50 ms.
+
+    .venv/bin/python bench/server_ingest.py [--database sqlite|postgresql|both] [--quick] [--json PATH]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import shutil
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Dict, Iterator, List, Optional
+
+import httpx
+from _figures import Figures, add_json_argument, ratio
+from _legacy import ensure_env
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests" / "serverside"))
+
+from databases import VARIABLE, fresh_database  # noqa: E402
+from live_server import free_port, start_server  # noqa: E402
+
+from notebook_error_reporter.serverside import create_db  # noqa: E402
+
+LUA = ROOT / "bench" / "ingest_load.lua"
+TOKEN = "bench-admin-token-0123456789abcdef"
+BATCH = 100
+THREADS = 2
+NOTEBOOK = "ingest-bench"
+LIFTED = {"rate_limit_address": "100000000/minute", "rate_limit_session": "100000000/minute"}
+LEGACY_REQUIREMENTS = ("notebook-error-reporter[server]==0.1.1", "ipython", "requests")
+LEGACY_APP = """
+from notebook_error_reporter.serverside import create_db, create_app
+create_db()  # ./error.db: the only database 0.1.1 knows
+app = create_app(colab_only=False, max_transparency=True)
+"""
+
+
+@dataclass(frozen=True)
+class Load:
+    """One wrk run, as its ``done()`` reported it."""
+
+    requests: int
+    seconds: float
+    failed: int  # non-2xx answers and socket errors
+    p50_ms: float
+    p99_ms: float
+
+    @property
+    def rate(self) -> float:
+        return self.requests / self.seconds if self.seconds else 0.0
+
+    @property
+    def acknowledged(self) -> int:
+        return self.requests - self.failed
+
+
+# -- load --------------------------------------------------------------------------------------------
+def ensure_wrk() -> str:
+    found = shutil.which("wrk")
+    if not found:
+        subprocess.run([str(ROOT / "scripts" / "system-packages"), "/usr/bin/wrk:wrk"], check=True)
+        found = shutil.which("wrk")
+    if not found:
+        raise SystemExit("wrk is not installed and scripts/system-packages could not install it")
+    return found
+
+
+class Wrk:
+    """Runs ``wrk`` with the Lua script; each run gets a number of its own for its event ids."""
+
+    def __init__(self, binary: str, connections: int, seconds: float) -> None:
+        self.binary = binary
+        self.connections = connections
+        self.seconds = seconds
+        self.runs = int(time.time()) % 100_000 * 100
+
+    def next_run(self) -> int:
+        self.runs += 1
+        return self.runs
+
+    def __call__(
+        self,
+        base_url: str,
+        mode: str,
+        seconds: Optional[float] = None,
+        *,
+        run: int = 0,
+        usages_per_thread: int = 1,
+    ) -> Load:
+        run = run or self.next_run()
+        occurred_at = datetime.now(timezone.utc).isoformat()
+        command = [
+            self.binary,
+            f"-t{min(THREADS, self.connections)}",
+            f"-c{self.connections}",
+            f"-d{seconds or self.seconds:g}s",
+            "--timeout",
+            "10s",
+            "-s",
+            str(LUA),
+            base_url,
+            "--",
+            mode,
+            str(run),
+            occurred_at,
+            str(BATCH),
+            str(usages_per_thread),
+        ]
+        done = subprocess.run(command, capture_output=True, text=True, check=True)
+        line = [x for x in done.stdout.splitlines() if x.startswith("{")][-1]
+        summary = json.loads(line)
+        failed = sum(summary[k] for k in ("connect", "read", "write", "status", "timeout"))
+        return Load(
+            requests=summary["requests"],
+            seconds=summary["duration_us"] / 1e6,
+            failed=failed,
+            p50_ms=summary["p50_us"] / 1e3,
+            p99_ms=summary["p99_us"] / 1e3,
+        )
+
+
+# -- the servers that are not ours -------------------------------------------------------------------
+class Uvicorn:
+    """A uvicorn process serving ``app_spec``, with the settings our CLI uses (no access log...)."""
+
+    def __init__(self, python: str, app_spec: str, app_dir: Path, cwd: Path, log: Path) -> None:
+        self.port = free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+        self._log = open(log, "wb")
+        self.process = subprocess.Popen(
+            [
+                python,
+                "-m",
+                "uvicorn",
+                app_spec,
+                "--app-dir",
+                str(app_dir),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--no-server-header",
+                "--no-access-log",
+                "--log-level",
+                "warning",
+            ],
+            cwd=str(cwd),
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise SystemExit(f"{app_spec} exited:\n{log.read_text(errors='replace')}")
+            try:
+                httpx.get(self.base_url + "/docs", timeout=1)
+                return
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        self.stop()
+        raise SystemExit(f"{app_spec} did not start:\n{log.read_text(errors='replace')}")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self._log.close()
+
+
+def start_legacy(workdir: Path, runs: List[int], usages_per_thread: int) -> Uvicorn:
+    """The 0.1.1 server on a fresh ./error.db holding a usage for every request wrk will make."""
+    python = ensure_env("notebook-error-reporter-0.1.1-server", LEGACY_REQUIREMENTS)
+    home = workdir / "legacy"
+    home.mkdir()
+    (home / "legacy_app.py").write_text(LEGACY_APP)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    subprocess.run(
+        [str(python), "-c", "import legacy_app"], cwd=home, env=env, check=True, stderr=subprocess.DEVNULL
+    )  # creates the tables
+    db = sqlite3.connect(home / "error.db")
+    with db:
+        db.executemany(
+            "INSERT INTO usages (uuid, ip, notebook) VALUES (?, '127.0.0.1', 'bench-0.1.1')",
+            (
+                (f"{run:08x}{thread:08x}{n:016x}",)
+                for run in runs
+                for thread in range(1, THREADS + 1)
+                for n in range(1, usages_per_thread + 1)
+            ),
+        )
+    db.close()
+    return Uvicorn(str(python), "legacy_app:app", home, home, workdir / "legacy.log")
+
+
+def legacy_stored(workdir: Path) -> int:
+    with contextlib.closing(sqlite3.connect(workdir / "legacy" / "error.db")) as db:
+        return int(db.execute("SELECT count(*) FROM errors").fetchone()[0])
+
+
+def stored(base_url: str) -> int:
+    """Reports our server holds for the bench's notebook, through its own API."""
+    answer = httpx.get(
+        base_url + "/api/v1/notebooks", headers={"Authorization": f"Bearer {TOKEN}"}, timeout=30
+    )
+    answer.raise_for_status()
+    return sum(n["event_count"] for n in answer.json() if n["name"] == NOTEBOOK)
+
+
+# -- databases ---------------------------------------------------------------------------------------
+@contextlib.contextmanager
+def postgres_server(given: Optional[str]) -> Iterator[Optional[str]]:
+    """The URL of a PostgreSQL server: the one given, or a throw-away one (``scripts/postgres``)."""
+    if given:
+        yield given
+        return
+    parent = Path(tempfile.mkdtemp(prefix="ner-bench-pg-"))  # readable: PostgreSQL runs as its own user
+    parent.chmod(0o755)
+    directory = parent / "pg"
+    script = str(ROOT / "scripts" / "postgres")
+    url = subprocess.run([script, "start", str(directory)], capture_output=True, text=True, check=True)
+    try:
+        yield url.stdout.strip().splitlines()[-1]
+    finally:
+        subprocess.run([script, "stop", str(directory)], check=False)
+        shutil.rmtree(parent, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def empty_database(workdir: Path, kind: str, postgres_url: Optional[str]) -> Iterator[str]:
+    if kind == "sqlite":
+        path = workdir / f"ingest-{time.monotonic_ns()}.db"
+        yield f"sqlite:///{path}"
+        return
+    os.environ[VARIABLE] = postgres_url or ""
+    try:
+        with fresh_database(workdir) as url:  # a schema of its own on that server
+            yield url
+    finally:
+        os.environ.pop(VARIABLE, None)
+
+
+# -- measuring ---------------------------------------------------------------------------------------
+def line(label: str, load: Load, per_request: int = 1) -> str:
+    reports = load.rate * per_request
+    return (
+        f"   {label:44s} {load.rate:9,.0f} req/s {reports:10,.0f} reports/s"
+        f"   p50 {load.p50_ms:7.1f} ms  p99 {load.p99_ms:7.1f} ms   failed {load.failed}"
+    )
+
+
+def measure_ours(
+    wrk: Wrk, workdir: Path, kind: str, postgres_url: Optional[str], warm: float
+) -> Dict[str, Load]:
+    results: Dict[str, Load] = {}
+    with empty_database(workdir, kind, postgres_url) as url:
+        server = start_server(workdir / f"ours-{kind}", database_url=url, admin_token=TOKEN, **LIFTED)
+        try:
+            warmup = [wrk(server.base_url, "single", warm), wrk(server.base_url, "batch", warm)]
+            results["single"] = wrk(server.base_url, "single")
+            results["batch"] = wrk(server.base_url, "batch")
+            time.sleep(0.5)  # requests in flight when wrk stopped
+            held = stored(server.base_url)
+        finally:
+            server.stop()
+    singles = [warmup[0], results["single"]]
+    batches = [warmup[1], results["batch"]]
+    acknowledged = sum(x.acknowledged for x in singles) + BATCH * sum(x.acknowledged for x in batches)
+    in_flight = wrk.connections * (len(singles) + BATCH * len(batches))
+    verdict = "ok" if acknowledged <= held <= acknowledged + in_flight else "WRONG"
+    print(
+        f"   stored {held:,} reports for {acknowledged:,} acknowledged"
+        f" (+ up to {in_flight:,} in flight): {verdict}"
+    )
+    if verdict != "ok":
+        raise SystemExit(f"{kind}: stored {held} reports, acknowledged {acknowledged}")
+    return results
+
+
+def measure_trivial(wrk: Wrk, workdir: Path, warm: float) -> Dict[str, Load]:
+    server = Uvicorn(sys.executable, "trivial_app:app", ROOT / "bench", workdir, workdir / "trivial.log")
+    try:
+        wrk(server.base_url, "single", warm)
+        wrk(server.base_url, "batch", warm)
+        return {"single": wrk(server.base_url, "single"), "batch": wrk(server.base_url, "batch")}
+    finally:
+        server.stop()
+
+
+def measure_legacy(wrk: Wrk, workdir: Path, warm: float, usages_per_thread: int) -> Optional[Load]:
+    runs = [wrk.next_run(), wrk.next_run()]
+    try:
+        server = start_legacy(workdir, runs, usages_per_thread)
+    except (subprocess.CalledProcessError, SystemExit) as problem:  # no registry: say so and go on
+        print(f"   0.1.1 server unavailable: {problem}")
+        return None
+    try:
+        warmup = wrk(server.base_url, "legacy", warm, run=runs[0], usages_per_thread=usages_per_thread)
+        load = wrk(server.base_url, "legacy", run=runs[1], usages_per_thread=usages_per_thread)
+        time.sleep(0.5)
+    finally:
+        server.stop()
+    held, acknowledged = legacy_stored(workdir), warmup.acknowledged + load.acknowledged
+    print(f"   0.1.1 stored {held:,} errors for {acknowledged:,} acknowledged")
+    return load
+
+
+def top_issues(workdir: Path, events: int, requests: int) -> Dict[str, float]:
+    """Median and p95 ms of the top-issues listing over ``events`` stored reports, and of /healthz."""
+    from dashboard_render import BIG, fill
+
+    path = workdir / "million.db"
+    url = f"sqlite:///{path}"
+    create_db(url)
+    made = fill(path, events, issues=300, sessions=20_000, days=90, seed=4)
+    print(
+        f"   filled {events:,} reports over 300 issues in {made['seconds']:.0f} s"
+        f" ({made['bytes'] / 1e6:.0f} MB)"
+    )
+    server = start_server(workdir / "query", database_url=url, admin_token=TOKEN, **LIFTED)
+    figures: Dict[str, float] = {}
+    try:
+        headers = {"Authorization": f"Bearer {TOKEN}"}
+        paths = {
+            "healthz": "/healthz",
+            "by count": f"/api/v1/issues?notebook={BIG}&sort=count&limit=50",
+            "by last seen": f"/api/v1/issues?notebook={BIG}&status=open&limit=50",
+        }
+        with httpx.Client(base_url=server.base_url, headers=headers, timeout=60) as client:
+            for label, path in paths.items():
+                client.get(path).raise_for_status()  # warm: the file's pages in the cache
+                times = []
+                for _ in range(requests):
+                    started = time.perf_counter()
+                    client.get(path).raise_for_status()
+                    times.append((time.perf_counter() - started) * 1e3)
+                ordered = sorted(times)
+                figures[f"{label} median"] = statistics.median(times)
+                figures[f"{label} p95"] = ordered[int(round(0.95 * (len(ordered) - 1)))]
+    finally:
+        server.stop()
+    return figures
+
+
+# -- main --------------------------------------------------------------------------------------------
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--database", choices=("sqlite", "postgresql", "both"), default="both")
+    parser.add_argument("--database-url", help="a PostgreSQL server to use (default: start one)")
+    parser.add_argument("--seconds", type=float, help="length of each measured wrk run (default 10, quick 3)")
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument(
+        "--events", type=int, help="reports stored for the query (default 1,000,000; quick 100,000)"
+    )
+    parser.add_argument("--quick", action="store_true", help="shorter runs, a smaller query database")
+    add_json_argument(parser)
+    args = parser.parse_args()
+    seconds = args.seconds or (3.0 if args.quick else 10.0)
+    warm = 1.0 if args.quick else 2.0
+    events = args.events or (100_000 if args.quick else 1_000_000)
+    kinds = ["sqlite", "postgresql"] if args.database == "both" else [args.database]
+    wrk = Wrk(ensure_wrk(), args.connections, seconds)
+    figures = Figures()
+
+    with tempfile.TemporaryDirectory(prefix="ner-ingest-bench-") as temp:
+        workdir = Path(temp)
+        print(
+            f"wrk: {THREADS} threads, {args.connections} connections,"
+            f" {seconds:g} s per run after a {warm:g} s warm-up;"
+            f" one uvicorn worker per server; batches of {BATCH}"
+        )
+        print("\n1. trivial FastAPI endpoints (parse the body, store nothing)")
+        trivial = measure_trivial(wrk, workdir, warm)
+        print(line("POST /api/v1/events (one report)", trivial["single"]))
+        print(line(f"POST /api/v1/events/batch ({BATCH} reports)", trivial["batch"], BATCH))
+
+        print("\n2. the 0.1.1 server (SQLite), POST /errors/<uuid>/")
+        usages = int(3000 * (seconds + warm))  # far more than 0.1.1 gets through
+        legacy = measure_legacy(wrk, workdir, warm, usages)
+        if legacy is not None:
+            print(line("POST /errors/<uuid>/ (one report)", legacy))
+
+        ours: Dict[str, Dict[str, Load]] = {}
+        need_pg = "postgresql" in kinds
+        with postgres_server(args.database_url) if need_pg else contextlib.nullcontext(None) as pg_url:
+            for number, kind in enumerate(kinds, start=3):
+                print(f"\n{number}. our server on {'SQLite (WAL)' if kind == 'sqlite' else 'PostgreSQL'}")
+                ours[kind] = measure_ours(wrk, workdir, kind, pg_url if kind == "postgresql" else None, warm)
+                print(line("POST /api/v1/events (one report)", ours[kind]["single"]))
+                print(line(f"POST /api/v1/events/batch ({BATCH} reports)", ours[kind]["batch"], BATCH))
+
+        query: Dict[str, float] = {}
+        if "sqlite" in kinds:
+            print(f"\n{len(kinds) + 3}. top issues of a notebook with {events:,} reports (SQLite)")
+            query = top_issues(workdir, events, 20 if args.quick else 50)
+            for label in ("healthz", "by count", "by last seen"):
+                print(
+                    f"   GET {label:14s} median {query[label + ' median']:6.1f} ms"
+                    f"   p95 {query[label + ' p95']:6.1f} ms"
+                )
+
+    print("\nsummary (ratios within this run):")
+    for kind, loads in ours.items():
+        name = "SQLite" if kind == "sqlite" else "PostgreSQL"
+        single, batch = loads["single"], loads["batch"]
+        vs_trivial = single.rate / trivial["single"].rate
+        print(
+            f"   {name}: single reports at {vs_trivial:.2f} of the trivial endpoint (goal >= 0.6)"
+            + (f", {single.rate / legacy.rate:.1f}x the 0.1.1 server (goal >= 3x)" if legacy else "")
+            + f"; batches {batch.rate * BATCH:,.0f} reports/s = {batch.rate / trivial['batch'].rate:.2f}"
+            " of the trivial batch endpoint" + (" (goal >= 20,000/s)" if kind == "sqlite" else "")
+        )
+        figures.add(
+            f"ingest, one report per request, {name}",
+            f"{single.rate:,.0f} req/s",
+            f"trivial FastAPI endpoint {trivial['single'].rate:,.0f} req/s",
+            ratio(single.rate, trivial["single"].rate),
+            ">= 0.6×",
+        )
+        if legacy is not None:
+            figures.add(
+                f"ingest, one report per request, {name}, against 0.1.1",
+                f"{single.rate:,.0f} req/s",
+                f"0.1.1 server POST /errors/ {legacy.rate:,.0f} req/s",
+                ratio(single.rate, legacy.rate, 1),
+                ">= 3×",
+            )
+        figures.add(
+            f"ingest latency, one report, {name} (p50 / p99)",
+            f"{single.p50_ms:.1f} / {single.p99_ms:.1f} ms",
+            f"trivial {trivial['single'].p50_ms:.1f} / {trivial['single'].p99_ms:.1f} ms",
+        )
+        figures.add(
+            f"ingest, batches of {BATCH}, {name}",
+            f"{batch.rate * BATCH:,.0f} reports/s",
+            f"trivial batch endpoint {trivial['batch'].rate * BATCH:,.0f} reports/s",
+            ratio(batch.rate, trivial["batch"].rate),
+            ">= 20,000/s" if kind == "sqlite" else "",
+        )
+        figures.add(
+            f"ingest latency, batch of {BATCH}, {name} (p50 / p99)",
+            f"{batch.p50_ms:.1f} / {batch.p99_ms:.1f} ms",
+            f"trivial {trivial['batch'].p50_ms:.1f} / {trivial['batch'].p99_ms:.1f} ms",
+        )
+    if query:
+        worst = max(query["by count p95"], query["by last seen p95"])
+        print(
+            f"   top issues at {events:,} reports: worst p95 {worst:.1f} ms (goal < 50 ms)"
+            f" against /healthz {query['healthz median']:.1f} ms"
+        )
+        figures.add(
+            f"top issues of a notebook with {events:,} reports, SQLite (median / p95)",
+            f"{query['by count median']:.1f} / {query['by count p95']:.1f} ms",
+            f"GET /healthz {query['healthz median']:.1f} ms",
+            ratio(query["by count median"], query["healthz median"], 1),
+            "< 50 ms",
+        )
+    figures.write(args.json)
+
+
+if __name__ == "__main__":
+    main()
