@@ -101,3 +101,18 @@ def test_concurrent_writers_all_commit_one_at_a_time(database: Database) -> None
     with database.session() as session:
         assert session.execute(text("SELECT count(*) FROM t")).scalar_one() == 80
     assert turn_is_free(database)
+
+
+def test_a_write_session_opened_inside_this_threads_turn_does_not_wait_for_itself(database: Database) -> None:
+    started = time.monotonic()
+    with database.write_session() as outer:
+        outer.begin()  # as a batch request does before its validating (no statement yet)
+        assert holds_turn(outer)
+        with database.write_session() as inner:  # e.g. a server secret made on first use
+            inner.execute(text("INSERT INTO t (n, who) VALUES (7, 'secret')"))
+            assert not holds_turn(inner)
+            inner.commit()
+        assert holds_turn(outer)
+        outer.commit()
+    assert time.monotonic() - started < 2.0
+    assert turn_is_free(database)

@@ -18,7 +18,7 @@ seconds. Other processes (workers) still meet at the database's own locks.
 from __future__ import annotations
 
 import threading
-from typing import Any, Dict
+from typing import Any, Dict, Optional
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
@@ -32,13 +32,18 @@ _BEGIN_OPTION = "notebook_error_reporter_sqlite_begin"
 
 
 class WriterTurns:
-    """One write transaction at a time in this process: taken when it begins, given back when it ends."""
+    """One write transaction at a time in this process: taken when it begins, given back when it ends.
+
+    A write session opened while the same thread already holds the turn (a server secret made on
+    first use inside a request's transaction) rides on that turn instead of waiting for itself.
+    """
 
     _KEY = "notebook_error_reporter_holds_turn"
 
     def __init__(self, timeout: float = SQLITE_BUSY_TIMEOUT_MS / 1000) -> None:
         self.lock = threading.Lock()
         self.timeout = timeout
+        self._owner: Optional[int] = None
 
     def attach(self, session: Session) -> Session:
         event.listen(session, "after_transaction_create", self._begun)
@@ -46,12 +51,20 @@ class WriterTurns:
         return session
 
     def _begun(self, session: Session, transaction: Any) -> None:
-        if transaction.parent is None:  # the outermost transaction, not a SAVEPOINT
-            # On a timeout go on without the turn: the database's own locks still decide.
-            session.info[self._KEY] = self.lock.acquire(timeout=self.timeout)
+        if transaction.parent is not None:  # a SAVEPOINT inside the outermost transaction
+            return
+        if self._owner == threading.get_ident():
+            session.info[self._KEY] = False  # nested in this thread's own turn
+            return
+        # On a timeout go on without the turn: the database's own locks still decide.
+        taken = self.lock.acquire(timeout=self.timeout)
+        if taken:
+            self._owner = threading.get_ident()
+        session.info[self._KEY] = taken
 
     def _ended(self, session: Session, transaction: Any) -> None:
         if transaction.parent is None and session.info.pop(self._KEY, False):
+            self._owner = None
             self.lock.release()
 
     @classmethod
