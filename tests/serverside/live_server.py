@@ -99,14 +99,14 @@ class LiveServer:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
 
-    def _launch(self) -> None:
+    def _launch(self, timeout: float = START_TIMEOUT) -> None:
         self.starts += 1
         self.log_path = self.workdir / f"server-{self.starts}.log"
         with open(self.log_path, "wb") as log:
             self.process = subprocess.Popen(
                 self.command, cwd=str(self.workdir), env=self.env, stdout=log, stderr=subprocess.STDOUT
             )
-        deadline = time.monotonic() + START_TIMEOUT
+        deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"server exited with {self.process.returncode}:\n{self.log()}")
@@ -117,7 +117,7 @@ class LiveServer:
                 pass
             time.sleep(0.05)
         self.kill()
-        raise RuntimeError(f"server not healthy after {START_TIMEOUT} s:\n{self.log()}")
+        raise RuntimeError(f"server not healthy after {timeout} s:\n{self.log()}")
 
     def stop(self, timeout: float = 10.0) -> None:
         """Graceful stop (SIGTERM), then SIGKILL if it lingers."""
@@ -134,9 +134,10 @@ class LiveServer:
             self.process.kill()
             self.process.wait(10)
 
-    def restart(self) -> None:
+    def restart(self, timeout: float = START_TIMEOUT) -> None:
+        """``timeout``: how long to wait for health (longer on a machine busy with many clients)."""
         self.stop()
-        self._launch()
+        self._launch(timeout)
 
 
 def start_server(
