@@ -3,7 +3,7 @@ killed with SIGKILL and restarted and the proxy goes down, then every report mad
 
 Bounded for CI (``CHAOS_CLIENTS`` processes, ``CHAOS_SECONDS`` of errors); the full run is
 
-    CHAOS_CLIENTS=40 CHAOS_SECONDS=60 scripts/test tests/serverside/test_chaos.py -s
+    CHAOS_CLIENTS=40 CHAOS_SECONDS=60 .venv/bin/python -m pytest tests/serverside/test_chaos.py -s
 
 Runs on the suite's database: SQLite, and PostgreSQL in CI's second run.
 """
