@@ -20,16 +20,13 @@ from __future__ import annotations
 import threading
 from typing import List, Optional
 
-from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import Session
 
+from .core.db import UNAVAILABLE_ERRORS
 from .ingest import IngestResult, ingest_events
 from .scrub import CleanEvent
 
 MAX_GROUP = 100
-# The database is down, locked or out of connections: the API answers these with 503 (api/errors.py).
-UNAVAILABLE = (OperationalError, InterfaceError, DisconnectionError, PoolTimeoutError)
 
 
 class _Waiting:
@@ -98,7 +95,7 @@ class GroupCommit:
         self.groups += 1
         try:
             summary = ingest_events(session=session, events=[w.event for w in group])
-        except UNAVAILABLE as error:  # every report would fail alike: all get the 503
+        except UNAVAILABLE_ERRORS as error:  # every report would fail alike: all get the 503
             for waiting in group:
                 waiting.finish(error=error)
             return

@@ -16,9 +16,9 @@ from typing import Any, Dict, List
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException
+
+from ..core.db import UNAVAILABLE_ERRORS
 
 logger = logging.getLogger("notebook_error_reporter.server")
 
@@ -75,6 +75,6 @@ async def unexpected_error_handler(request: Request, exc: Exception) -> JSONResp
 def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, request_validation_handler)
     app.add_exception_handler(HTTPException, http_exception_handler)
-    for kind in (OperationalError, InterfaceError, DisconnectionError, PoolTimeoutError):
+    for kind in UNAVAILABLE_ERRORS:
         app.add_exception_handler(kind, database_unavailable_handler)
     app.add_exception_handler(Exception, unexpected_error_handler)

@@ -22,6 +22,8 @@ from typing import Any, Dict, Optional
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import StaticPool
 
@@ -29,6 +31,9 @@ SQLITE_BUSY_TIMEOUT_MS = 10_000
 # psycopg: give up connecting after this many seconds, so a request answers 503 instead of hanging.
 CONNECT_TIMEOUT_S = 5
 _BEGIN_OPTION = "notebook_error_reporter_sqlite_begin"
+# The database is down, locked or out of connections: the API answers these with 503 and Retry-After
+# (api/errors.py), and group commit gives them to every report of a group alike.
+UNAVAILABLE_ERRORS = (OperationalError, InterfaceError, DisconnectionError, PoolTimeoutError)
 
 
 class WriterTurns:
