@@ -185,13 +185,20 @@ def start_server(
     raise RuntimeError(f"could not start a server: {last_error}")
 
 
-@pytest.fixture
-def live_server(tmp_path: Path) -> Iterator[LiveServer]:
-    """A real server with default settings on the suite's database (SQLite or PostgreSQL)."""
+@contextlib.contextmanager
+def server_on_fresh_database(tmp_path: Path, **settings: Any) -> Iterator[LiveServer]:
+    """A real server with ``settings`` on a fresh database of the suite's kind, stopped afterwards."""
     with fresh_database(tmp_path) as url:
-        server = start_server(tmp_path, database_url=url)
+        server = start_server(tmp_path, database_url=url, **settings)
         try:
             yield server
         finally:
             with contextlib.suppress(Exception):
                 server.stop()
+
+
+@pytest.fixture
+def live_server(tmp_path: Path) -> Iterator[LiveServer]:
+    """A real server with default settings on the suite's database (SQLite or PostgreSQL)."""
+    with server_on_fresh_database(tmp_path) as server:
+        yield server

@@ -13,9 +13,8 @@ from typing import Dict, Iterator, List, Tuple
 import httpx
 import pytest
 
-from .databases import fresh_database
 from .helpers import ADMIN_TOKEN, make_event
-from .live_server import LiveServer, start_server
+from .live_server import LiveServer, server_on_fresh_database
 
 WRONG = "wrong-token-0123456789abcdef0123456789"
 CREDENTIALS = ("none", "wrong", "right")
@@ -68,12 +67,8 @@ PAGE_ANSWERS = {
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     tmp_path = tmp_path_factory.mktemp("access")
-    with fresh_database(tmp_path) as url:
-        live = start_server(tmp_path, database_url=url, rate_limit_token_failures="10000/minute")
-        try:
-            yield live
-        finally:
-            live.stop()
+    with server_on_fresh_database(tmp_path, rate_limit_token_failures="10000/minute") as live:
+        yield live
 
 
 def documented_routes(server: LiveServer) -> List[Tuple[str, str]]:

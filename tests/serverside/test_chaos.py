@@ -22,8 +22,7 @@ from typing import Any, Dict, Iterator, List, Set
 import httpx
 import pytest
 
-from .databases import fresh_database
-from .live_server import LiveServer, start_server
+from .live_server import LiveServer, server_on_fresh_database
 from .tcp_proxy import TcpProxy
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -62,17 +61,9 @@ sys.__stdout__.write(json.dumps(out) + "\n")
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[LiveServer]:
-    with fresh_database(tmp_path) as url:
-        live = start_server(
-            tmp_path,
-            database_url=url,
-            rate_limit_address="1000000/minute",
-            rate_limit_session="1000000/minute",
-        )
-        try:
-            yield live
-        finally:
-            live.stop()
+    lifted = {"rate_limit_address": "1000000/minute", "rate_limit_session": "1000000/minute"}
+    with server_on_fresh_database(tmp_path, **lifted) as live:
+        yield live
 
 
 def stored_markers(server: LiveServer, session_id: str) -> List[str]:

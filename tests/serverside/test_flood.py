@@ -15,9 +15,8 @@ from typing import Dict, Iterator, List
 import httpx
 import pytest
 
-from .databases import fresh_database
 from .helpers import make_event
-from .live_server import LiveServer, start_server
+from .live_server import LiveServer, server_on_fresh_database
 
 FLOOD = 1500
 LIMIT = 100
@@ -27,18 +26,13 @@ NEIGHBOUR = "198.51.100.7"
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[LiveServer]:
-    with fresh_database(tmp_path) as url:
-        live = start_server(
-            tmp_path,
-            database_url=url,
-            trusted_proxies=("127.0.0.1/32",),
-            rate_limit_address=f"{LIMIT}/hour",  # one window for the whole flood, however slow
-            rate_limit_session="100000/minute",
-        )
-        try:
-            yield live
-        finally:
-            live.stop()
+    with server_on_fresh_database(
+        tmp_path,
+        trusted_proxies=("127.0.0.1/32",),
+        rate_limit_address=f"{LIMIT}/hour",  # one window for the whole flood, however slow
+        rate_limit_session="100000/minute",
+    ) as live:
+        yield live
 
 
 def resident_kb(server: LiveServer) -> int:

@@ -15,9 +15,8 @@ from typing import Any, Dict, Iterator, List
 import httpx
 import pytest
 
-from .databases import fresh_database
 from .helpers import ADMIN, make_event
-from .live_server import LiveServer, start_server
+from .live_server import LiveServer, server_on_fresh_database
 
 TEXT_FIELDS = ("notebook", "error_name", "error_message", "first_line")
 PAYLOADS = [
@@ -36,12 +35,8 @@ NOT_A_NUMBER = json.dumps(make_event()).replace('"execution_count": 7', '"execut
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """One server for the module (each test compares counts before and after itself)."""
     tmp_path = tmp_path_factory.mktemp("hostile")
-    with fresh_database(tmp_path) as url:
-        server = start_server(tmp_path, database_url=url)
-        try:
-            yield server
-        finally:
-            server.stop()
+    with server_on_fresh_database(tmp_path) as server:
+        yield server
 
 
 def stored_count(server: LiveServer) -> int:
