@@ -1,22 +1,73 @@
-"""A TCP forwarder on 127.0.0.1 that a test can cut and restore: the database "going away".
+"""A TCP forwarder on 127.0.0.1 that a test can cut, restore and make unreliable.
 
-The server under test connects to the proxy instead of PostgreSQL. ``down()`` stops listening and
-resets every open connection (as a crashed database host would); ``up()`` listens again on the
-same port. Nothing about the database itself is touched, so the suite's shared server stays up.
+Put between a client and a server (our reporter and the API, or the API and PostgreSQL), it plays
+the network failing in the ways a real one does:
+
+* ``down()`` stops listening and resets every open connection (a crashed host); ``up()`` listens
+  again on the same port;
+* ``Faults`` (probabilities, drawn per connection or per forwarded chunk) add latency, drop a
+  connection as it is accepted or in the middle of a request, and cut a response: part of the
+  server's answer is forwarded, then both sides are closed, so the server did the work but the
+  client never learns it (the case idempotency exists for).
+
+``injected`` counts each fault, and ``statuses`` counts the HTTP status codes the server answered
+through the proxy (a test can assert that an outage was 503s and never a 500). Nothing about the
+target itself is touched. Without ``faults`` the proxy forwards faithfully, as the outage test
+needs for the PostgreSQL wire protocol.
 """
 
 from __future__ import annotations
 
 import contextlib
+import random
+import re
 import select
 import socket
+import struct
 import threading
-from typing import List, Optional, Tuple
+import time
+from collections import Counter
+from dataclasses import dataclass
+from typing import Dict, List, Optional, Tuple
+
+DELAY = "delay"
+DROP_AT_ACCEPT = "drop at accept"
+DROP_MID_REQUEST = "drop mid-request"
+CUT_MID_RESPONSE = "cut mid-response"
+FAULT_KINDS = (DELAY, DROP_AT_ACCEPT, DROP_MID_REQUEST, CUT_MID_RESPONSE)
+
+# Only the start of each chunk is looked at: a status line split over two reads goes uncounted.
+_STATUS_LINE = re.compile(rb"HTTP/1\.[01] (\d{3}) ")
+_RESET = struct.pack("ii", 1, 0)  # SO_LINGER on, 0 s: close() sends RST, as a crashed peer does
+
+
+@dataclass(frozen=True)
+class Faults:
+    """How unreliable the proxy is: each field a probability in [0, 1].
+
+    ``delay`` holds a forwarded chunk (either direction) for ``delay_seconds`` (uniform); a delay
+    longer than the client's read timeout makes it give up on an answer the server already sent.
+    ``drop_at_accept`` resets a new connection before anything reaches the server;
+    ``drop_mid_request`` forwards a random part of a client's chunk, then closes both sides (the
+    server sees an incomplete request); ``cut_mid_response`` does the same to a server's chunk.
+    """
+
+    delay: float = 0.0
+    delay_seconds: Tuple[float, float] = (0.05, 0.5)
+    drop_at_accept: float = 0.0
+    drop_mid_request: float = 0.0
+    cut_mid_response: float = 0.0
 
 
 class TcpProxy:
-    def __init__(self, target: Tuple[str, int]) -> None:
+    def __init__(
+        self, target: Tuple[str, int], faults: Optional[Faults] = None, *, seed: Optional[int] = None
+    ) -> None:
         self.target = target
+        self.faults = faults or Faults()
+        self.injected: Counter[str] = Counter()
+        self.statuses: Counter[int] = Counter()
+        self._random = random.Random(seed)
         self._listener: Optional[socket.socket] = None
         self._sockets: List[socket.socket] = []
         self._lock = threading.Lock()
@@ -41,12 +92,25 @@ class TcpProxy:
                 listener.shutdown(socket.SHUT_RDWR)
             listener.close()
         for sock in sockets:
-            with contextlib.suppress(OSError):
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
-                sock.close()
+            _reset(sock)
 
     def close(self) -> None:
         self.down()
+
+    def set_faults(self, faults: Faults) -> None:
+        """Change how unreliable the proxy is from now on (open connections included)."""
+        self.faults = faults
+
+    def injected_summary(self) -> str:
+        """``delay 12, drop at accept 3, ...``: every kind, zeros included, for a test's output."""
+        return ", ".join(f"{kind} {self.injected[kind]}" for kind in FAULT_KINDS)
+
+    def _chance(self, probability: float) -> bool:
+        return probability > 0 and self._random.random() < probability
+
+    def _count(self, kind: str) -> None:
+        with self._lock:
+            self.injected[kind] += 1
 
     def _accept(self, listener: socket.socket) -> None:
         while True:
@@ -54,11 +118,16 @@ class TcpProxy:
                 client, _ = listener.accept()
             except OSError:
                 return
+            if self._chance(self.faults.drop_at_accept):
+                self._count(DROP_AT_ACCEPT)
+                _reset(client)
+                continue
             try:
                 upstream = socket.create_connection(self.target, timeout=5)
             except OSError:
                 client.close()
                 continue
+            upstream.settimeout(None)
             with self._lock:
                 if self._listener is not listener:
                     client.close()
@@ -67,19 +136,45 @@ class TcpProxy:
                 self._sockets += [client, upstream]
             threading.Thread(target=self._pump, args=(client, upstream), daemon=True).start()
 
-    def _pump(self, a: socket.socket, b: socket.socket) -> None:
-        peers = {a: b, b: a}
+    def _pump(self, client: socket.socket, upstream: socket.socket) -> None:
+        peers: Dict[socket.socket, socket.socket] = {client: upstream, upstream: client}
         try:
             while True:
-                readable, _, _ = select.select([a, b], [], [], 1.0)
+                readable, _, _ = select.select([client, upstream], [], [], 1.0)
                 for sock in readable:
                     data = sock.recv(65536)
                     if not data:
                         return
+                    if sock is upstream:
+                        self._note_status(data)
+                    faults = self.faults
+                    cut = faults.drop_mid_request if sock is client else faults.cut_mid_response
+                    if self._chance(cut):
+                        self._count(DROP_MID_REQUEST if sock is client else CUT_MID_RESPONSE)
+                        peers[sock].sendall(data[: self._random.randrange(len(data))])
+                        return
+                    if self._chance(faults.delay):
+                        self._count(DELAY)
+                        time.sleep(self._random.uniform(*faults.delay_seconds))
                     peers[sock].sendall(data)
         except (OSError, ValueError):
             return
         finally:
-            for sock in (a, b):
+            with self._lock:
+                self._sockets = [s for s in self._sockets if s is not client and s is not upstream]
+            for sock in (client, upstream):
                 with contextlib.suppress(OSError):
                     sock.close()
+
+    def _note_status(self, data: bytes) -> None:
+        match = _STATUS_LINE.match(data)
+        if match:
+            with self._lock:
+                self.statuses[int(match.group(1))] += 1
+
+
+def _reset(sock: socket.socket) -> None:
+    with contextlib.suppress(OSError):
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _RESET)
+    with contextlib.suppress(OSError):
+        sock.close()
