@@ -16,6 +16,7 @@ import pytest
 from fastapi.testclient import TestClient
 from slack_server import WEBHOOK_PATH, SlackServer
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 
 from notebook_error_reporter.serverside import create_app
 from notebook_error_reporter.serverside.alerts.health import webhook_failures
@@ -291,3 +292,27 @@ def test_the_deliverer_lives_as_long_as_the_app(database_url: str) -> None:
         assert thread is not None and thread.is_alive() and thread.daemon
     thread.join(0)
     assert not thread.is_alive() and app.state.alerts._thread is None
+
+
+def test_a_database_outage_is_one_warning_a_round_and_only_a_bug_gets_a_traceback(
+    database_url: str, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A restarting database is routine (the chaos test restarts PostgreSQL): a line, not a traceback."""
+
+    class ConnectionRefused(Exception):
+        pass
+
+    failures: List[Exception] = [OperationalError("SELECT 1", {}, ConnectionRefused()), ValueError("a bug")]
+
+    def failing_round() -> None:
+        if failures:
+            raise failures.pop(0)
+
+    app = create_app(database_url, **FAST)
+    with caplog.at_level(logging.WARNING, logger="notebook_error_reporter"), TestClient(app):
+        monkeypatch.setattr(app.state.alerts, "run_once", failing_round)
+        wait_until(lambda: "delivery round failed" in caplog.text)
+    outage = [r for r in caplog.records if "database unavailable (ConnectionRefused)" in r.getMessage()]
+    bug = [r for r in caplog.records if "delivery round failed" in r.getMessage()]
+    assert len(outage) == 1 and outage[0].exc_info is None
+    assert len(bug) == 1 and bug[0].exc_info is not None

@@ -27,7 +27,7 @@ from datetime import datetime, timedelta
 from typing import Callable, Dict, List, Optional
 
 from ..core.config import Settings
-from ..core.db import Database
+from ..core.db import UNAVAILABLE_ERRORS, Database
 from ..core.types import utcnow
 from . import messages, outbox
 from .outbox import ClaimedAlert
@@ -127,7 +127,10 @@ class Deliverer:
                 due_in = self.run_once()
                 if due_in is not None:
                     wait = min(wait, max(due_in, 0.01))
-            except Exception:  # the loop must survive a database outage; the next round retries
+            except UNAVAILABLE_ERRORS as error:  # an outage: expected, one line, the next round retries
+                cause = getattr(error, "orig", None) or error
+                logger.warning("alerts: database unavailable (%s): retrying next round", type(cause).__name__)
+            except Exception:  # anything else is a bug, with its traceback; the loop survives it
                 logger.exception("alerts: delivery round failed")
             self._wake.wait(wait)
             self._wake.clear()
