@@ -13,6 +13,7 @@ from typing import Dict, Iterator, List, Tuple
 import httpx
 import pytest
 
+from .dashboard_client import browser, csrf_token, signed_in
 from .helpers import ADMIN_TOKEN, make_event
 from .live_server import LiveServer, server_on_fresh_database
 
@@ -106,28 +107,10 @@ def api_call(server: LiveServer, method: str, path: str, ids: Dict[str, str], he
     return answer.status_code
 
 
-def browser(server: LiveServer) -> httpx.Client:
-    """A client that asks for pages as a browser does (``GET /`` answers programs with JSON)."""
-    return httpx.Client(base_url=server.base_url, timeout=30, headers={"Accept": "text/html"})
-
-
-def signed_in(server: LiveServer, token: str) -> httpx.Client:
-    """A browser that went through the sign-in form with ``token`` (right or wrong)."""
-    client = browser(server)
-    form = client.get("/signin")
-    csrf = re.search(r'name="csrf" value="([0-9a-f]{64})"', form.text)
-    assert csrf
-    client.post("/signin", data={"token": token, "csrf": csrf.group(1), "next": "/"})
-    return client
-
-
 def page_call(client: httpx.Client, method: str, path: str, ids: Dict[str, str]) -> int:
     if method == "GET":
         return client.get(fill(path, ids)).status_code
-    form = client.get("/signin")  # a CSRF token valid for this browser, whoever it is
-    csrf = re.search(r'name="csrf" value="([0-9a-f]{64})"', form.text)
-    assert csrf
-    return client.post(fill(path, ids), data={"status": "open", "csrf": csrf.group(1)}).status_code
+    return client.post(fill(path, ids), data={"status": "open", "csrf": csrf_token(client)}).status_code
 
 
 def test_who_may_do_what(server: LiveServer) -> None:

@@ -1,25 +1,20 @@
 """The real 0.1.1 client from PyPI, in its own venv and a real IPython shell, reporting to our server.
 
-The venv (``.envs/notebook-error-reporter-0.1.1``, shared with bench/client_delivery.py) is made on
-first use from the package registry; later runs reuse it.
+The venv is made on first use (see ``legacy_client.py``).
 """
 
 from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any, Dict
 
 import httpx
 import pytest
 
+from .legacy_client import legacy_python_or_fail
 from .live_server import LiveServer
-
-ROOT = Path(__file__).resolve().parents[2]
-LEGACY_ENV = ROOT / ".envs" / "notebook-error-reporter-0.1.1"
-REQUIREMENT = "notebook-error-reporter==0.1.1"
 
 SCRIPT = r"""
 import io, json, sys
@@ -42,36 +37,9 @@ sys.stdout.write(json.dumps({"uuid": es.uuid, "retrieved": es.retrieve_errors()}
 """
 
 
-def legacy_python() -> Path:
-    python = LEGACY_ENV / "bin" / "python"
-    marker = LEGACY_ENV / ".complete"
-    if not marker.exists():
-        subprocess.run([sys.executable, "-m", "venv", "--clear", str(LEGACY_ENV)], check=True, timeout=300)
-        subprocess.run(
-            [
-                str(python),
-                "-m",
-                "pip",
-                "install",
-                "--quiet",
-                "--disable-pip-version-check",
-                REQUIREMENT,
-                "ipython",
-                "requests",
-            ],
-            check=True,
-            timeout=600,
-        )
-        marker.write_text(REQUIREMENT + "\n")
-    return python
-
-
 @pytest.mark.slow
 def test_the_01_client_reports_from_ipython_to_our_server(live_server: LiveServer, tmp_path: Path) -> None:
-    try:
-        python = legacy_python()
-    except (subprocess.SubprocessError, OSError) as error:  # pragma: no cover - registry unreachable
-        pytest.fail(f"could not install {REQUIREMENT} from the package registry: {error}")
+    python = legacy_python_or_fail()
     done = subprocess.run(
         [str(python), "-c", SCRIPT, live_server.base_url],
         capture_output=True,
