@@ -6,6 +6,12 @@ with an empty ``PrivacyContext``: the server does not know the user's home or na
 the context-free rules (absolute paths to base names, secrets, e-mail and IP addresses). Scrubbing
 is idempotent, so a clean report passes through unchanged.
 
+One thing the server can learn from the report itself: a raw home directory (``/home/alice/...``,
+``/Users/alice/...``, ``C:\\Users\\alice\\...``) names its owner, and the same name then often stands
+alone in the message (``Permission denied for alice``). So the owners of the home directories in a
+report's message, first line and frame files are that report's user names (``report_context``), hidden
+like our client hides its user's. A report our client scrubbed has no such path, and costs a substring test.
+
 The result is a ``CleanEvent``: what ``ingest.py`` stores, whichever API the report came through.
 """
 
@@ -33,6 +39,14 @@ _ROOT_DIRECTORIES = frozenset(
     "root run sbin snap srv sys tmp users usr var volumes workspace workspaces".split()
 )
 _PACKAGE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# The owner of a home directory: /home/<user>, /Users/<user>, C:\\Users\\<user> (runs of separators too).
+_HOME_OWNER = re.compile(
+    r"(?i)(?:(?<![\w.~-])/(?:home|Users)/+|(?<![A-Za-z0-9_])[A-Za-z]:[\\/]+Users[\\/]+)"
+    r"(?P<owner>[^\s\\/'\"`:;,()\[\]{}<>*?|]{1,64})(?=[\\/\s'\"`:;,()\]}>]|$)"
+)
+# Folders under /Users or C:\\Users that belong to nobody in particular (macOS, Windows).
+_NOT_OWNERS = frozenset({"shared", "public", "default", "all users", "default user", "guest"})
+MAX_OWNERS = 3  # a report naming more homes than this is no ordinary report; the paths go all the same
 
 
 @dataclass(frozen=True)
@@ -64,9 +78,41 @@ def storable(text: str) -> str:
     return text
 
 
-def scrub(text: str, limit: int) -> str:
+def home_owners(*texts: str) -> Tuple[str, ...]:
+    """The owners of the home directories named in ``texts``, in order of appearance, at most a few."""
+    owners: List[str] = []
+    for text in texts:
+        folded = text.casefold()
+        if "/home/" not in folded and "users" not in folded:
+            continue
+        for match in _HOME_OWNER.finditer(text):
+            owner = match.group("owner")
+            if owner.casefold() not in _NOT_OWNERS and owner not in owners:
+                owners.append(owner)
+                if len(owners) == MAX_OWNERS:
+                    return tuple(owners)
+    return tuple(owners)
+
+
+def report_context(*texts: str) -> Tuple[PrivacyContext, ...]:
+    """The contexts to scrub one report's texts with: the owners of its home paths as user names.
+
+    ``(CONTEXT,)`` for a report naming no home directory (every report our client sent).
+    """
+    owners = home_owners(*texts)
+    return tuple(PrivacyContext(user=owner) for owner in owners) or (CONTEXT,)
+
+
+def scrub_with(text: str, contexts: Sequence[PrivacyContext]) -> str:
+    """``scrub_text`` under each context in turn (each one hides one more user name)."""
+    for context in contexts:
+        text = scrub_text(text, context)
+    return text
+
+
+def scrub(text: str, limit: int, contexts: Sequence[PrivacyContext] = (CONTEXT,)) -> str:
     """Scrub, then cut to ``limit`` (a placeholder can be longer than what it replaced)."""
-    return truncate(scrub_text(storable(text), CONTEXT), limit)
+    return truncate(scrub_with(storable(text), contexts), limit)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -75,8 +121,15 @@ def scrub_repeated(text: str, limit: int) -> str:
     return scrub(text, limit)
 
 
+def _scrub_parts(path: str, contexts: Sequence[PrivacyContext]) -> str:
+    """A stripped file name with each component scrubbed as a name under ``contexts`` too."""
+    if tuple(contexts) == (CONTEXT,):  # strip_filename did exactly this already
+        return path
+    return "/".join(scrub_with(part, contexts) for part in path.split("/"))
+
+
 @functools.lru_cache(maxsize=8192)
-def clean_filename(filename: str) -> str:
+def clean_filename(filename: str, contexts: Tuple[PrivacyContext, ...] = (CONTEXT,)) -> str:
     """A frame's file as our client would name it: a cell, a library path, or a base name.
 
     Cached: the same library files appear in report after report.
@@ -88,17 +141,20 @@ def clean_filename(filename: str) -> str:
     if cell is not None:
         return cell
     if filename.startswith("<"):
-        return scrub(filename, schemas.MAX_FILENAME)
+        return scrub(filename, schemas.MAX_FILENAME, contexts)
     if _ABSOLUTE.match(filename):
-        return truncate(strip_filename(filename, CONTEXT), schemas.MAX_FILENAME)
+        return truncate(_scrub_parts(strip_filename(filename, CONTEXT), contexts), schemas.MAX_FILENAME)
     # Already relative (our client's "pandas/core/frame.py"): scrub each component as a name.
-    parts = [scrub_text(part, CONTEXT) for part in _SEPARATORS.split(filename) if part]
+    parts = [scrub_with(part, contexts) for part in _SEPARATORS.split(filename) if part]
     return truncate("/".join(parts), schemas.MAX_FILENAME)
 
 
 @functools.lru_cache(maxsize=8192)
-def clean_fun_name(name: str) -> str:
-    return truncate(function_name(storable(name), CONTEXT), schemas.MAX_FUN_NAME)
+def clean_fun_name(name: str, contexts: Tuple[PrivacyContext, ...] = (CONTEXT,)) -> str:
+    name = storable(name)
+    for context in contexts:
+        name = function_name(name, context)
+    return truncate(name, schemas.MAX_FUN_NAME)
 
 
 def clean_client(client: Optional[Mapping[str, str]]) -> Optional[Dict[str, str]]:
@@ -109,21 +165,22 @@ def clean_client(client: Optional[Mapping[str, str]]) -> Optional[Dict[str, str]
 
 def clean_event(event: schemas.EventCreate) -> CleanEvent:
     """A v1 report (already validated) made safe to store."""
+    contexts = report_context(event.error_message, event.first_line, *(f.filename for f in event.traceback))
     return CleanEvent(
         event_id=event.event_id,
         session_id=event.session_id,
         notebook=scrub_repeated(event.notebook, schemas.MAX_NOTEBOOK),
         error_name=scrub_repeated(event.error_name, schemas.MAX_ERROR_NAME),
-        error_message=scrub(event.error_message, schemas.MAX_MESSAGE),
+        error_message=scrub(event.error_message, schemas.MAX_MESSAGE, contexts),
         traceback=tuple(
             {
-                "filename": clean_filename(f.filename),
-                "fun_name": clean_fun_name(f.fun_name),
+                "filename": clean_filename(f.filename, contexts),
+                "fun_name": clean_fun_name(f.fun_name, contexts),
                 "lineno": f.lineno,
             }
             for f in event.traceback
         ),
-        first_line=scrub(event.first_line, schemas.MAX_FIRST_LINE),
+        first_line=scrub(event.first_line, schemas.MAX_FIRST_LINE, contexts),
         execution_count=event.execution_count,
         occurred_at=schemas.parse_timestamp(event.occurred_at),
         client=clean_client(event.client.model_dump() if event.client is not None else None),
@@ -143,7 +200,9 @@ def legacy_library_path(filename: str) -> str:
     return filename
 
 
-def clean_legacy_frames(frames: Sequence[Mapping[str, Any]]) -> Tuple[Dict[str, Any], ...]:
+def clean_legacy_frames(
+    frames: Sequence[Mapping[str, Any]], contexts: Tuple[PrivacyContext, ...] = (CONTEXT,)
+) -> Tuple[Dict[str, Any], ...]:
     """0.1 frames (raw, with IPython's machinery on top) cleaned exactly as our client would."""
     raw: List[Tuple[str, str, int]] = []
     for frame in frames:
@@ -164,8 +223,8 @@ def clean_legacy_frames(frames: Sequence[Mapping[str, Any]]) -> Tuple[Dict[str, 
     selected = select_frames(raw, context=CONTEXT, cell_filenames={})
     return tuple(
         {
-            "filename": truncate(f["filename"], schemas.MAX_FILENAME),
-            "fun_name": truncate(f["fun_name"], schemas.MAX_FUN_NAME),
+            "filename": truncate(_scrub_parts(f["filename"], contexts), schemas.MAX_FILENAME),
+            "fun_name": clean_fun_name(f["fun_name"], contexts),
             "lineno": f["lineno"],
         }
         for f in selected
@@ -176,19 +235,22 @@ def clean_legacy_event(
     body: Mapping[str, Any], *, session_id: str, notebook: str, received_at: datetime
 ) -> CleanEvent:
     """A 0.1 report (``POST /errors/{uuid}/``): over-long fields are cut, not refused (see schemas.py)."""
+    message = str(body.get("error_message") or "")[: schemas.MAX_MESSAGE * 2]
+    first_line = str(body.get("first_line") or "")[: schemas.MAX_FIRST_LINE * 2]
+    frames = body.get("traceback") or []
+    filenames = (f.get("filename") for f in frames if isinstance(f, Mapping))
+    contexts = report_context(
+        message, first_line, *(f[: schemas.MAX_FILENAME] for f in filenames if isinstance(f, str))
+    )
     return CleanEvent(
         event_id=uuid.uuid4().hex,  # 0.1 clients send no id: every post is a new report
         session_id=session_id,
         notebook=notebook,
         error_name=scrub(str(body["error_name"])[: schemas.MAX_ERROR_NAME * 2], schemas.MAX_ERROR_NAME)
         or "Error",
-        error_message=scrub(
-            str(body.get("error_message") or "")[: schemas.MAX_MESSAGE * 2], schemas.MAX_MESSAGE
-        ),
-        traceback=clean_legacy_frames(body.get("traceback") or []),
-        first_line=scrub(
-            str(body.get("first_line") or "")[: schemas.MAX_FIRST_LINE * 2], schemas.MAX_FIRST_LINE
-        ),
+        error_message=scrub(message, schemas.MAX_MESSAGE, contexts),
+        traceback=clean_legacy_frames(frames, contexts),
+        first_line=scrub(first_line, schemas.MAX_FIRST_LINE, contexts),
         execution_count=max(-1, min(int(body.get("execution_count", -1)), schemas.INT32)),
         occurred_at=received_at,
         source="0.1",
