@@ -35,7 +35,9 @@ from .legacy_client import legacy_python_or_fail
 from .live_server import LiveServer, server_on_fresh_database
 
 ROOT = Path(__file__).resolve().parents[2]
-NOTEBOOK = "privacy-e2e"
+pytestmark = pytest.mark.slow
+NOTEBOOK = "privacy-e2e"  # the name both clients give (in CLIENT)
+pytestmark = pytest.mark.slow
 
 # The made-up owner of the client machine, and what their errors give away.
 USER = "hkowalski"
@@ -295,6 +297,7 @@ def test_no_secret_leaves_through_any_read(server: LiveServer, sessions: Dict[st
     reads = api_reads(server, sessions)
     issues = reads["/api/v1/issues"]["items"]
     assert {i["error_name"] for i in issues} == set(ERROR_NAMES)
+    assert [n["name"] for n in reads["/api/v1/notebooks"]] == [NOTEBOOK]
     assert sum(i["event_count"] for i in issues) == 2 * len(CELLS), "both clients' reports were stored"
     pages = dashboard_pages(server, [i["id"] for i in issues])
     assert any("Permission denied for" in html.unescape(page) for page in pages.values())
