@@ -1,99 +1,135 @@
 """The counters that make reads cheap, bumped in the ingest transaction for the events it inserted.
 
 Order matters on PostgreSQL (see ``ingest.py``): issue-session pairs, issues, days, sessions and
-notebooks last, each in sorted order. Rows are changed with one statement per table where
-possible (``executemany`` of a parameterised UPDATE), so a batch of a hundred reports costs a
-handful of round trips, not hundreds.
+notebooks last, each in sorted order. Each table costs one statement whatever the number of rows:
+an executemany of a parameterised UPDATE, or an ``INSERT ... ON CONFLICT`` of all rows at once.
+The statements are built once per database dialect (``functools.lru_cache``): building SQLAlchemy
+constructs costs more than running them on this path.
 """
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from datetime import date, datetime
 from typing import Any, Dict, List, Optional, Set, Tuple
 
-from sqlalchemy import Table, and_, bindparam, case, or_, select, tuple_
-from sqlalchemy.orm import Session
-from sqlmodel import col
+from sqlalchemy import Connection, Table, and_, bindparam, case, or_, select, true
+from sqlalchemy.sql.expression import ColumnElement
 
-from ._store import ISSUE_DAY, ISSUE_SESSION, chunks, insert_all, insert_or_skip
+from ._store import ISSUE, ISSUE_DAY, ISSUE_SESSION, dialect_insert, insert_new
 from .core.types import UTCDateTime
-from .models import Issue
 
 
-def add_issue_sessions(session: Session, pairs: Set[Tuple[int, int]]) -> Dict[int, int]:
+def add_issue_sessions(connection: Connection, pairs: Set[Tuple[int, int]]) -> Dict[int, int]:
     """Record which sessions met which issues; how many sessions are new, per issue."""
-    ordered = sorted(pairs)
-    existing: Set[Tuple[int, int]] = set()
-    columns = (ISSUE_SESSION.c.issue_id, ISSUE_SESSION.c.session_pk)
-    for chunk in chunks(ordered, 200):
-        existing.update(
-            (a, b) for a, b in session.execute(select(*columns).where(tuple_(*columns).in_(chunk)))
-        )
-    rows = [{"issue_id": i, "session_pk": s} for i, s in ordered if (i, s) not in existing]
+    rows = [{"issue_id": i, "session_pk": s} for i, s in sorted(pairs)]
     added: Dict[int, int] = defaultdict(int)
-    for row in insert_all(session, ISSUE_SESSION, rows):
-        added[row["issue_id"]] += 1
+    for (issue_id,) in insert_new(connection, ISSUE_SESSION, rows, ("issue_id", "session_pk"), ("issue_id",)):
+        added[int(issue_id)] += 1
     return added
 
 
+@functools.lru_cache(maxsize=4)
+def _lock_issues(dialect_name: str) -> Any:
+    statement = select(ISSUE.c.id, ISSUE.c.status).where(ISSUE.c.id.in_(bindparam("ids", expanding=True)))
+    # FOR NO KEY UPDATE (PostgreSQL): our own event inserts hold FOR KEY SHARE on these rows (the
+    # foreign key check) and so do concurrent ones; plain FOR UPDATE would conflict and deadlock.
+    return statement.order_by(ISSUE.c.id).with_for_update(key_share=True)
+
+
+def _earlier(column: Any, value: ColumnElement[Any]) -> ColumnElement[Any]:
+    return case((column > value, value), else_=column)
+
+
+def _later(column: Any, value: ColumnElement[Any]) -> ColumnElement[Any]:
+    return case((or_(column.is_(None), column < value), value), else_=column)
+
+
+@functools.lru_cache(maxsize=1)
+def _bump_issue() -> Any:
+    c = ISSUE.c
+    first = bindparam("b_first", type_=UTCDateTime())
+    last = bindparam("b_last", type_=UTCDateTime())
+    return (
+        ISSUE.update()
+        .where(c.id == bindparam("b_id"))
+        .values(
+            event_count=c.event_count + bindparam("b_n"),
+            session_count=c.session_count + bindparam("b_sessions"),
+            first_seen=_earlier(c.first_seen, first),
+            last_seen=_later(c.last_seen, last),
+        )
+    )
+
+
+@functools.lru_cache(maxsize=1)
+def _reopen_issues() -> Any:
+    when = bindparam("b_when", type_=UTCDateTime())
+    return (
+        ISSUE.update()
+        .where(ISSUE.c.id.in_(bindparam("ids", expanding=True)))
+        .values(status="open", regression=true(), regressed_at=when, status_changed_at=when)
+    )
+
+
 def bump_issues(
-    session: Session, per_issue: Dict[int, List[datetime]], new_sessions: Dict[int, int], received: datetime
+    connection: Connection,
+    per_issue: Dict[int, List[datetime]],
+    new_sessions: Dict[int, int],
+    received: datetime,
 ) -> Set[int]:
     """Counts, first/last seen, and reopening: returns the resolved issues that now regressed."""
-    regressed: Set[int] = set()
-    issues = session.scalars(
-        select(Issue)
-        .where(col(Issue.id).in_(sorted(per_issue)))
-        .order_by(col(Issue.id))
-        # FOR NO KEY UPDATE: our own event inserts hold FOR KEY SHARE on these rows (the foreign key
-        # check) and so do concurrent ones; plain FOR UPDATE would conflict with them and deadlock.
-        .with_for_update(key_share=True)
-    ).all()
-    for issue in issues:
-        issue_id = int(issue.id or 0)
-        whens = per_issue[issue_id]
-        issue.event_count += len(whens)
-        issue.session_count += new_sessions.get(issue_id, 0)
-        issue.first_seen = min(issue.first_seen, *whens)
-        issue.last_seen = max(issue.last_seen, *whens)
-        if issue.status == "resolved":
-            issue.status = "open"
-            issue.regression = True
-            issue.regressed_at = received
-            issue.status_changed_at = received
-            regressed.add(issue_id)
-    session.flush()
+    ids = sorted(per_issue)
+    statuses = connection.execute(_lock_issues(connection.dialect.name), {"ids": ids}).all()
+    regressed = {int(issue_id) for issue_id, status in statuses if status == "resolved"}
+    params = [
+        {
+            "b_id": issue_id,
+            "b_n": len(per_issue[issue_id]),
+            "b_sessions": new_sessions.get(issue_id, 0),
+            "b_first": min(per_issue[issue_id]),
+            "b_last": max(per_issue[issue_id]),
+        }
+        for issue_id in ids
+    ]
+    connection.execute(_bump_issue(), params)
+    if regressed:
+        connection.execute(_reopen_issues(), {"ids": sorted(regressed), "b_when": received})
     return regressed
 
 
-def add_to_days(session: Session, per_day: Dict[Tuple[int, date], int]) -> None:
-    """``issue_day.count += n``; a day met for the first time gets its row (a race falls back to +=)."""
-    keys = sorted(per_day)
-    columns = (ISSUE_DAY.c.issue_id, ISSUE_DAY.c.day)
-    existing: Set[Tuple[int, date]] = set()
-    for chunk in chunks(keys, 200):
-        existing.update(
-            (a, b) for a, b in session.execute(select(*columns).where(tuple_(*columns).in_(chunk)))
-        )
-    updates = [{"b_issue": i, "b_day": d, "b_n": per_day[(i, d)]} for i, d in keys if (i, d) in existing]
-    for issue_id, day in keys:
-        if (issue_id, day) in existing:
-            continue
-        row = ISSUE_DAY.insert().values(issue_id=issue_id, day=day, count=per_day[(issue_id, day)])
-        if not insert_or_skip(session, row):
-            updates.append({"b_issue": issue_id, "b_day": day, "b_n": per_day[(issue_id, day)]})
-    if updates:
-        statement = (
-            ISSUE_DAY.update()
-            .where(and_(ISSUE_DAY.c.issue_id == bindparam("b_issue"), ISSUE_DAY.c.day == bindparam("b_day")))
-            .values(count=ISSUE_DAY.c.count + bindparam("b_n"))
-        )
-        session.execute(statement, sorted(updates, key=lambda u: (u["b_issue"], u["b_day"])))
+@functools.lru_cache(maxsize=4)
+def _add_to_day(dialect_name: str) -> Any:
+    statement = dialect_insert(dialect_name, ISSUE_DAY)
+    return statement.on_conflict_do_update(
+        index_elements=[ISSUE_DAY.c.issue_id, ISSUE_DAY.c.day],
+        set_={"count": ISSUE_DAY.c.count + statement.excluded.count},
+    )
+
+
+def add_to_days(connection: Connection, per_day: Dict[Tuple[int, date], int]) -> None:
+    """``issue_day.count += n``; a day met for the first time gets its row (one upsert for all)."""
+    if per_day:
+        rows = [{"issue_id": i, "day": d, "count": per_day[(i, d)]} for i, d in sorted(per_day)]
+        connection.execute(_add_to_day(connection.dialect.name), rows)
+
+
+@functools.lru_cache(maxsize=16)
+def _bump_row(table: Table, extra: Tuple[str, ...]) -> Any:
+    c = table.c
+    when = bindparam("b_when", type_=UTCDateTime())
+    values: Dict[str, Any] = {
+        "event_count": c.event_count + bindparam("b_n"),
+        "last_seen": _later(c.last_seen, when),
+    }
+    for column in extra:
+        values[column] = c[column] + bindparam(f"b_{column}")
+    return table.update().where(and_(c.id == bindparam("b_pk"))).values(**values)
 
 
 def bump_rows(
-    session: Session,
+    connection: Connection,
     table: Table,
     per_row: Dict[int, Tuple[int, Optional[datetime]]],
     extra: Optional[Dict[str, Dict[int, int]]] = None,
@@ -103,15 +139,7 @@ def bump_rows(
     extra = extra or {}
     if not per_row:
         return
-    c = table.c
-    when = bindparam("b_when", type_=UTCDateTime())
-    values: Dict[str, Any] = {
-        "event_count": c.event_count + bindparam("b_n"),
-        "last_seen": case((or_(c.last_seen.is_(None), c.last_seen < when), when), else_=c.last_seen),
-    }
-    for column in extra:
-        values[column] = c[column] + bindparam(f"b_{column}")
-    statement = table.update().where(c.id == bindparam("b_pk")).values(**values)
+    statement = _bump_row(table, tuple(sorted(extra)))
     params = [
         {
             "b_pk": pk,
@@ -121,4 +149,4 @@ def bump_rows(
         }
         for pk, (count, last) in sorted(per_row.items())
     ]
-    session.execute(statement, params)
+    connection.execute(statement, params)

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from .core.db import UNAVAILABLE_ERRORS
 from .ingest import IngestResult, ingest_events
+from .known_ids import KnownIds
 from .scrub import CleanEvent
 
 MAX_GROUP = 100
@@ -52,7 +53,8 @@ class _Waiting:
 class GroupCommit:
     """Store single reports, each caller's together with whatever else is waiting (see module)."""
 
-    def __init__(self, max_group: int = MAX_GROUP) -> None:
+    def __init__(self, known: Optional[KnownIds] = None, max_group: int = MAX_GROUP) -> None:
+        self.known = known if known is not None else KnownIds()
         self.max_group = max_group
         self._lock = threading.Lock()
         self._waiting: List[_Waiting] = []
@@ -94,7 +96,7 @@ class GroupCommit:
     def _store(self, session: Session, group: List[_Waiting]) -> None:
         self.groups += 1
         try:
-            summary = ingest_events(session=session, events=[w.event for w in group])
+            summary = ingest_events(session=session, events=[w.event for w in group], known=self.known)
         except UNAVAILABLE_ERRORS as error:  # every report would fail alike: all get the 503
             for waiting in group:
                 waiting.finish(error=error)
@@ -108,10 +110,10 @@ class GroupCommit:
         for waiting, result in zip(group, summary.results):
             waiting.finish(result)
 
-    @staticmethod
-    def _one_by_one(session: Session, group: List[_Waiting]) -> None:
+    def _one_by_one(self, session: Session, group: List[_Waiting]) -> None:
         for waiting in group:
             try:
-                waiting.finish(ingest_events(session=session, events=[waiting.event]).results[0])
+                result = ingest_events(session=session, events=[waiting.event], known=self.known).results[0]
+                waiting.finish(result)
             except Exception as error:
                 waiting.finish(error=error)

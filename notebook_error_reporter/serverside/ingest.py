@@ -4,10 +4,15 @@
 created (with its issue) or a duplicate of one already stored (with that one's issue). It works the
 same on SQLite and PostgreSQL, with SQLAlchemy constructs only:
 
-* Idempotency: ``event.event_id`` is unique. Known ids are looked up first; the rest are inserted
-  inside a SAVEPOINT, and if a concurrent retry won the race (``IntegrityError``) the savepoint is
-  rolled back, the winners are looked up and only the remainder is inserted again.
-* Get-or-create of notebooks, sessions and issues follows the same pattern, key by key.
+* Idempotency: ``event.event_id`` is unique. The reports are inserted with one ``INSERT ... ON
+  CONFLICT DO NOTHING RETURNING event_id`` (on PostgreSQL: the stored ids are read, the rest
+  inserted, see ``_store.insert_keyed``): the ids created here are known; any other was stored
+  before (or by a concurrent retry) and is looked up for its issue.
+* Get-or-create of notebooks, sessions and issues: ids this process has already seen committed
+  come from ``KnownIds`` (they never change); the rest are inserted the same way, then read.
+* Statements go to the session's connection as Core constructs built once (``_counters.py``,
+  ``_store.py``): on this path SQLAlchemy's statement building and ORM bookkeeping cost more than
+  the database itself.
 * Deadlocks (PostgreSQL): every transaction takes its locks in one global order: new notebooks,
   sessions, issues and events (each sorted by key), then the counter rows: issues, days, sessions,
   notebooks last (each sorted). Counter rows are locked ``FOR NO KEY UPDATE``, which does not
@@ -27,16 +32,18 @@ import logging
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any, Dict, List, Optional, Sequence, Set, Tuple
+from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
+from sqlalchemy import Connection
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from . import grouping
 from ._counters import add_issue_sessions, add_to_days, bump_issues, bump_rows
-from ._store import EVENT, ISSUE, NOTEBOOK, SESSION, ids_by_key, insert_all, insert_or_skip
+from ._store import EVENT, ISSUE, NOTEBOOK, SESSION, ids_by_key, insert_keyed, insert_new
 from .alerts import outbox
 from .core.types import utcnow
+from .known_ids import KnownIds
 from .scrub import CleanEvent
 
 logger = logging.getLogger("notebook_error_reporter.server")
@@ -73,12 +80,19 @@ def ingest_events(
     events: Sequence[CleanEvent],
     client_dropped: int = 0,
     received_at: Optional[datetime] = None,
+    known: Optional[KnownIds] = None,
 ) -> IngestSummary:
-    """Store ``events`` in one transaction (committed here); see the module docstring."""
+    """Store ``events`` in one transaction (committed here); see the module docstring.
+
+    ``known``: the ids remembered across calls (the server's ``ServerState.known_ids``); without
+    it, every id is read from the database.
+    """
     received = received_at or utcnow()
+    remembered = known if known is not None else KnownIds()
     for attempt in range(DEADLOCK_RETRIES + 1):
+        learned: Dict[str, Dict[str, int]] = {table: {} for table in KnownIds.TABLES}
         try:
-            summary = _ingest_once(session, list(events), client_dropped, received)
+            summary = _ingest_once(session, list(events), client_dropped, received, remembered, learned)
             # The alert outbox, in the same transaction: an alert exists exactly when its issue does.
             outbox.enqueue(
                 session=session,
@@ -87,6 +101,7 @@ def ingest_events(
                 now=received,
             )
             session.commit()
+            remembered.learn(learned)
             return summary
         except OperationalError as error:
             session.rollback()
@@ -103,33 +118,42 @@ def ingest_events(
 
 
 def _ingest_once(
-    session: Session, events: List[CleanEvent], client_dropped: int, received: datetime
+    session: Session,
+    events: List[CleanEvent],
+    client_dropped: int,
+    received: datetime,
+    known: KnownIds,
+    learned: Dict[str, Dict[str, int]],
 ) -> IngestSummary:
-    unique: Dict[str, CleanEvent] = {}
+    connection = session.connection()
+    new: Dict[str, CleanEvent] = {}
     for event in events:
-        unique.setdefault(event.event_id, event)
-    stored = _stored_issue_ids(session, list(unique))
-    new = {event_id: event for event_id, event in unique.items() if event_id not in stored}
+        new.setdefault(event.event_id, event)
 
-    new_issue_ids: Set[int] = set()
-    regressed: Set[int] = set()
-    created: Set[str] = set()
     names = {event.notebook for event in new.values()}
     if client_dropped and events:
         names.add(events[0].notebook)
-    notebook_ids = _notebooks(session, names, received) if names else {}
+    notebook_ids = _notebooks(connection, names, received, known, learned) if names else {}
+    stored: Dict[str, int] = {}
+    new_issue_ids: Set[int] = set()
+    regressed: Set[int] = set()
+    created: Set[str] = set()
     per_notebook: Dict[int, List[datetime]] = defaultdict(list)
     new_sessions: Dict[int, int] = {}
     if new:
         session_pks, new_sessions = _sessions(
-            session, {e.session_id: notebook_ids[e.notebook] for e in new.values()}, received
+            connection,
+            {e.session_id: notebook_ids[e.notebook] for e in new.values()},
+            received,
+            known,
+            learned,
         )
         times = {event_id: effective_time(e.occurred_at, received) for event_id, e in new.items()}
         prints = {
             event_id: grouping.fingerprint(e.notebook, e.error_name, e.traceback)
             for event_id, e in new.items()
         }
-        issue_ids, new_issue_ids = _issues(session, new, prints, times, notebook_ids)
+        issue_ids, new_issue_ids = _issues(connection, new, prints, times, notebook_ids, known, learned)
         rows = [
             _event_row(
                 e,
@@ -141,12 +165,13 @@ def _ingest_once(
             )
             for k, e in sorted(new.items())
         ]
-        created = {str(row["event_id"]) for row in insert_all(session, EVENT, rows)}
-        stored.update(_stored_issue_ids(session, [k for k in new if k not in created]))
+        created = insert_keyed(session, EVENT, rows, "event_id")
+        # Reports stored before (retries) keep the issue they were stored with.
+        stored.update(_stored_issue_ids(connection, sorted(set(new) - created)))
         for event_id in created:
             stored[event_id] = issue_ids[prints[event_id]]
         regressed = _count(
-            session, [(new[k], times[k], stored[k]) for k in sorted(created)], session_pks, received
+            connection, [(new[k], times[k], stored[k]) for k in sorted(created)], session_pks, received
         )
         new_issue_ids &= {stored[k] for k in created}
         for event_id in created:
@@ -159,7 +184,7 @@ def _ingest_once(
     extra = {"session_count": new_sessions}
     if dropped_by is not None:
         extra["client_dropped"] = {dropped_by: client_dropped}
-    bump_rows(session, NOTEBOOK, rows_to_bump, extra)
+    bump_rows(connection, NOTEBOOK, rows_to_bump, extra)
 
     results = [IngestResult(e.event_id, stored[e.event_id], e.event_id in created) for e in events]
     # A report repeated inside one batch is created once, then a duplicate.
@@ -172,12 +197,14 @@ def _ingest_once(
 
 
 def _count(
-    session: Session,
+    connection: Connection,
     inserted: List[Tuple[CleanEvent, datetime, int]],
     session_pks: Dict[str, int],
     received: datetime,
 ) -> Set[int]:
     """All counters but the notebooks' for the inserted events; the issues that regressed."""
+    if not inserted:
+        return set()
     per_issue: Dict[int, List[datetime]] = defaultdict(list)
     per_day: Dict[Tuple[int, date], int] = defaultdict(int)
     per_session: Dict[int, List[datetime]] = defaultdict(list)
@@ -188,84 +215,117 @@ def _count(
         per_day[(issue_id, when.date())] += 1
         per_session[pk].append(when)
         pairs.add((issue_id, pk))
-    new_pairs = add_issue_sessions(session, pairs)
-    regressed = bump_issues(session, per_issue, new_pairs, received)
-    add_to_days(session, per_day)
-    bump_rows(session, SESSION, {pk: (len(w), max(w)) for pk, w in per_session.items()})
+    new_pairs = add_issue_sessions(connection, pairs)
+    regressed = bump_issues(connection, per_issue, new_pairs, received)
+    add_to_days(connection, per_day)
+    bump_rows(connection, SESSION, {pk: (len(w), max(w)) for pk, w in per_session.items()})
     return regressed
 
 
-def _stored_issue_ids(session: Session, event_ids: List[str]) -> Dict[str, int]:
+def _stored_issue_ids(connection: Connection, event_ids: List[str]) -> Dict[str, int]:
     """``{event_id: issue_id}`` of the events already stored."""
-    return ids_by_key(session, EVENT.c.event_id, EVENT.c.issue_id, event_ids)
+    return ids_by_key(connection, EVENT.c.event_id, EVENT.c.issue_id, event_ids)
 
 
-def _notebooks(session: Session, names: Set[str], now: datetime) -> Dict[str, int]:
-    key, pk = NOTEBOOK.c.name, NOTEBOOK.c.id
-    ids = ids_by_key(session, key, pk, sorted(names))
-    for missing in sorted(names - set(ids)):
-        insert_or_skip(session, NOTEBOOK.insert().values(name=missing, created_at=now))
-    ids.update(ids_by_key(session, key, pk, sorted(names - set(ids))))
+def _get_or_create(
+    connection: Connection,
+    table: str,
+    key: Any,
+    keys: Iterable[str],
+    make_row: Callable[[str], Dict[str, Any]],
+    known: KnownIds,
+    learned: Dict[str, Dict[str, int]],
+) -> Tuple[Dict[str, int], Set[str]]:
+    """Row ids by key (remembered, found, or inserted now); and the keys inserted by this transaction."""
+    ids, missing = known.lookup(table, keys)
+    if not missing:
+        return ids, set()
+    found = ids_by_key(connection, key, key.table.c.id, missing)
+    rows = [make_row(k) for k in missing if k not in found]
+    made = {str(k): int(i) for k, i in insert_new(connection, key.table, rows, (key.name,), (key.name, "id"))}
+    found.update(made)
+    if len(found) < len(missing):  # inserted by a concurrent transaction since we looked
+        found.update(ids_by_key(connection, key, key.table.c.id, [k for k in missing if k not in found]))
+    learned[table].update(found)
+    ids.update(found)
+    return ids, set(made)
+
+
+def _notebooks(
+    connection: Connection,
+    names: Set[str],
+    now: datetime,
+    known: KnownIds,
+    learned: Dict[str, Dict[str, int]],
+) -> Dict[str, int]:
+    def make_row(name: str) -> Dict[str, Any]:
+        return {"name": name, "created_at": now}
+
+    ids, _ = _get_or_create(connection, "notebook", NOTEBOOK.c.name, names, make_row, known, learned)
     return ids
 
 
 def _sessions(
-    session: Session, notebooks: Dict[str, int], now: datetime
+    connection: Connection,
+    notebooks: Dict[str, int],
+    now: datetime,
+    known: KnownIds,
+    learned: Dict[str, Dict[str, int]],
 ) -> Tuple[Dict[str, int], Dict[int, int]]:
     """Session row ids by session id, and how many sessions are new, per notebook."""
-    key, pk = SESSION.c.session_id, SESSION.c.id
-    wanted = sorted(notebooks)
-    pks = ids_by_key(session, key, pk, wanted)
+
+    def make_row(session_id: str) -> Dict[str, Any]:
+        return {
+            "session_id": session_id,
+            "notebook_id": notebooks[session_id],
+            "created_at": now,
+            "event_count": 0,
+        }
+
+    pks, made = _get_or_create(
+        connection, "session", SESSION.c.session_id, notebooks, make_row, known, learned
+    )
     added: Dict[int, int] = defaultdict(int)
-    for session_id in wanted:
-        if session_id in pks:
-            continue
-        statement = SESSION.insert().values(
-            session_id=session_id, notebook_id=notebooks[session_id], created_at=now, event_count=0
-        )
-        if insert_or_skip(session, statement):
-            added[notebooks[session_id]] += 1
-    pks.update(ids_by_key(session, key, pk, [s for s in wanted if s not in pks]))
+    for session_id in made:
+        added[notebooks[session_id]] += 1
     return pks, dict(added)
 
 
 def _issues(
-    session: Session,
+    connection: Connection,
     events: Dict[str, CleanEvent],
     prints: Dict[str, str],
     times: Dict[str, datetime],
     notebook_ids: Dict[str, int],
+    known: KnownIds,
+    learned: Dict[str, Dict[str, int]],
 ) -> Tuple[Dict[str, int], Set[int]]:
     """Issue ids by fingerprint, creating issues (with zero counts) for new fingerprints."""
     first_by_print: Dict[str, str] = {}
     for event_id in sorted(events, key=lambda k: (times[k], k)):
         first_by_print.setdefault(prints[event_id], event_id)
-    wanted = sorted(first_by_print)
-    key, pk = ISSUE.c.fingerprint, ISSUE.c.id
-    ids = ids_by_key(session, key, pk, wanted)
-    created: List[str] = []
-    for fingerprint in wanted:
-        if fingerprint in ids:
-            continue
+
+    def make_row(fingerprint: str) -> Dict[str, Any]:
         event = events[first_by_print[fingerprint]]
         when = times[first_by_print[fingerprint]]
-        statement = ISSUE.insert().values(
-            notebook_id=notebook_ids[event.notebook],
-            fingerprint=fingerprint,
-            error_name=event.error_name,
-            message=event.error_message,
-            culprit=grouping.culprit(event.traceback),
-            status="open",
-            regression=False,
-            event_count=0,
-            session_count=0,
-            first_seen=when,
-            last_seen=when,
-        )
-        if insert_or_skip(session, statement):
-            created.append(fingerprint)
-    ids.update(ids_by_key(session, key, pk, [f for f in wanted if f not in ids]))
-    return ids, {ids[f] for f in created}
+        return {
+            "notebook_id": notebook_ids[event.notebook],
+            "fingerprint": fingerprint,
+            "error_name": event.error_name,
+            "message": event.error_message,
+            "culprit": grouping.culprit(event.traceback),
+            "status": "open",
+            "regression": False,
+            "event_count": 0,
+            "session_count": 0,
+            "first_seen": when,
+            "last_seen": when,
+        }
+
+    ids, made = _get_or_create(
+        connection, "issue", ISSUE.c.fingerprint, first_by_print, make_row, known, learned
+    )
+    return ids, {ids[f] for f in made}
 
 
 def _event_row(

@@ -1,4 +1,5 @@
-"""What one app instance holds for its whole life: settings, database, limiter, networks, group commit.
+"""What one app instance holds for its whole life: settings, database, limiter, networks, known ids,
+group commit.
 
 Kept on ``app.state.server`` so that two apps in one process (tests, a host embedding two servers)
 never share anything by accident.
@@ -13,6 +14,7 @@ from typing import Dict, Tuple
 
 from ..colab_ranges import IPNetwork, parse_networks
 from ..group_commit import GroupCommit
+from ..known_ids import KnownIds
 from ..ratelimit import RateLimiter
 from .config import Settings
 from .db import Database
@@ -28,10 +30,15 @@ class ServerState:
     limiter: RateLimiter
     colab_networks: Tuple[IPNetwork, ...]
     trusted_proxies: Tuple[IPNetwork, ...]
+    # Ids that never change (notebooks, sessions, issues), remembered between transactions.
+    known_ids: KnownIds = field(default_factory=KnownIds)
     # Single reports arriving together share one transaction (see group_commit.py).
-    group_commit: GroupCommit = field(default_factory=GroupCommit)
+    group_commit: GroupCommit = field(init=False)
     _secrets: Dict[str, bytes] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __post_init__(self) -> None:
+        self.group_commit = GroupCommit(self.known_ids)
 
     @classmethod
     def create(cls, settings: Settings) -> ServerState:

@@ -128,7 +128,7 @@ def post_batch(
     stored: List[Any] = []
     if valid or batch.client_dropped:
         stored = crud.ingest_events(
-            session=session, events=valid, client_dropped=batch.client_dropped
+            session=session, events=valid, client_dropped=batch.client_dropped, known=state.known_ids
         ).results
     results: List[BatchResult] = []
     next_valid = 0

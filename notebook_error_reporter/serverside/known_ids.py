@@ -1,0 +1,58 @@
+"""Row ids that never change once made, remembered between ingest transactions (pure, no I/O).
+
+A notebook's id for its name, a session's row id for its session id and an issue's id for its
+fingerprint are fixed when the row is inserted, and those rows are never deleted (retention purges
+reports only). So once one transaction has committed them, the next can use them without asking
+the database: a steady stream of reports from known notebooks, sessions and issues then costs its
+inserts and counter updates only, not a lookup per table.
+
+Only committed ids are learned (``ingest.py`` calls ``learn`` after its commit): an id from a
+transaction that rolled back would point at nothing. Each map is bounded; a full map is emptied and
+refilled from the database, which is always right, only slower.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Dict, Iterable, List, Mapping, Tuple
+
+MAX_REMEMBERED = 100_000
+
+
+class KnownIds:
+    """``{key: row id}`` per table (``notebook``, ``session``, ``issue``); safe to share across threads."""
+
+    TABLES = ("notebook", "session", "issue")
+
+    def __init__(self, max_remembered: int = MAX_REMEMBERED) -> None:
+        self.max_remembered = max_remembered
+        self._maps: Dict[str, Dict[str, int]] = {table: {} for table in self.TABLES}
+        self._lock = threading.Lock()
+
+    def lookup(self, table: str, keys: Iterable[str]) -> Tuple[Dict[str, int], List[str]]:
+        """The remembered ids among ``keys``, and the keys (sorted) the database must be asked for."""
+        known = self._maps[table]
+        found: Dict[str, int] = {}
+        missing: List[str] = []
+        for key in sorted(set(keys)):
+            row_id = known.get(key)
+            if row_id is None:
+                missing.append(key)
+            else:
+                found[key] = row_id
+        return found, missing
+
+    def learn(self, learned: Mapping[str, Mapping[str, int]]) -> None:
+        """Remember committed ids: ``{table: {key: row id}}``."""
+        with self._lock:
+            for table, ids in learned.items():
+                known = self._maps[table]
+                if len(known) + len(ids) > self.max_remembered:
+                    known.clear()
+                known.update(ids)
+
+    def forget(self) -> None:
+        """Forget everything (a test that rebuilt the database under a running app)."""
+        with self._lock:
+            for known in self._maps.values():
+                known.clear()
