@@ -10,10 +10,11 @@ the network failing in the ways a real one does:
   server's answer is forwarded, then both sides are closed, so the server did the work but the
   client never learns it (the case idempotency exists for).
 
-``injected`` counts each fault, and ``statuses`` counts the HTTP status codes the server answered
-through the proxy (a test can assert that an outage was 503s and never a 500). Nothing about the
-target itself is touched. Without ``faults`` the proxy forwards faithfully, as the outage test
-needs for the PostgreSQL wire protocol.
+``arm(kind)`` makes the next chance of that fault a certainty (for a test that must see each fault
+at least once, however little traffic a loaded machine makes). ``injected`` counts each fault, and
+``statuses`` counts the HTTP status codes the server answered through the proxy (a test can assert
+that an outage was 503s and never a 500). Nothing about the target itself is touched. Without
+``faults`` the proxy forwards faithfully, as the outage test needs for the PostgreSQL wire protocol.
 """
 
 from __future__ import annotations
@@ -66,6 +67,7 @@ class TcpProxy:
         self.target = target
         self.faults = faults or Faults()
         self.injected: Counter[str] = Counter()
+        self._armed: Counter[str] = Counter()
         self.statuses: Counter[int] = Counter()
         self._random = random.Random(seed)
         self._listener: Optional[socket.socket] = None
@@ -101,16 +103,28 @@ class TcpProxy:
         """Change how unreliable the proxy is from now on (open connections included)."""
         self.faults = faults
 
+    def arm(self, kind: str, times: int = 1) -> None:
+        """Inject ``kind`` (one of ``FAULT_KINDS``) at its next ``times`` chances, whatever ``faults`` say."""
+        if kind not in FAULT_KINDS:
+            raise ValueError(kind)
+        with self._lock:
+            self._armed[kind] += times
+
     def injected_summary(self) -> str:
         """``delay 12, drop at accept 3, ...``: every kind, zeros included, for a test's output."""
         return ", ".join(f"{kind} {self.injected[kind]}" for kind in FAULT_KINDS)
 
-    def _chance(self, probability: float) -> bool:
-        return probability > 0 and self._random.random() < probability
-
-    def _count(self, kind: str) -> None:
+    def _chance(self, kind: str, probability: float) -> bool:
+        """Whether to inject ``kind`` now (counted if so)."""
         with self._lock:
-            self.injected[kind] += 1
+            if self._armed[kind] > 0:
+                self._armed[kind] -= 1
+                hit = True
+            else:
+                hit = probability > 0 and self._random.random() < probability
+            if hit:
+                self.injected[kind] += 1
+        return hit
 
     def _accept(self, listener: socket.socket) -> None:
         while True:
@@ -118,8 +132,7 @@ class TcpProxy:
                 client, _ = listener.accept()
             except OSError:
                 return
-            if self._chance(self.faults.drop_at_accept):
-                self._count(DROP_AT_ACCEPT)
+            if self._chance(DROP_AT_ACCEPT, self.faults.drop_at_accept):
                 _reset(client)
                 continue
             try:
@@ -148,13 +161,14 @@ class TcpProxy:
                     if sock is upstream:
                         self._note_status(data)
                     faults = self.faults
-                    cut = faults.drop_mid_request if sock is client else faults.cut_mid_response
-                    if self._chance(cut):
-                        self._count(DROP_MID_REQUEST if sock is client else CUT_MID_RESPONSE)
+                    if sock is client:
+                        cut = self._chance(DROP_MID_REQUEST, faults.drop_mid_request)
+                    else:
+                        cut = self._chance(CUT_MID_RESPONSE, faults.cut_mid_response)
+                    if cut:
                         peers[sock].sendall(data[: self._random.randrange(len(data))])
                         return
-                    if self._chance(faults.delay):
-                        self._count(DELAY)
+                    if self._chance(DELAY, faults.delay):
                         time.sleep(self._random.uniform(*faults.delay_seconds))
                     peers[sock].sendall(data)
         except (OSError, ValueError):

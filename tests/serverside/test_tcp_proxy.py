@@ -158,3 +158,18 @@ def test_down_refuses_and_up_serves_again_on_the_same_port(upstream: Upstream) -
         assert proxy.injected_summary() == "delay 0, drop at accept 0, drop mid-request 0, cut mid-response 0"
     finally:
         proxy.close()
+
+
+def test_an_armed_fault_happens_once_then_the_proxy_is_faithful_again(upstream: Upstream) -> None:
+    server, whole = upstream
+    proxy = proxy_for(server, Faults())
+    try:
+        proxy.arm(CUT_MID_RESPONSE)
+        assert exchange(proxy.port) != RESPONSE
+        assert exchange(proxy.port) == RESPONSE
+        assert wait_for(lambda: whole == [1, 1])
+        assert proxy.injected == {CUT_MID_RESPONSE: 1}
+        with pytest.raises(ValueError):
+            proxy.arm("meteor strike")
+    finally:
+        proxy.close()
