@@ -49,7 +49,10 @@ def parse_timestamp(value: str) -> datetime:
         raise ValueError("must be an ISO 8601 timestamp such as 2024-05-01T12:00:00+00:00") from None
     if parsed.tzinfo is None or parsed.utcoffset() is None:
         raise ValueError("must carry a time zone offset (naive timestamps are ambiguous)")
-    return parsed.astimezone(timezone.utc)
+    try:
+        return parsed.astimezone(timezone.utc)
+    except OverflowError:  # 9999-12-31T23:59-01:00 is past the end of datetime in UTC
+        raise ValueError("is out of range once in UTC") from None
 
 
 def _check_timestamp(value: str) -> str:

@@ -6,13 +6,14 @@ always needs it.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Annotated, Literal, Optional
 
 from fastapi import APIRouter, HTTPException, Path, Query
 
 from ... import crud
 from ...models import EventsPage, IssueDetail, IssuePublic, IssuesPage, IssueStatus, IssueUpdate
+from ...schemas import INT32
 from ...scrub import storable
 from ..deps import AdminDep, ReaderDep, SessionDep, WriteSessionDep
 from ..docs import answers
@@ -20,13 +21,25 @@ from ..docs import answers
 router = APIRouter(prefix="/issues", tags=["issues"])
 UNKNOWN_ISSUE = "Unknown issue."
 IssueId = Annotated[int, Path(ge=1, le=2**31 - 1, description="The issue's number.")]
+# Bounded like every integer the database is given: an offset past 2**63 overflows the driver (a 500).
+Offset = Annotated[int, Query(ge=0, le=INT32)]
 
 
 def _aware(value: Optional[datetime], name: str) -> Optional[datetime]:
-    if value is not None and (value.tzinfo is None or value.utcoffset() is None):
+    """A time filter the database can compare: with an offset, and still a time once in UTC."""
+    if value is None:
+        return None
+    problem = None
+    if value.tzinfo is None or value.utcoffset() is None:
+        problem = "must carry a time zone offset"
+    else:
+        try:  # 9999-12-31T23:59-01:00 is past the end of datetime in UTC
+            value.astimezone(timezone.utc)
+        except OverflowError:
+            problem = "is out of range once in UTC"
+    if problem is not None:
         raise HTTPException(
-            status_code=422,
-            detail=[{"loc": ["query", name], "msg": "must carry a time zone offset", "type": "value_error"}],
+            status_code=422, detail=[{"loc": ["query", name], "msg": problem, "type": "value_error"}]
         )
     return value
 
@@ -52,7 +65,7 @@ def get_issues(
         Literal["last_seen", "first_seen", "count"], Query(description="Newest or most frequent first.")
     ] = "last_seen",
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> IssuesPage:
     return crud.list_issues(
         session=session,
@@ -90,7 +103,7 @@ def get_issue_events(
     session: SessionDep,
     _reader: ReaderDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> EventsPage:
     page = crud.issue_events(session=session, issue_id=issue_id, limit=limit, offset=offset)
     if page is None:

@@ -12,7 +12,7 @@ from fastapi import APIRouter, HTTPException, Query
 
 from ... import crud
 from ...models import EventPublic
-from ...schemas import normalise_uuid
+from ...schemas import INT32, normalise_uuid
 from ..deps import IngestGuardDep, SessionDep
 from ..docs import answers
 
@@ -31,7 +31,7 @@ def get_session_events(
     session: SessionDep,
     _address: IngestGuardDep,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=INT32)] = 0,  # past 2**63 the driver overflows
 ) -> List[EventPublic]:
     try:
         key = normalise_uuid(session_id)
