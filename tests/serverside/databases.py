@@ -25,7 +25,7 @@ def is_postgres() -> bool:
     return server_url().startswith(("postgres://", "postgresql"))
 
 
-def _psycopg_url(url: str) -> str:
+def psycopg_url(url: str) -> str:
     """The URL as psycopg itself takes it (no SQLAlchemy driver suffix)."""
     for prefix in ("postgresql+psycopg://", "postgres://"):
         if url.startswith(prefix):
@@ -43,12 +43,12 @@ def fresh_database(tmp_path: Path) -> Iterator[str]:
     import psycopg
 
     schema = f"t_{uuid.uuid4().hex[:16]}"
-    with psycopg.connect(_psycopg_url(url), autocommit=True) as connection:
+    with psycopg.connect(psycopg_url(url), autocommit=True) as connection:
         connection.execute(f'CREATE SCHEMA "{schema}"')
     separator = "&" if "?" in url else "?"
-    base = url if "+psycopg" in url else "postgresql+psycopg://" + _psycopg_url(url)[len("postgresql://") :]
+    base = url if "+psycopg" in url else "postgresql+psycopg://" + psycopg_url(url)[len("postgresql://") :]
     try:
         yield f"{base}{separator}options={quote(f'-csearch_path={schema}')}"
     finally:
-        with psycopg.connect(_psycopg_url(url), autocommit=True) as connection:
+        with psycopg.connect(psycopg_url(url), autocommit=True) as connection:
             connection.execute(f'DROP SCHEMA "{schema}" CASCADE')
