@@ -4,8 +4,10 @@ A transaction's fixed cost (a dozen statements and the commit) is many times one
 storing each single-report request in a transaction of its own made the server spend its time on
 transactions, and concurrent SQLite writers queued in SQLite's busy handler, which sleeps. Here
 the request threads of one process take turns as the *leader*: the leader takes every report
-waiting (up to ``max_group``), stores them with one ``ingest_events`` call on its own session, hands
-each waiting thread its result, and passes the lead to the oldest report still waiting. No thread
+waiting (up to ``max_group``), stores them with one ``ingest_events`` call in a write session it
+opens for the group, hands each waiting thread its result, and passes the lead to the oldest
+report still waiting. A request that does not lead never opens a session, so it never waits for
+the writer turn (``core/db.py``) either. No thread
 of its own, nothing held in memory that a request has not waited for: every caller returns only
 after its report is committed (or with the error that stopped it).
 
@@ -22,7 +24,7 @@ from typing import List, Optional
 
 from sqlalchemy.orm import Session
 
-from .core.db import UNAVAILABLE_ERRORS
+from .core.db import UNAVAILABLE_ERRORS, Database
 from .ingest import IngestResult, ingest_events
 from .known_ids import KnownIds
 from .scrub import CleanEvent
@@ -53,7 +55,10 @@ class _Waiting:
 class GroupCommit:
     """Store single reports, each caller's together with whatever else is waiting (see module)."""
 
-    def __init__(self, known: Optional[KnownIds] = None, max_group: int = MAX_GROUP) -> None:
+    def __init__(
+        self, database: Database, known: Optional[KnownIds] = None, max_group: int = MAX_GROUP
+    ) -> None:
+        self.database = database
         self.known = known if known is not None else KnownIds()
         self.max_group = max_group
         self._lock = threading.Lock()
@@ -61,8 +66,8 @@ class GroupCommit:
         self._leading = False
         self.groups = 0  # transactions made (for tests and the benchmark)
 
-    def ingest(self, session: Session, event: CleanEvent) -> IngestResult:
-        """Store ``event``; returns once it is committed. ``session`` is used if this call leads."""
+    def ingest(self, event: CleanEvent) -> IngestResult:
+        """Store ``event``; returns once it is committed (or raises what stopped it)."""
         mine = _Waiting(event)
         with self._lock:
             self._waiting.append(mine)
@@ -71,18 +76,19 @@ class GroupCommit:
         if not lead:
             mine.woken.wait()
         if not mine.finished:  # first in line, or handed the lead: store the next group
-            self._lead(session)
+            self._lead()
         if mine.error is not None:
             raise mine.error
         assert mine.result is not None
         return mine.result
 
-    def _lead(self, session: Session) -> None:
+    def _lead(self) -> None:
         with self._lock:
             group = self._waiting[: self.max_group]
             del self._waiting[: self.max_group]
         try:
-            self._store(session, group)
+            with self.database.write_session() as session:
+                self._store(session, group)
         finally:
             for waiting in group:  # never leave a thread waiting, whatever happened
                 if not waiting.finished:

@@ -18,7 +18,7 @@ import time
 from typing import Optional
 
 from limits import RateLimitItem, parse
-from limits.storage import storage_from_string
+from limits.storage import MemoryStorage, storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
 logger = logging.getLogger("notebook_error_reporter.server")
@@ -31,6 +31,8 @@ class RateLimiter:
         self, storage_url: str, *, per_address: str, per_session: str, token_failures: str = "20/minute"
     ) -> None:
         self.storage = storage_from_string(storage_url)
+        # Counting in this process's memory never waits: callers may do it in the event loop.
+        self.in_process = isinstance(self.storage, MemoryStorage)
         self.strategy = MovingWindowRateLimiter(self.storage)
         self.limits = {
             "address": parse(per_address),

@@ -48,17 +48,16 @@ def clean(**fields: object) -> CleanEvent:
     return dataclasses.replace(event, **fields)  # type: ignore[arg-type]
 
 
-def ingest_at_once(database: Database, group: GroupCommit, events: List[CleanEvent]) -> List[object]:
+def ingest_at_once(group: GroupCommit, events: List[CleanEvent]) -> List[object]:
     """Every event from a thread of its own, all released together; results or errors, in order."""
     start = threading.Barrier(len(events))
 
     def one(event: CleanEvent) -> object:
         start.wait()
-        with database.write_session() as session:
-            try:
-                return group.ingest(session, event)
-            except Exception as error:
-                return error
+        try:
+            return group.ingest(event)
+        except Exception as error:
+            return error
 
     with ThreadPoolExecutor(len(events)) as pool:
         return list(pool.map(one, events))
@@ -70,9 +69,9 @@ def count(database: Database, table: object) -> int:
 
 
 def test_concurrent_reports_are_all_stored_in_fewer_transactions(database: Database) -> None:
-    group = GroupCommit()
+    group = GroupCommit(database)
     events = [clean(error_name=f"Error{i % 4}") for i in range(24)]
-    results = ingest_at_once(database, group, events)
+    results = ingest_at_once(group, events)
     assert all(isinstance(r, IngestResult) and r.created for r in results), results
     assert [r.event_id for r in results] == [e.event_id for e in events]  # type: ignore[attr-defined]
     assert count(database, EVENT) == 24
@@ -81,9 +80,9 @@ def test_concurrent_reports_are_all_stored_in_fewer_transactions(database: Datab
 
 
 def test_the_same_report_sent_twice_at_once_is_stored_once(database: Database) -> None:
-    group = GroupCommit()
+    group = GroupCommit(database)
     event = clean()
-    results = ingest_at_once(database, group, [event] * 8)
+    results = ingest_at_once(group, [event] * 8)
     created = [r for r in results if isinstance(r, IngestResult) and r.created]
     duplicates = [r for r in results if isinstance(r, IngestResult) and not r.created]
     assert len(created) == 1 and len(duplicates) == 7
@@ -92,10 +91,10 @@ def test_the_same_report_sent_twice_at_once_is_stored_once(database: Database) -
 
 
 def test_a_report_the_database_refuses_fails_alone(database: Database) -> None:
-    group = GroupCommit()
+    group = GroupCommit(database)
     good = [clean() for _ in range(9)]
     bad = clean(error_name=None)  # NOT NULL: the database refuses this row
-    results = ingest_at_once(database, group, good[:5] + [bad] + good[5:])
+    results = ingest_at_once(group, good[:5] + [bad] + good[5:])
     assert isinstance(results[5], Exception)
     stored = [r for i, r in enumerate(results) if i != 5]
     assert all(isinstance(r, IngestResult) and r.created for r in stored), stored
@@ -103,10 +102,9 @@ def test_a_report_the_database_refuses_fails_alone(database: Database) -> None:
 
 
 def test_one_report_alone_is_one_transaction(database: Database) -> None:
-    group = GroupCommit()
-    with database.write_session() as session:
-        result = group.ingest(session, clean())
-        again = group.ingest(session, clean(event_id=result.event_id))
+    group = GroupCommit(database)
+    result = group.ingest(clean())
+    again = group.ingest(clean(event_id=result.event_id))
     assert result.created and not again.created and again.issue_id == result.issue_id
     assert group.groups == 2
 
@@ -115,7 +113,7 @@ def test_a_shared_transaction_that_fails_is_redone_report_by_report(database: Da
     """Deterministic: one group holding a report the database refuses (no thread timing involved)."""
     from notebook_error_reporter.serverside.group_commit import _Waiting
 
-    group = GroupCommit()
+    group = GroupCommit(database)
     waiting = [_Waiting(clean()), _Waiting(clean(error_name=None)), _Waiting(clean())]
     with database.write_session() as session:
         group._store(session, waiting)

@@ -5,6 +5,11 @@
 * ``ReaderDep``: the admin, or anybody when the server runs with ``max_transparency``.
 * ``IngestGuardDep``: what every report must pass before it is read further: the Colab check
   (when ``colab_only``) and the per-address flood limit. It yields the address's keyed hash.
+
+Dependencies that never wait (the state, the settings, the guard with in-memory limits) are
+``async``: FastAPI runs a plain ``def`` dependency in its thread pool, and on the ingest path those
+hops cost more than the work they do. Anything that may wait on the network (Redis, the database)
+runs in the pool.
 """
 
 from __future__ import annotations
@@ -13,18 +18,19 @@ import hmac
 from typing import Annotated, Iterator, Optional
 
 from fastapi import Depends, HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
 from ..core.addresses import address_key, client_address, in_networks
 from ..core.config import Settings
-from ..core.state import ServerState
+from ..core.state import ADDRESS_SECRET_NAME, ServerState
 
 bearer = HTTPBearer(auto_error=False, description="The admin token printed at the server's first start.")
 COLAB_ONLY = "This server accepts reports from Google Colab only."
 
 
-def get_state(request: Request) -> ServerState:
+async def get_state(request: Request) -> ServerState:
     state: ServerState = request.app.state.server
     return state
 
@@ -32,7 +38,7 @@ def get_state(request: Request) -> ServerState:
 StateDep = Annotated[ServerState, Depends(get_state)]
 
 
-def get_settings(state: StateDep) -> Settings:
+async def get_settings(state: StateDep) -> Settings:
     return state.settings
 
 
@@ -141,8 +147,19 @@ def too_many_tokens(guessing: TokenGuessing) -> HTTPException:
     )
 
 
-def ingest_guard(request: Request, state: StateDep) -> str:
-    """Colab check and per-address flood limit; returns the address key (never the address)."""
+async def ingest_guard(request: Request, state: StateDep) -> str:
+    """Colab check and per-address flood limit; returns the address key (never the address).
+
+    In the event loop when nothing in it can wait (limits in memory, the address key already read);
+    otherwise in the thread pool.
+    """
+    if state.limiter.in_process and state.has_secret(ADDRESS_SECRET_NAME):
+        return guard_ingest(request, state)
+    return await run_in_threadpool(guard_ingest, request, state)
+
+
+def guard_ingest(request: Request, state: ServerState) -> str:
+    """``ingest_guard``'s work."""
     address = address_of(request, state)
     if state.settings.colab_only and not in_networks(address, state.colab_networks):
         raise HTTPException(status_code=403, detail=COLAB_ONLY)

@@ -38,7 +38,7 @@ class ServerState:
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
-        self.group_commit = GroupCommit(self.known_ids)
+        self.group_commit = GroupCommit(self.database, self.known_ids)
 
     @classmethod
     def create(cls, settings: Settings) -> ServerState:
@@ -65,6 +65,10 @@ class ServerState:
         Its own key, not the address key: each secret has one use, so neither can leak the other.
         """
         return self._secret(DASHBOARD_SECRET_NAME)
+
+    def has_secret(self, name: str) -> bool:
+        """Whether the secret ``name`` is read already (asking for it then never waits)."""
+        return name in self._secrets
 
     def _secret(self, name: str) -> bytes:
         """The server secret ``name``, read (or made) once per database and cached for the app's life."""

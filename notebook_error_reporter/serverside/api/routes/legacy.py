@@ -57,18 +57,18 @@ def create_usage(usage: LegacyUsageCreate, session: WriteSessionDep, _address: I
     responses=answers(400, 403, 404, 413, 422, 429, 503),
 )
 def create_error(
-    uuid: str, error: LegacyErrorCreate, session: WriteSessionDep, state: StateDep, _address: IngestGuardDep
+    uuid: str, error: LegacyErrorCreate, session: SessionDep, state: StateDep, _address: IngestGuardDep
 ) -> LegacyError:
     key = _session_key(uuid)
     usage = crud_legacy.usage(session=session, session_id=key, with_errors=False)
     if usage is None:
         raise HTTPException(status_code=404, detail=UNKNOWN_USAGE)
-    session.rollback()  # end the read; ingest opens its own write transaction
+    session.rollback()  # end the read, so that the read below sees the report committed
     limit_session(state, key)
     event = clean_legacy_event(
         error.model_dump(), session_id=key, notebook=usage.notebook, received_at=utcnow()
     )
-    state.group_commit.ingest(session, event)
+    state.group_commit.ingest(event)
     stored = crud_legacy.legacy_error(session=session, event_id=event.event_id)
     if stored is None:  # pragma: no cover - it was stored a moment ago
         raise RuntimeError("the report just stored is gone")
