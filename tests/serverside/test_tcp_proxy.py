@@ -57,16 +57,16 @@ def upstream() -> Iterator[Upstream]:
 def exchange(port: int) -> bytes:
     """Send ``REQUEST`` through the proxy; everything the client got back (b"" if reset)."""
     received = b""
-    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
-        try:
+    try:  # a reset can come as early as connect() (the proxy dropped it at accept)
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
             sock.sendall(REQUEST)
             while len(received) < len(RESPONSE):
                 data = sock.recv(65536)
                 if not data:
                     break
                 received += data
-        except ConnectionResetError:
-            pass
+    except (ConnectionResetError, BrokenPipeError):
+        pass
     return received
 
 
