@@ -1,9 +1,9 @@
 """Assemble the FastAPI application: settings, state, middleware, error answers, routers, lifespan.
 
 At start-up (the lifespan) the schema is brought to the newest migration, the retention purge runs
-if configured, the alert deliverer starts (alerts/deliverer.py), and at shutdown it stops and the
-connection pools close. Nothing here touches the network beyond the configured database, the
-rate-limit storage and the alert webhooks.
+if configured, the alert deliverer starts (alerts/deliverer.py), and at shutdown it stops, the
+group commit's writer stores what is waiting, and the connection pools close. Nothing here touches
+the network beyond the configured database, the rate-limit storage and the alert webhooks.
 """
 
 from __future__ import annotations
@@ -63,6 +63,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
     finally:
         await run_in_threadpool(deliverer.stop)
+        await run_in_threadpool(state.group_commit.close)
         state.database.dispose()
 
 

@@ -1,15 +1,16 @@
-"""Group commit: single reports that arrive together are stored in one transaction.
+"""Group commit: single reports that arrive together are stored in one transaction, by one writer thread.
 
-A transaction's fixed cost (a dozen statements and the commit) is many times one report's rows, so
+A transaction's fixed cost (its statements and the commit) is several times one report's rows, so
 storing each single-report request in a transaction of its own made the server spend its time on
-transactions, and concurrent SQLite writers queued in SQLite's busy handler, which sleeps. Here
-the request threads of one process take turns as the *leader*: the leader takes every report
-waiting (up to ``max_group``), stores them with one ``ingest_events`` call in a write session it
-opens for the group, hands each waiting thread its result, and passes the lead to the oldest
-report still waiting. A request that does not lead never opens a session, so it never waits for
-the writer turn (``core/db.py``) either. No thread
-of its own, nothing held in memory that a request has not waited for: every caller returns only
-after its report is committed (or with the error that stopped it).
+transactions. Here every report is handed to the process's *writer* thread: it takes every report
+waiting (up to ``max_group``), stores them with one ``ingest_events`` call in a write session of
+its own, and hands each caller its result. Every caller returns only after its report is committed
+(or with the error that stopped it), so nothing is acknowledged that a crash could lose.
+
+Callers in the event loop (``POST /api/v1/events``) ``await ingest_async``: no thread-pool hop per
+request, and one wake-up of the loop per group, not one per report. Thread callers (0.1's
+``POST /errors/``) use ``ingest``. The writer thread starts on the first report and ends after a
+second without any (so an app that is dropped, as in tests, leaves no thread behind).
 
 The results are those of storing the reports one after another in arrival order (the same report
 sent twice at once: the first is created, the second is a duplicate). If the shared transaction
@@ -19,8 +20,10 @@ own, so one report's trouble is its own request's answer only.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import threading
-from typing import List, Optional
+from typing import Dict, List, Optional
 
 from sqlalchemy.orm import Session
 
@@ -29,31 +32,48 @@ from .ingest import IngestResult, ingest_events
 from .known_ids import KnownIds
 from .scrub import CleanEvent
 
+logger = logging.getLogger("notebook_error_reporter.server")
+
 MAX_GROUP = 100
+IDLE_EXIT_S = 1.0
 
 
 class _Waiting:
-    """One report and the thread waiting for it: woken with a result, an error, or the lead."""
+    """One report and whoever waits for it: a thread (``woken``) or an event loop's future."""
 
-    __slots__ = ("event", "result", "error", "woken")
+    __slots__ = ("event", "result", "error", "woken", "future")
 
-    def __init__(self, event: CleanEvent) -> None:
+    def __init__(self, event: CleanEvent, future: Optional[asyncio.Future[IngestResult]] = None) -> None:
         self.event = event
         self.result: Optional[IngestResult] = None
         self.error: Optional[BaseException] = None
         self.woken = threading.Event()
+        self.future = future
 
     @property
     def finished(self) -> bool:
         return self.result is not None or self.error is not None
 
     def finish(self, result: Optional[IngestResult] = None, error: Optional[BaseException] = None) -> None:
+        """Record the outcome; a thread waiter is woken now, a future when its loop is told (``_wake``)."""
         self.result, self.error = result, error
         self.woken.set()
 
 
+def _resolve(waiting: List[_Waiting]) -> None:
+    """In the event loop: complete the futures of a finished group (a cancelled one is left alone)."""
+    for item in waiting:
+        future = item.future
+        if future is None or future.done():
+            continue
+        if item.error is not None:
+            future.set_exception(item.error)
+        else:
+            future.set_result(item.result)  # type: ignore[arg-type]
+
+
 class GroupCommit:
-    """Store single reports, each caller's together with whatever else is waiting (see module)."""
+    """Store single reports, each together with whatever else is waiting (see the module docstring)."""
 
     def __init__(
         self, database: Database, known: Optional[KnownIds] = None, max_group: int = MAX_GROUP
@@ -61,43 +81,89 @@ class GroupCommit:
         self.database = database
         self.known = known if known is not None else KnownIds()
         self.max_group = max_group
-        self._lock = threading.Lock()
+        self._ready = threading.Condition()
         self._waiting: List[_Waiting] = []
-        self._leading = False
+        self._writer: Optional[threading.Thread] = None
+        self._closed = False
         self.groups = 0  # transactions made (for tests and the benchmark)
 
     def ingest(self, event: CleanEvent) -> IngestResult:
-        """Store ``event``; returns once it is committed (or raises what stopped it)."""
+        """Store ``event`` (from a thread); returns once it is committed, or raises what stopped it."""
         mine = _Waiting(event)
-        with self._lock:
-            self._waiting.append(mine)
-            lead = not self._leading
-            self._leading = True
-        if not lead:
-            mine.woken.wait()
-        if not mine.finished:  # first in line, or handed the lead: store the next group
-            self._lead()
+        self._submit(mine)
+        mine.woken.wait()
         if mine.error is not None:
             raise mine.error
         assert mine.result is not None
         return mine.result
 
-    def _lead(self) -> None:
-        with self._lock:
-            group = self._waiting[: self.max_group]
-            del self._waiting[: self.max_group]
+    async def ingest_async(self, event: CleanEvent) -> IngestResult:
+        """``ingest`` for the event loop: the loop serves other requests while the writer stores."""
+        future: asyncio.Future[IngestResult] = asyncio.get_running_loop().create_future()
+        self._submit(_Waiting(event, future))
+        return await future
+
+    def close(self) -> None:
+        """Store what is waiting, then stop the writer (the app's shutdown)."""
+        with self._ready:
+            self._closed = True
+            writer = self._writer
+            self._ready.notify_all()
+        if writer is not None:
+            writer.join(timeout=30)
+
+    # --- the writer thread ---------------------------------------------------------------------------
+
+    def _submit(self, waiting: _Waiting) -> None:
+        with self._ready:
+            if self._closed:
+                raise RuntimeError("the server is shutting down")
+            self._waiting.append(waiting)
+            if self._writer is None:
+                self._writer = threading.Thread(target=self._write, name="notebook-error-writer", daemon=True)
+                self._writer.start()
+            else:
+                self._ready.notify()
+
+    def _write(self) -> None:
+        while True:
+            with self._ready:
+                if not self._waiting and not self._closed:
+                    self._ready.wait(IDLE_EXIT_S)
+                if not self._waiting:
+                    self._writer = None  # idle (or closed): the next report starts a new writer
+                    return
+                group = self._waiting[: self.max_group]
+                del self._waiting[: self.max_group]
+            self._store_group(group)
+
+    def _store_group(self, group: List[_Waiting]) -> None:
         try:
             with self.database.write_session() as session:
                 self._store(session, group)
+        except Exception as error:  # opening or closing the session failed: every report alike
+            logger.warning("group commit: %s", type(error).__name__)
+            for waiting in group:
+                if not waiting.finished:
+                    waiting.finish(error=error)
         finally:
-            for waiting in group:  # never leave a thread waiting, whatever happened
+            for waiting in group:  # never leave anyone waiting, whatever happened
                 if not waiting.finished:
                     waiting.finish(error=RuntimeError("group commit: report not stored"))
-            with self._lock:
-                if self._waiting:
-                    self._waiting[0].woken.set()  # the oldest waiting report's thread leads next
-                else:
-                    self._leading = False
+            self._wake(group)
+
+    @staticmethod
+    def _wake(group: List[_Waiting]) -> None:
+        """One call into each event loop that has futures in ``group``."""
+        loops: Dict[asyncio.AbstractEventLoop, List[_Waiting]] = {}
+        for waiting in group:
+            if waiting.future is not None:
+                loops.setdefault(waiting.future.get_loop(), []).append(waiting)
+        for loop, items in loops.items():
+            try:
+                loop.call_soon_threadsafe(_resolve, items)
+            except RuntimeError:  # that loop is closed: nobody is waiting any more
+                pass
 
     def _store(self, session: Session, group: List[_Waiting]) -> None:
         self.groups += 1

@@ -5,6 +5,7 @@ Real threads on the suite's real database (SQLite, or PostgreSQL in CI's second 
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import threading
 import uuid
@@ -18,7 +19,7 @@ from sqlalchemy import func, select
 from notebook_error_reporter.serverside import create_db
 from notebook_error_reporter.serverside._store import EVENT, ISSUE
 from notebook_error_reporter.serverside.core.db import Database
-from notebook_error_reporter.serverside.group_commit import GroupCommit
+from notebook_error_reporter.serverside.group_commit import IDLE_EXIT_S, GroupCommit
 from notebook_error_reporter.serverside.ingest import IngestResult
 from notebook_error_reporter.serverside.scrub import CleanEvent
 
@@ -122,3 +123,50 @@ def test_a_shared_transaction_that_fails_is_redone_report_by_report(database: Da
     assert waiting[2].result is not None and waiting[2].result.created
     assert all(w.woken.is_set() for w in waiting)
     assert count(database, EVENT) == 2
+
+
+def test_reports_awaited_in_an_event_loop_share_transactions(database: Database) -> None:
+    """The v1 route's way: many coroutines await ``ingest_async``; the loop is never blocked."""
+    group = GroupCommit(database)
+    events = [clean(error_name=f"Error{i % 3}") for i in range(30)]
+
+    async def everyone() -> List[IngestResult]:
+        return list(await asyncio.gather(*(group.ingest_async(event) for event in events)))
+
+    results = asyncio.run(everyone())
+    assert [r.event_id for r in results] == [e.event_id for e in events]
+    assert all(r.created for r in results)
+    assert count(database, EVENT) == 30 and count(database, ISSUE) == 3
+    assert group.groups < 30
+
+
+def test_an_error_reaches_the_awaiting_coroutine(database: Database) -> None:
+    group = GroupCommit(database)
+
+    async def one() -> IngestResult:
+        return await group.ingest_async(clean(error_name=None))  # NOT NULL: refused
+
+    with pytest.raises(Exception) as raised:
+        asyncio.run(one())
+    assert "error_name" in str(raised.value).lower() or "null" in str(raised.value).lower()
+    assert count(database, EVENT) == 0
+
+
+def test_the_writer_thread_ends_when_idle_and_a_new_report_starts_another(database: Database) -> None:
+    group = GroupCommit(database)
+    group.ingest(clean())
+    writer = group._writer
+    assert writer is not None
+    writer.join(timeout=IDLE_EXIT_S + 5)
+    assert not writer.is_alive() and group._writer is None
+    assert group.ingest(clean()).created
+    assert count(database, EVENT) == 2
+
+
+def test_close_refuses_new_reports_after_storing_the_waiting_ones(database: Database) -> None:
+    group = GroupCommit(database)
+    assert group.ingest(clean()).created
+    group.close()
+    with pytest.raises(RuntimeError, match="shutting down"):
+        group.ingest(clean())
+    assert count(database, EVENT) == 1

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any, List, Optional
 
 from fastapi import APIRouter, Response
+from fastapi.concurrency import run_in_threadpool
 from pydantic import TypeAdapter, ValidationError
 
 from ... import crud
@@ -40,10 +41,16 @@ _ACK_EXAMPLE = {"event_id": "2f1c9a7e8d6b4c3a9e0f1a2b3c4d5e6f", "issue_id": 42}
         **answers(400, 403, 413, 422, 429, 503),
     },
 )
-def post_event(event: EventCreate, response: Response, state: StateDep, _address: IngestGuardDep) -> EventAck:
+async def post_event(
+    event: EventCreate, response: Response, state: StateDep, _address: IngestGuardDep
+) -> EventAck:
     """Idempotent on `event_id`: posting the same report again answers 200 with the same issue."""
-    limit_session(state, event.session_id)
-    result = state.group_commit.ingest(clean_event(event))
+    # In the event loop (see group_commit.py); only a limit kept over the network goes to a thread.
+    if state.limiter.in_process:
+        limit_session(state, event.session_id)
+    else:
+        await run_in_threadpool(limit_session, state, event.session_id)
+    result = await state.group_commit.ingest_async(clean_event(event))
     if not result.created:
         response.status_code = 200
     return EventAck(event_id=result.event_id, issue_id=result.issue_id)
