@@ -74,6 +74,7 @@ while es.pending and time.monotonic() < flush_deadline:
     es.flush(2)
 out = {"session": es.session_id, "made": made, "pending": es.pending, "stats": es.stats.as_dict()}
 sys.__stdout__.write(json.dumps(out) + "\n")
+sys.__stdout__.flush()  # now: a crash while the interpreter shuts down must not swallow the tally
 """
 
 
@@ -249,9 +250,11 @@ def test_every_report_made_is_stored_exactly_once(server: LiveServer, tmp_path: 
                 client.kill()
         proxy.close()
     results: List[Dict[str, Any]] = []
-    for out, err in outputs:
+    for client, (out, err) in zip(clients, outputs):
         assert "Traceback" not in err, err[-2000:]
-        results.append(json.loads(out.strip().splitlines()[-1]))
+        lines = out.strip().splitlines()
+        assert lines, f"a client printed no tally (exit code {client.returncode}): {err[-2000:]!r}"
+        results.append(json.loads(lines[-1]))
 
     made: Set[str] = set()
     stored_total = 0
