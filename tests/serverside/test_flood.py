@@ -91,4 +91,9 @@ def test_a_flooding_address_gets_429s_while_another_is_served_in_bounded_memory(
     assert set(statuses) <= {201, 429}, statuses
     assert neighbour and all(status == 201 for status in neighbour), neighbour
     growth_mb = (resident_kb(server) - memory_before) / 1024
+    print(  # noqa: T201
+        f"\nflood of {FLOOD} requests from one address (limit {LIMIT}/hour): {statuses.get(201, 0)} stored,"
+        f" {statuses.get(429, 0)} answered 429; the neighbour: {len(neighbour)} reports, all 201;"
+        f" server memory {growth_mb:+.1f} MB"
+    )
     assert growth_mb < 40, f"the server grew by {growth_mb:.0f} MB during a flood of {FLOOD} requests"

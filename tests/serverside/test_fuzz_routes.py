@@ -330,6 +330,7 @@ def test_no_fuzzed_call_gets_a_server_error(client: TestClient, seed: Seed, rout
         seen[status] = seen.get(status, 0) + 1
 
     fuzz()
+    print(f"\n{method} {template}: {sum(seen.values())} calls, statuses {dict(sorted(seen.items()))}")  # noqa: T201
     assert sum(seen.values()) >= min(EXAMPLES, 10), seen
     assert all(status < 500 for status in seen), seen
 
