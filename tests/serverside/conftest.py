@@ -8,7 +8,8 @@ from typing import Any, Callable, Iterator, List
 import pytest
 from fastapi.testclient import TestClient
 
-from notebook_error_reporter.serverside import create_app
+from notebook_error_reporter.serverside import create_app, create_db
+from notebook_error_reporter.serverside.core.db import Database
 
 from .databases import fresh_database
 from .helpers import ADMIN_TOKEN
@@ -23,6 +24,15 @@ def database_url(tmp_path: Path) -> Iterator[str]:
     """An empty database for this test (SQLite file, or a PostgreSQL schema; see databases.py)."""
     with fresh_database(tmp_path) as url:
         yield url
+
+
+@pytest.fixture
+def database(database_url: str) -> Iterator[Database]:
+    """That database with the schema made by the migrations, for tests that work below the HTTP layer."""
+    create_db(database_url)
+    db = Database(database_url)
+    yield db
+    db.dispose()
 
 
 @pytest.fixture

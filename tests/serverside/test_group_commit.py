@@ -11,12 +11,11 @@ import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
-from typing import Iterator, List
+from typing import List
 
 import pytest
 from sqlalchemy import func, select
 
-from notebook_error_reporter.serverside import create_db
 from notebook_error_reporter.serverside._store import EVENT, ISSUE
 from notebook_error_reporter.serverside.core.db import Database
 from notebook_error_reporter.serverside.group_commit import IDLE_EXIT_S, GroupCommit
@@ -24,14 +23,6 @@ from notebook_error_reporter.serverside.ingest import IngestResult
 from notebook_error_reporter.serverside.scrub import CleanEvent
 
 from .helpers import FRAMES
-
-
-@pytest.fixture
-def database(database_url: str) -> Iterator[Database]:
-    create_db(database_url)
-    db = Database(database_url)
-    yield db
-    db.dispose()
 
 
 def clean(**fields: object) -> CleanEvent:

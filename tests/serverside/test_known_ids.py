@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from typing import Any, Iterator, List
+from typing import Any, List
 
 import pytest
 from sqlalchemy import event, func, select
 
-from notebook_error_reporter.serverside import create_db, grouping
+from notebook_error_reporter.serverside import grouping
 from notebook_error_reporter.serverside._store import EVENT, ISSUE, NOTEBOOK, SESSION
 from notebook_error_reporter.serverside.alerts import outbox
 from notebook_error_reporter.serverside.core.db import Database
@@ -22,14 +22,6 @@ from notebook_error_reporter.serverside.known_ids import KnownIds
 from notebook_error_reporter.serverside.scrub import CleanEvent
 
 from .test_group_commit import clean
-
-
-@pytest.fixture
-def database(database_url: str) -> Iterator[Database]:
-    create_db(database_url)
-    db = Database(database_url)
-    yield db
-    db.dispose()
 
 
 def statements_of(database: Database, events: List[CleanEvent], known: KnownIds) -> List[str]:
