@@ -3,8 +3,8 @@
 Order matters on PostgreSQL (see ``ingest.py``): issue-session pairs, issues, days, sessions and
 notebooks last, each in sorted order. Each table costs one statement whatever the number of rows:
 an executemany of a parameterised UPDATE, or an ``INSERT ... ON CONFLICT`` of all rows at once.
-The statements are built once per database dialect (``functools.lru_cache``): building SQLAlchemy
-constructs costs more than running them on this path.
+The statements are built once (per database dialect where they differ; ``functools.lru_cache``):
+building SQLAlchemy constructs costs more than running them on this path.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from collections import defaultdict
 from datetime import date, datetime
 from typing import Any, Dict, List, Optional, Set, Tuple
 
-from sqlalchemy import Connection, Table, and_, bindparam, case, or_, select, true
+from sqlalchemy import Connection, Table, bindparam, case, or_, select, true
 from sqlalchemy.sql.expression import ColumnElement
 
 from ._store import ISSUE, ISSUE_DAY, ISSUE_SESSION, dialect_insert, insert_new
@@ -30,8 +30,8 @@ def add_issue_sessions(connection: Connection, pairs: Set[Tuple[int, int]]) -> D
     return added
 
 
-@functools.lru_cache(maxsize=4)
-def _lock_issues(dialect_name: str) -> Any:
+@functools.lru_cache(maxsize=1)
+def _lock_issues() -> Any:
     statement = select(ISSUE.c.id, ISSUE.c.status).where(ISSUE.c.id.in_(bindparam("ids", expanding=True)))
     # FOR NO KEY UPDATE (PostgreSQL): our own event inserts hold FOR KEY SHARE on these rows (the
     # foreign key check) and so do concurrent ones; plain FOR UPDATE would conflict and deadlock.
@@ -81,7 +81,7 @@ def bump_issues(
 ) -> Set[int]:
     """Counts, first/last seen, and reopening: returns the resolved issues that now regressed."""
     ids = sorted(per_issue)
-    statuses = connection.execute(_lock_issues(connection.dialect.name), {"ids": ids}).all()
+    statuses = connection.execute(_lock_issues(), {"ids": ids}).all()
     regressed = {int(issue_id) for issue_id, status in statuses if status == "resolved"}
     params = [
         {
@@ -125,7 +125,7 @@ def _bump_row(table: Table, extra: Tuple[str, ...]) -> Any:
     }
     for column in extra:
         values[column] = c[column] + bindparam(f"b_{column}")
-    return table.update().where(and_(c.id == bindparam("b_pk"))).values(**values)
+    return table.update().where(c.id == bindparam("b_pk")).values(**values)
 
 
 def bump_rows(

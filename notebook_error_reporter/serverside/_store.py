@@ -114,18 +114,9 @@ def insert_keyed(session: Session, table: Table, rows: List[Dict[str, Any]], key
     connection = session.connection()
     if connection.dialect.name != "postgresql":
         return {str(k) for (k,) in insert_new(connection, table, rows, (key,), (key,))}
-    column = table.c[key]
-    wanted = [row[key] for row in rows]
-    taken: Set[str] = set()
-    for chunk in chunks(sorted(wanted)):
-        taken.update(str(k) for (k,) in connection.execute(_keys_statement(column), {"keys": list(chunk)}))
+    taken = ids_by_key(connection, table.c[key], table.c.id, [row[key] for row in rows])
     fresh = [row for row in rows if row[key] not in taken]
     return {str(row[key]) for row in insert_all(session, table, fresh)}
-
-
-@functools.lru_cache(maxsize=16)
-def _keys_statement(column: Any) -> Any:
-    return select(column).where(column.in_(bindparam("keys", expanding=True)))
 
 
 def insert_all(session: Session, table: Table, rows: List[Dict[str, Any]]) -> List[Dict[str, Any]]:

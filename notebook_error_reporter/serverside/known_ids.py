@@ -50,9 +50,3 @@ class KnownIds:
                 if len(known) + len(ids) > self.max_remembered:
                     known.clear()
                 known.update(ids)
-
-    def forget(self) -> None:
-        """Forget everything (a test that rebuilt the database under a running app)."""
-        with self._lock:
-            for known in self._maps.values():
-                known.clear()
