@@ -6,26 +6,15 @@ our package, so each use gets its own venv, made once (a ``.complete`` marker) a
 
 from __future__ import annotations
 
-import subprocess
 import sys
 from pathlib import Path
 from typing import Sequence
 
 ROOT = Path(__file__).resolve().parent.parent
-ENVS = ROOT / ".envs"
+sys.path.insert(0, str(ROOT / "scripts"))
+from ipython_envs import make_env  # noqa: E402  (the repo's one venv maker)
 
 
 def ensure_env(name: str, requirements: Sequence[str]) -> Path:
     """The venv ``.envs/<name>`` with ``requirements`` installed; returns its python."""
-    env = ENVS / name
-    python = env / "bin" / "python"
-    marker = env / ".complete"
-    if not marker.exists():
-        subprocess.run([sys.executable, "-m", "venv", "--clear", str(env)], check=True)
-        subprocess.run(
-            [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *requirements],
-            check=True,
-            stderr=subprocess.DEVNULL,  # pip's warnings about local mirrors are not figures
-        )
-        marker.write_text("\n".join(requirements) + "\n")
-    return python
+    return make_env(name, requirements, quiet=True)  # pip's warnings about local mirrors are not figures

@@ -11,7 +11,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Dict
+from typing import Dict, Optional, Sequence
 
 ROOT = Path(__file__).resolve().parent.parent
 ENVS = ROOT / ".envs"
@@ -26,27 +26,33 @@ def env_python(version: str) -> Path:
     return ENVS / f"ipython-{version}" / "bin" / "python"
 
 
+def make_env(
+    name: str, requirements: Sequence[str], *, quiet: bool = False, timeout: Optional[float] = None
+) -> Path:
+    """The venv ``.envs/<name>`` with ``requirements`` installed, made on first use; its Python.
+
+    The one venv maker of the repo: these IPython versions, the tests' 0.1.1 client and the
+    benchmarks' 0.1.1 client and server. A ``.complete`` marker says the install finished, so an
+    interrupted one is made again. ``quiet`` hides pip's warnings; ``timeout`` bounds each step.
+    """
+    env = ENVS / name
+    python = env / "bin" / "python"
+    marker = env / ".complete"
+    if not marker.exists():
+        subprocess.run([sys.executable, "-m", "venv", "--clear", str(env)], check=True, timeout=timeout)
+        subprocess.run(
+            [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *requirements],
+            check=True,
+            timeout=timeout,
+            stderr=subprocess.DEVNULL if quiet else None,
+        )
+        marker.write_text("\n".join(requirements) + "\n")
+    return python
+
+
 def ensure_env(version: str) -> Path:
     """The Python of the environment for ``version``, made and filled on first use."""
-    python = env_python(version)
-    marker = python.parent.parent / ".complete"
-    if not marker.exists():
-        subprocess.run([sys.executable, "-m", "venv", "--clear", str(python.parent.parent)], check=True)
-        subprocess.run(
-            [
-                str(python),
-                "-m",
-                "pip",
-                "install",
-                "--quiet",
-                "--disable-pip-version-check",
-                VERSIONS[version],
-                "requests",
-            ],
-            check=True,
-        )
-        marker.write_text(VERSIONS[version] + "\n")
-    return python
+    return make_env(f"ipython-{version}", (VERSIONS[version], "requests"))
 
 
 def run_with_repo(python: Path, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:

@@ -15,33 +15,16 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "scripts"))
+from ipython_envs import make_env  # noqa: E402  (the repo's one venv maker)
+
 LEGACY_ENV = ROOT / ".envs" / "notebook-error-reporter-0.1.1"
 REQUIREMENT = "notebook-error-reporter==0.1.1"
 
 
 def legacy_python() -> Path:
     """The venv's interpreter, installing 0.1.1 (with IPython and requests) the first time."""
-    python = LEGACY_ENV / "bin" / "python"
-    marker = LEGACY_ENV / ".complete"
-    if not marker.exists():
-        subprocess.run([sys.executable, "-m", "venv", "--clear", str(LEGACY_ENV)], check=True, timeout=300)
-        subprocess.run(
-            [
-                str(python),
-                "-m",
-                "pip",
-                "install",
-                "--quiet",
-                "--disable-pip-version-check",
-                REQUIREMENT,
-                "ipython",
-                "requests",
-            ],
-            check=True,
-            timeout=600,
-        )
-        marker.write_text(REQUIREMENT + "\n")
-    return python
+    return make_env(LEGACY_ENV.name, (REQUIREMENT, "ipython", "requests"), timeout=600)
 
 
 def legacy_python_or_fail() -> Path:
