@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import threading
+import time
 import uuid
-from typing import Any
+from typing import Any, List
 
+from notebook_error_reporter.serverside import ratelimit
 from notebook_error_reporter.serverside.core.addresses import address_key, client_address, parse_address
 from notebook_error_reporter.serverside.ratelimit import RateLimiter
 
@@ -98,3 +101,34 @@ def test_without_redis_each_app_counts_alone(make_client: Any) -> None:
     second = make_client(rate_limit_address="2/minute")
     assert [first.post("/api/v1/events", json=make_event()).status_code for _ in range(2)] == [201, 201]
     assert second.post("/api/v1/events", json=make_event()).status_code == 201
+
+
+def test_memory_storage_cleans_up_at_its_pace(monkeypatch: Any) -> None:
+    """One clean-up thread per interval however many hits (limits' own storage starts one per 10 ms
+    of traffic), and expired counters are still dropped by it."""
+    monkeypatch.setattr(ratelimit, "MEMORY_EXPIRY_INTERVAL_S", 0.2)
+    started: List[threading.Timer] = []
+    real_timer = threading.Timer
+
+    def counted_timer(*args: Any, **kwargs: Any) -> threading.Timer:
+        timer = real_timer(*args, **kwargs)
+        started.append(timer)
+        return timer
+
+    monkeypatch.setattr(threading, "Timer", counted_timer)
+    limiter = RateLimiter("memory://", per_address="100000/minute", per_session="1/minute")
+    assert isinstance(limiter.storage, ratelimit.PacedMemoryStorage)
+    deadline = time.monotonic() + 0.15
+    hits = 0
+    while time.monotonic() < deadline:
+        assert limiter.hit("address", f"key-{hits % 20}") is None
+        hits += 1
+    assert hits > 500
+    assert len(started) <= 2, f"{len(started)} clean-up threads for {hits} hits"
+    limiter.storage.incr("short-lived", expiry=0.05)
+    assert "short-lived" in limiter.storage.storage
+    time.sleep(0.3)
+    limiter.hit("address", "wakes-the-clean-up")
+    time.sleep(0.3)
+    assert "short-lived" not in limiter.storage.storage, "the clean-up ran and dropped the expired counter"
+    assert all(timer.daemon for timer in started[1:]), "clean-up threads never hold up the process's exit"
