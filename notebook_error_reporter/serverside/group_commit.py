@@ -12,6 +12,9 @@ request, and one wake-up of the loop per group, not one per report. Thread calle
 ``POST /errors/``) use ``ingest``. The writer thread starts on the first report and ends after a
 second without any (so an app that is dropped, as in tests, leaves no thread behind).
 
+Before taking the waiting reports the writer pauses while more keep arriving (``_gather``), so
+a group holds what the event loop has parsed meanwhile, not just what it had parsed so far.
+
 The results are those of storing the reports one after another in arrival order (the same report
 sent twice at once: the first is created, the second is a duplicate). If the shared transaction
 fails for a reason other than the database being unavailable, each report is stored again on its
@@ -23,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import time
 from typing import Dict, List, Optional
 
 from sqlalchemy.orm import Session
@@ -36,6 +40,9 @@ logger = logging.getLogger("notebook_error_reporter.server")
 
 MAX_GROUP = 100
 IDLE_EXIT_S = 1.0
+# Before storing, the writer waits while more reports keep arriving (see ``_gather``).
+GATHER_PAUSE_S = 0.0002
+GATHER_MAX_S = 0.005
 
 
 class _Waiting:
@@ -133,9 +140,28 @@ class GroupCommit:
                 if not self._waiting:
                     self._writer = None  # idle (or closed): the next report starts a new writer
                     return
+            self._gather()
+            with self._ready:
                 group = self._waiting[: self.max_group]
                 del self._waiting[: self.max_group]
             self._store_group(group)
+
+    def _gather(self) -> None:
+        """Let the group grow while reports keep coming: pause briefly, go once a pause brought none.
+
+        The writer and the event loop share the GIL, so a writer that took the waiting reports at
+        once took the few the loop had parsed so far (8 of 16 connections under load); a pause
+        gives the loop the GIL to parse the rest, and twice the group costs little more than one
+        transaction. A lone report waits one pause (0.2 ms); a steady stream at most 5 ms.
+        """
+        deadline = time.monotonic() + GATHER_MAX_S
+        seen = len(self._waiting)
+        while seen < self.max_group and not self._closed and time.monotonic() < deadline:
+            time.sleep(GATHER_PAUSE_S)
+            now = len(self._waiting)
+            if now == seen:
+                return
+            seen = now
 
     def _store_group(self, group: List[_Waiting]) -> None:
         try:

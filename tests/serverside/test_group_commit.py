@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import threading
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
@@ -16,6 +17,7 @@ from typing import List
 import pytest
 from sqlalchemy import func, select
 
+from notebook_error_reporter.serverside import group_commit
 from notebook_error_reporter.serverside._store import EVENT, ISSUE
 from notebook_error_reporter.serverside.core.db import Database
 from notebook_error_reporter.serverside.group_commit import IDLE_EXIT_S, GroupCommit
@@ -161,3 +163,22 @@ def test_close_refuses_new_reports_after_storing_the_waiting_ones(database: Data
     with pytest.raises(RuntimeError, match="shutting down"):
         group.ingest(clean())
     assert count(database, EVENT) == 1
+
+
+def test_reports_arriving_while_the_writer_gathers_join_its_group(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Reports that come one by one, each within a pause of the last, are stored in one transaction."""
+    monkeypatch.setattr(group_commit, "GATHER_PAUSE_S", 0.1)
+    monkeypatch.setattr(group_commit, "GATHER_MAX_S", 5.0)
+    group = GroupCommit(database)
+    events = [clean() for _ in range(4)]
+    with ThreadPoolExecutor(len(events)) as pool:
+        futures = []
+        for event in events:
+            futures.append(pool.submit(group.ingest, event))
+            time.sleep(0.02)
+        results = [future.result(timeout=30) for future in futures]
+    assert all(result.created for result in results)
+    assert group.groups == 1, "the writer waited for the reports still coming"
+    assert count(database, EVENT) == 4
