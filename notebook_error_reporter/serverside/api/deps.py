@@ -3,8 +3,10 @@
 * ``SessionDep`` / ``WriteSessionDep``: a database session for reading / for changing things.
 * ``AdminDep``: ``Authorization: Bearer <admin token>``; none -> 401, a wrong one -> 403.
 * ``ReaderDep``: the admin, or anybody when the server runs with ``max_transparency``.
-* ``IngestGuardDep``: what every report must pass before it is read further: the Colab check
-  (when ``colab_only``) and the per-address flood limit. It yields the address's keyed hash.
+* ``GuardedStateDep``: what every report must pass before it is read further: the Colab check
+  (when ``colab_only``) and the per-address flood limit. It yields the server state, so an ingest
+  route needs no second dependency for it (on the ingest path each dependency FastAPI solves costs
+  more than the check itself).
 
 Dependencies that never wait (the state, the settings, the guard with in-memory limits) are
 ``async``: FastAPI runs a plain ``def`` dependency in its thread pool, and on the ingest path those
@@ -147,19 +149,22 @@ def too_many_tokens(guessing: TokenGuessing) -> HTTPException:
     )
 
 
-async def ingest_guard(request: Request, state: StateDep) -> str:
-    """Colab check and per-address flood limit; returns the address key (never the address).
+async def ingest_guard(request: Request) -> ServerState:
+    """Colab check and per-address flood limit; returns the server state the request passed.
 
     In the event loop when nothing in it can wait (limits in memory, the address key already read);
     otherwise in the thread pool.
     """
+    state: ServerState = request.app.state.server
     if state.limiter.in_process and state.has_secret(ADDRESS_SECRET_NAME):
-        return guard_ingest(request, state)
-    return await run_in_threadpool(guard_ingest, request, state)
+        guard_ingest(request, state)
+    else:
+        await run_in_threadpool(guard_ingest, request, state)
+    return state
 
 
-def guard_ingest(request: Request, state: ServerState) -> str:
-    """``ingest_guard``'s work."""
+def guard_ingest(request: Request, state: ServerState) -> None:
+    """``ingest_guard``'s work; the limiter sees the address's keyed hash, never the address."""
     address = address_of(request, state)
     if state.settings.colab_only and not in_networks(address, state.colab_networks):
         raise HTTPException(status_code=403, detail=COLAB_ONLY)
@@ -167,10 +172,9 @@ def guard_ingest(request: Request, state: ServerState) -> str:
     retry_after = state.limiter.hit("address", key)
     if retry_after is not None:
         raise too_many(retry_after, "address")
-    return key
 
 
-IngestGuardDep = Annotated[str, Depends(ingest_guard)]
+GuardedStateDep = Annotated[ServerState, Depends(ingest_guard)]
 
 
 def limit_session(state: ServerState, session_id: str) -> None:

@@ -18,7 +18,7 @@ from pydantic import TypeAdapter, ValidationError
 from ... import crud
 from ...schemas import BatchCreate, BatchResponse, BatchResult, EventAck, EventCreate
 from ...scrub import CleanEvent, clean_event
-from ..deps import IngestGuardDep, StateDep, WriteSessionDep, limit_session
+from ..deps import GuardedStateDep, WriteSessionDep, limit_session
 from ..docs import answers
 
 router = APIRouter(prefix="/events", tags=["events"])
@@ -41,9 +41,7 @@ _ACK_EXAMPLE = {"event_id": "2f1c9a7e8d6b4c3a9e0f1a2b3c4d5e6f", "issue_id": 42}
         **answers(400, 403, 413, 422, 429, 503),
     },
 )
-async def post_event(
-    event: EventCreate, response: Response, state: StateDep, _address: IngestGuardDep
-) -> EventAck:
+async def post_event(event: EventCreate, response: Response, state: GuardedStateDep) -> EventAck:
     """Idempotent on `event_id`: posting the same report again answers 200 with the same issue."""
     # In the event loop (see group_commit.py); only a limit kept over the network goes to a thread.
     if state.limiter.in_process:
@@ -103,9 +101,7 @@ def _rejection(item: Any, error: ValidationError) -> BatchResult:
         **answers(400, 403, 413, 422, 429, 503),
     },
 )
-def post_batch(
-    batch: BatchCreate, session: WriteSessionDep, state: StateDep, _address: IngestGuardDep
-) -> BatchResponse:
+def post_batch(batch: BatchCreate, session: WriteSessionDep, state: GuardedStateDep) -> BatchResponse:
     """Each report is validated on its own: invalid ones are `rejected` with a reason, the rest stored.
 
     `client_dropped` (reports the client's full spool had to drop) is added to the notebook of the

@@ -20,7 +20,7 @@ from ...core.types import utcnow
 from ...models import LegacyError, LegacyUsage
 from ...schemas import MAX_NOTEBOOK, LegacyErrorCreate, LegacyUsageCreate, normalise_uuid
 from ...scrub import clean_legacy_event, scrub
-from ..deps import IngestGuardDep, ReaderDep, SessionDep, StateDep, WriteSessionDep, limit_session
+from ..deps import GuardedStateDep, ReaderDep, SessionDep, WriteSessionDep, limit_session
 from ..docs import answers
 
 router = APIRouter(tags=["version 0.1"])
@@ -42,7 +42,9 @@ def _session_key(value: str) -> str:
     summary="0.1: register a session (a usage)",
     responses=answers(400, 403, 413, 422, 429, 503),
 )
-def create_usage(usage: LegacyUsageCreate, session: WriteSessionDep, _address: IngestGuardDep) -> LegacyUsage:
+def create_usage(
+    usage: LegacyUsageCreate, session: WriteSessionDep, _guarded: GuardedStateDep
+) -> LegacyUsage:
     return crud_legacy.create_usage(
         session=session,
         notebook=scrub(usage.notebook.strip() or "unknown", MAX_NOTEBOOK),
@@ -57,7 +59,7 @@ def create_usage(usage: LegacyUsageCreate, session: WriteSessionDep, _address: I
     responses=answers(400, 403, 404, 413, 422, 429, 503),
 )
 def create_error(
-    uuid: str, error: LegacyErrorCreate, session: SessionDep, state: StateDep, _address: IngestGuardDep
+    uuid: str, error: LegacyErrorCreate, session: SessionDep, state: GuardedStateDep
 ) -> LegacyError:
     key = _session_key(uuid)
     usage = crud_legacy.usage(session=session, session_id=key, with_errors=False)
@@ -81,7 +83,7 @@ def create_error(
     summary="0.1: a session with its reports (whoever holds its uuid)",
     responses=answers(403, 404, 422, 429, 503),
 )
-def read_usage(uuid: str, session: SessionDep, _address: IngestGuardDep) -> LegacyUsage:
+def read_usage(uuid: str, session: SessionDep, _guarded: GuardedStateDep) -> LegacyUsage:
     usage = crud_legacy.usage(session=session, session_id=_session_key(uuid))
     if usage is None:
         raise HTTPException(status_code=404, detail=UNKNOWN_USAGE)

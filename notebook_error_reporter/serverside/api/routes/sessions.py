@@ -13,7 +13,7 @@ from fastapi import APIRouter, HTTPException, Query
 from ... import crud
 from ...models import EventPublic
 from ...schemas import INT32, normalise_uuid
-from ..deps import IngestGuardDep, SessionDep
+from ..deps import GuardedStateDep, SessionDep
 from ..docs import answers
 
 router = APIRouter(prefix="/sessions", tags=["sessions"])
@@ -29,7 +29,7 @@ UNKNOWN_SESSION = "Unknown session."
 def get_session_events(
     session_id: str,
     session: SessionDep,
-    _address: IngestGuardDep,
+    _guarded: GuardedStateDep,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
     offset: Annotated[int, Query(ge=0, le=INT32)] = 0,  # past 2**63 the driver overflows
 ) -> List[EventPublic]:
