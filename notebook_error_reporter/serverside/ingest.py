@@ -43,7 +43,7 @@ from ._counters import add_issue_sessions, add_to_days, bump_issues, bump_rows
 from ._store import EVENT, ISSUE, NOTEBOOK, SESSION, ids_by_key, insert_keyed, insert_new
 from .alerts import outbox
 from .core.types import utcnow
-from .known_ids import KnownIds
+from .known_ids import KnownIds, pair_key
 from .scrub import CleanEvent
 
 logger = logging.getLogger("notebook_error_reporter.server")
@@ -171,7 +171,12 @@ def _ingest_once(
         for event_id in created:
             stored[event_id] = issue_ids[prints[event_id]]
         regressed = _count(
-            connection, [(new[k], times[k], stored[k]) for k in sorted(created)], session_pks, received
+            connection,
+            [(new[k], times[k], stored[k]) for k in sorted(created)],
+            session_pks,
+            received,
+            known,
+            learned,
         )
         new_issue_ids &= {stored[k] for k in created}
         for event_id in created:
@@ -201,8 +206,13 @@ def _count(
     inserted: List[Tuple[CleanEvent, datetime, int]],
     session_pks: Dict[str, int],
     received: datetime,
+    known: KnownIds,
+    learned: Dict[str, Dict[str, int]],
 ) -> Set[int]:
-    """All counters but the notebooks' for the inserted events; the issues that regressed."""
+    """All counters but the notebooks' for the inserted events; the issues that regressed.
+
+    Issue-session pairs already committed (``known``) are not sent again: they are not new.
+    """
     if not inserted:
         return set()
     per_issue: Dict[int, List[datetime]] = defaultdict(list)
@@ -215,7 +225,10 @@ def _count(
         per_day[(issue_id, when.date())] += 1
         per_session[pk].append(when)
         pairs.add((issue_id, pk))
-    new_pairs = add_issue_sessions(connection, pairs)
+    by_key = {pair_key(issue_id, pk): (issue_id, pk) for issue_id, pk in pairs}
+    _, unknown = known.lookup("issue_session", by_key)
+    new_pairs = add_issue_sessions(connection, {by_key[key] for key in unknown})
+    learned["issue_session"].update(dict.fromkeys(unknown, 1))  # every one exists once this commits
     regressed = bump_issues(connection, per_issue, new_pairs, received)
     add_to_days(connection, per_day)
     bump_rows(connection, SESSION, {pk: (len(w), max(w)) for pk, w in per_session.items()})

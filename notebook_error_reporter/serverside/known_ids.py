@@ -4,7 +4,9 @@ A notebook's id for its name, a session's row id for its session id and an issue
 fingerprint are fixed when the row is inserted, and those rows are never deleted (retention purges
 reports only). So once one transaction has committed them, the next can use them without asking
 the database: a steady stream of reports from known notebooks, sessions and issues then costs its
-inserts and counter updates only, not a lookup per table.
+inserts and counter updates only, not a lookup per table. The same goes for the pairs of an issue
+and a session that met it (``issue_session``, keyed ``"<issue id>:<session row id>"``): those rows
+are never deleted either, so a session failing again in a known issue costs no statement for it.
 
 Only committed ids are learned (``ingest.py`` calls ``learn`` after its commit): an id from a
 transaction that rolled back would point at nothing. Each map is bounded; a full map is emptied and
@@ -20,9 +22,10 @@ MAX_REMEMBERED = 100_000
 
 
 class KnownIds:
-    """``{key: row id}`` per table (``notebook``, ``session``, ``issue``); safe to share across threads."""
+    """``{key: row id}`` per table (``notebook``, ``session``, ``issue``, and ``issue_session`` pairs,
+    whose value is 1); safe to share across threads."""
 
-    TABLES = ("notebook", "session", "issue")
+    TABLES = ("notebook", "session", "issue", "issue_session")
 
     def __init__(self, max_remembered: int = MAX_REMEMBERED) -> None:
         self.max_remembered = max_remembered
@@ -50,3 +53,8 @@ class KnownIds:
                 if len(known) + len(ids) > self.max_remembered:
                     known.clear()
                 known.update(ids)
+
+
+def pair_key(issue_id: int, session_pk: int) -> str:
+    """The ``issue_session`` key of an issue and a session row."""
+    return f"{issue_id}:{session_pk}"

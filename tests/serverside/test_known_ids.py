@@ -74,8 +74,13 @@ def test_known_notebook_session_and_issue_cost_no_lookups(database: Database) ->
         if s.lstrip().upper().startswith("SELECT") and "FROM issue" not in s and "FROM event" not in s
     ]
     assert lookups == [], lookups
+    assert not [s for s in warm if "issue_session" in s], "the session already met this issue"
     with database.session() as session:
-        assert session.execute(select(ISSUE.c.event_count)).scalar_one() == 2
+        assert session.execute(select(ISSUE.c.event_count, ISSUE.c.session_count)).one() == (2, 1)
+    other_session = dataclasses.replace(first, event_id=uuid.uuid4().hex, session_id=uuid.uuid4().hex)
+    assert [s for s in statements_of(database, [other_session], known) if "INSERT INTO issue_session" in s]
+    with database.session() as session:
+        assert session.execute(select(ISSUE.c.event_count, ISSUE.c.session_count)).one() == (3, 2)
 
 
 def test_ids_of_a_transaction_that_rolled_back_are_not_learned(
@@ -92,6 +97,7 @@ def test_ids_of_a_transaction_that_rolled_back_are_not_learned(
         ingest_events(session=session, events=[report], known=known)
     assert known.lookup("notebook", ["rolled-back"]) == ({}, ["rolled-back"])
     assert known.lookup("session", [report.session_id]) == ({}, [report.session_id])
+    assert known.lookup("issue_session", ["1:1"]) == ({}, ["1:1"]), "no pair of a rolled-back report"
     monkeypatch.undo()
     with database.write_session() as session:
         summary = ingest_events(session=session, events=[report], known=known)
