@@ -24,7 +24,7 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
@@ -50,10 +50,11 @@ class WriterTurns:
         self.timeout = timeout
         self._owner: Optional[int] = None
 
-    def attach(self, session: Session) -> Session:
-        event.listen(session, "after_transaction_create", self._begun)
-        event.listen(session, "after_transaction_end", self._ended)
-        return session
+    def attach(self, sessions: sessionmaker[Session]) -> None:
+        """Make every session of ``sessions`` take turns (listening once: per session it cost more
+        than a small transaction's statements)."""
+        event.listen(sessions, "after_transaction_create", self._begun)
+        event.listen(sessions, "after_transaction_end", self._ended)
 
     def _begun(self, session: Session, transaction: Any) -> None:
         if transaction.parent is not None:  # a SAVEPOINT inside the outermost transaction
@@ -88,6 +89,8 @@ class Database:
             self.engine.execution_options(**{_BEGIN_OPTION: "IMMEDIATE"}) if self.is_sqlite else self.engine
         )
         self.writer_turns = WriterTurns()
+        self._write_sessions = sessionmaker(self.write_engine, expire_on_commit=False)
+        self.writer_turns.attach(self._write_sessions)
 
     def session(self) -> Session:
         """A session for reading (on SQLite it never blocks the writer)."""
@@ -95,7 +98,7 @@ class Database:
 
     def write_session(self) -> Session:
         """A session whose transactions take this process's writer turn, and SQLite's write lock, at once."""
-        return self.writer_turns.attach(Session(self.write_engine, expire_on_commit=False))
+        return self._write_sessions()
 
     def ping(self) -> bool:
         """True if a trivial query answers; never raises (this is what /healthz reports)."""
