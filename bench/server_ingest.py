@@ -3,7 +3,10 @@
 Load comes from ``wrk`` (Debian's, installed by ``scripts/system-packages``) in its own process,
 driven by ``bench/ingest_load.lua`` so that every request carries reports no earlier one carried:
 closed-loop, a fixed number of connections, each sending its next request when the answer arrives.
-Every server is a uvicorn process on 127.0.0.1 with one worker, and is measured in the same run:
+Every server is a uvicorn process on 127.0.0.1 with one worker; all of them are up at once and take
+turns: after a warm-up each, ``--rounds`` rounds of one short run per server and mode, so that the
+drift of a shared machine's speed falls on every server alike (the ratios come from the rates over
+all rounds):
 
 1. the trivial FastAPI endpoints of ``bench/trivial_app.py`` (parse the body, store nothing): the
    baseline for what HTTP, JSON and FastAPI cost on this machine;
@@ -16,13 +19,14 @@ Every server is a uvicorn process on 127.0.0.1 with one worker, and is measured 
 4. listing the top issues of a notebook with 1,000,000 stored reports (``GET /api/v1/issues``, the
    SQLite file filled as ``bench/dashboard_render.py`` fills it), against ``GET /healthz``.
 
-After each server's runs the stored reports are counted: at least every acknowledged report must be
-there (a few more may be, from requests in flight when wrk stopped).
+After the runs the stored reports are counted: at least every acknowledged report must be there (a
+few more may be, from requests in flight when wrk stopped).
 
 Goals (issue 4): single reports at >= 0.6 of the trivial endpoint's rate and >= 3x 0.1.1's
 POST /errors/; batches >= 20,000 reports/s on SQLite; the top issues at 1M reports in < 50 ms.
 
-    .venv/bin/python bench/server_ingest.py [--database sqlite|postgresql|both] [--quick] [--json PATH]
+    .venv/bin/python bench/server_ingest.py [--database sqlite|postgresql|both] [--rounds N] [--quick]
+        [--json PATH]
 """
 
 from __future__ import annotations
@@ -38,10 +42,10 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Dict, Iterator, List, Optional
+from typing import Dict, Iterator, List, Optional, Tuple
 
 import httpx
 from _figures import Figures, add_json_argument, ratio
@@ -288,60 +292,121 @@ def line(label: str, load: Load, per_request: int = 1) -> str:
     )
 
 
-def measure_ours(
-    wrk: Wrk, workdir: Path, kind: str, postgres_url: Optional[str], warm: float
-) -> Dict[str, Load]:
-    results: Dict[str, Load] = {}
-    with empty_database(workdir, kind, postgres_url) as url:
-        server = start_server(workdir / f"ours-{kind}", database_url=url, admin_token=TOKEN, **LIFTED)
-        try:
-            warmup = [wrk(server.base_url, "single", warm), wrk(server.base_url, "batch", warm)]
-            results["single"] = wrk(server.base_url, "single")
-            results["batch"] = wrk(server.base_url, "batch")
-            time.sleep(0.5)  # requests in flight when wrk stopped
-            held = stored(server.base_url)
-        finally:
-            server.stop()
-    singles = [warmup[0], results["single"]]
-    batches = [warmup[1], results["batch"]]
-    acknowledged = sum(x.acknowledged for x in singles) + BATCH * sum(x.acknowledged for x in batches)
-    in_flight = wrk.connections * (len(singles) + BATCH * len(batches))
+def combined(loads: List[Load]) -> Load:
+    """The rounds of one figure as one: requests and seconds summed (the rate over all rounds), p50
+    the median of the rounds' p50s, p99 the worst round's (percentiles do not add up)."""
+    return Load(
+        requests=sum(x.requests for x in loads),
+        seconds=sum(x.seconds for x in loads),
+        failed=sum(x.failed for x in loads),
+        p50_ms=statistics.median(x.p50_ms for x in loads),
+        p99_ms=max(x.p99_ms for x in loads),
+    )
+
+
+@dataclass
+class Target:
+    """One server under load and every wrk run made against it, warm-ups included."""
+
+    name: str
+    base_url: str
+    modes: Tuple[str, ...]  # "single", "batch" or "legacy"
+    runs: Dict[str, List[Load]] = field(default_factory=dict)
+    warmups: List[Tuple[str, Load]] = field(default_factory=list)
+    legacy_runs: List[int] = field(default_factory=list)  # 0.1.1: the wrk run numbers its usages have
+    legacy_usages: int = 0  # 0.1.1: usages per wrk thread and run
+
+    def load(self, wrk: Wrk, mode: str, seconds: float, *, warm: bool = False) -> Load:
+        kwargs: Dict[str, int] = {}
+        if mode == "legacy":
+            kwargs = {"run": self.legacy_runs.pop(0), "usages_per_thread": self.legacy_usages}
+        result = wrk(self.base_url, mode, seconds, **kwargs)
+        if warm:
+            self.warmups.append((mode, result))
+        else:
+            self.runs.setdefault(mode, []).append(result)
+        return result
+
+    def figure(self, mode: str) -> Load:
+        return combined(self.runs[mode])
+
+    def acknowledged_reports(self) -> int:
+        every = self.warmups + [(mode, x) for mode, loads in self.runs.items() for x in loads]
+        return sum(x.acknowledged * (BATCH if mode == "batch" else 1) for mode, x in every)
+
+    def in_flight(self, connections: int) -> int:
+        """Reports that may be stored although wrk stopped before their answers came."""
+        every = self.warmups + [(mode, x) for mode, loads in self.runs.items() for x in loads]
+        return connections * sum(BATCH if mode == "batch" else 1 for mode, _ in every)
+
+
+def measure(wrk: Wrk, targets: List[Target], rounds: int, seconds: float, warm: float) -> None:
+    """Warm every target, then ``rounds`` rounds of one run per target and mode, in turn.
+
+    The machines here are shared and their speed drifts by tens of per cent within minutes; taking
+    turns in short runs gives every server the same mix of fast and slow moments, so the ratios
+    compare like with like (one long run each, one after the other, did not).
+    """
+    for target in targets:
+        for mode in target.modes:
+            target.load(wrk, mode, warm, warm=True)
+    per_run = seconds / rounds
+    for number in range(1, rounds + 1):
+        print(f"   round {number}/{rounds}:", end="", flush=True)
+        for mode in ("single", "legacy", "batch"):
+            for target in targets:
+                if mode in target.modes:
+                    result = target.load(wrk, mode, per_run)
+                    print(f" {target.name} {mode} {result.rate:,.0f}/s", end=";", flush=True)
+        print()
+
+
+def check_stored(target: Target, held: int, connections: int) -> None:
+    """Every acknowledged report must be stored (a few more may be: answers wrk never read)."""
+    acknowledged, in_flight = target.acknowledged_reports(), target.in_flight(connections)
     verdict = "ok" if acknowledged <= held <= acknowledged + in_flight else "WRONG"
     print(
-        f"   stored {held:,} reports for {acknowledged:,} acknowledged"
+        f"   {target.name}: stored {held:,} reports for {acknowledged:,} acknowledged"
         f" (+ up to {in_flight:,} in flight): {verdict}"
     )
     if verdict != "ok":
-        raise SystemExit(f"{kind}: stored {held} reports, acknowledged {acknowledged}")
-    return results
+        raise SystemExit(f"{target.name}: stored {held} reports, acknowledged {acknowledged}")
 
 
-def measure_trivial(wrk: Wrk, workdir: Path, warm: float) -> Dict[str, Load]:
+@contextlib.contextmanager
+def our_server(workdir: Path, kind: str, postgres_url: Optional[str]) -> Iterator[Target]:
+    with empty_database(workdir, kind, postgres_url) as url:
+        server = start_server(workdir / f"ours-{kind}", database_url=url, admin_token=TOKEN, **LIFTED)
+        try:
+            yield Target(kind, server.base_url, ("single", "batch"))
+        finally:
+            server.stop()
+
+
+@contextlib.contextmanager
+def trivial_server(workdir: Path) -> Iterator[Target]:
     server = Uvicorn(sys.executable, "trivial_app:app", ROOT / "bench", workdir, workdir / "trivial.log")
     try:
-        wrk(server.base_url, "single", warm)
-        wrk(server.base_url, "batch", warm)
-        return {"single": wrk(server.base_url, "single"), "batch": wrk(server.base_url, "batch")}
+        yield Target("trivial", server.base_url, ("single", "batch"))
     finally:
         server.stop()
 
 
-def measure_legacy(wrk: Wrk, workdir: Path, warm: float, usages_per_thread: int) -> Optional[Load]:
-    runs = [wrk.next_run(), wrk.next_run()]
+@contextlib.contextmanager
+def legacy_server(workdir: Path, wrk: Wrk, rounds: int, usages: int) -> Iterator[Optional[Target]]:
+    """The 0.1.1 server with ``usages`` per wrk thread for a warm-up and ``rounds`` runs, or None if
+    it cannot be had."""
+    runs = [wrk.next_run() for _ in range(rounds + 1)]
     try:
-        server = start_legacy(workdir, runs, usages_per_thread)
+        server = start_legacy(workdir, runs, usages)
     except (subprocess.CalledProcessError, SystemExit) as problem:  # no registry: say so and go on
         print(f"   0.1.1 server unavailable: {problem}")
-        return None
+        yield None
+        return
     try:
-        warmup = wrk(server.base_url, "legacy", warm, run=runs[0], usages_per_thread=usages_per_thread)
-        load = wrk(server.base_url, "legacy", run=runs[1], usages_per_thread=usages_per_thread)
-        time.sleep(0.5)
+        yield Target("0.1.1", server.base_url, ("legacy",), legacy_runs=runs, legacy_usages=usages)
     finally:
         server.stop()
-    held, acknowledged = legacy_stored(workdir), warmup.acknowledged + load.acknowledged
-    print(f"   0.1.1 stored {held:,} errors for {acknowledged:,} acknowledged")
-    return load
 
 
 def top_issues(workdir: Path, events: int, requests: int) -> Dict[str, float]:
@@ -388,8 +453,15 @@ def main() -> None:
     )
     parser.add_argument("--database", choices=("sqlite", "postgresql", "both"), default="both")
     parser.add_argument("--database-url", help="a PostgreSQL server to use (default: start one)")
-    parser.add_argument("--seconds", type=float, help="length of each measured wrk run (default 10, quick 3)")
+    parser.add_argument(
+        "--seconds",
+        type=float,
+        help="measured seconds per server and mode, all rounds together (default 10, quick 3)",
+    )
     parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="turns the servers take; each run is seconds / rounds long"
+    )
     parser.add_argument(
         "--events", type=int, help="reports stored for the query (default 1,000,000; quick 100,000)"
     )
@@ -406,29 +478,41 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="ner-ingest-bench-") as temp:
         workdir = Path(temp)
         print(
-            f"wrk: {THREADS} threads, {args.connections} connections,"
-            f" {seconds:g} s per run after a {warm:g} s warm-up;"
+            f"wrk: {THREADS} threads, {args.connections} connections; every server warmed for {warm:g} s,"
+            f" then {args.rounds} rounds of {seconds / args.rounds:.2g} s runs, the servers taking turns;"
             f" one uvicorn worker per server; batches of {BATCH}"
         )
-        print("\n1. trivial FastAPI endpoints (parse the body, store nothing)")
-        trivial = measure_trivial(wrk, workdir, warm)
-        print(line("POST /api/v1/events (one report)", trivial["single"]))
-        print(line(f"POST /api/v1/events/batch ({BATCH} reports)", trivial["batch"], BATCH))
-
-        print("\n2. the 0.1.1 server (SQLite), POST /errors/<uuid>/")
-        usages = int(3000 * (seconds + warm))  # far more than 0.1.1 gets through
-        legacy = measure_legacy(wrk, workdir, warm, usages)
-        if legacy is not None:
-            print(line("POST /errors/<uuid>/ (one report)", legacy))
-
-        ours: Dict[str, Dict[str, Load]] = {}
+        print("servers: the trivial FastAPI endpoints (parse the body, store nothing), the 0.1.1 server")
+        print(f"(SQLite, POST /errors/<uuid>/), ours on {' and '.join(kinds)}")
+        usages = int(3000 * (seconds / args.rounds + warm))  # far more than 0.1.1 gets through a run
         need_pg = "postgresql" in kinds
-        with postgres_server(args.database_url) if need_pg else contextlib.nullcontext(None) as pg_url:
-            for number, kind in enumerate(kinds, start=3):
-                print(f"\n{number}. our server on {'SQLite (WAL)' if kind == 'sqlite' else 'PostgreSQL'}")
-                ours[kind] = measure_ours(wrk, workdir, kind, pg_url if kind == "postgresql" else None, warm)
-                print(line("POST /api/v1/events (one report)", ours[kind]["single"]))
-                print(line(f"POST /api/v1/events/batch ({BATCH} reports)", ours[kind]["batch"], BATCH))
+        with contextlib.ExitStack() as stack:
+            pg_url = stack.enter_context(postgres_server(args.database_url)) if need_pg else None
+            trivial = stack.enter_context(trivial_server(workdir))
+            legacy = stack.enter_context(legacy_server(workdir, wrk, args.rounds, usages))
+            ours = {
+                kind: stack.enter_context(our_server(workdir, kind, pg_url if kind == "postgresql" else None))
+                for kind in kinds
+            }
+            targets = [trivial] + ([legacy] if legacy else []) + list(ours.values())
+            measure(wrk, targets, args.rounds, seconds, warm)
+            time.sleep(0.5)  # requests in flight when wrk stopped
+            for target in ours.values():
+                check_stored(target, stored(target.base_url), wrk.connections)
+            if legacy is not None:
+                held = legacy_stored(workdir)
+                print(f"   0.1.1 stored {held:,} errors for {legacy.acknowledged_reports():,} acknowledged")
+
+        print("\n1. trivial FastAPI endpoints (parse the body, store nothing)")
+        print(line("POST /api/v1/events (one report)", trivial.figure("single")))
+        print(line(f"POST /api/v1/events/batch ({BATCH} reports)", trivial.figure("batch"), BATCH))
+        print("\n2. the 0.1.1 server (SQLite), POST /errors/<uuid>/")
+        if legacy is not None:
+            print(line("POST /errors/<uuid>/ (one report)", legacy.figure("legacy")))
+        for number, (kind, target) in enumerate(ours.items(), start=3):
+            print(f"\n{number}. our server on {'SQLite (WAL)' if kind == 'sqlite' else 'PostgreSQL'}")
+            print(line("POST /api/v1/events (one report)", target.figure("single")))
+            print(line(f"POST /api/v1/events/batch ({BATCH} reports)", target.figure("batch"), BATCH))
 
         query: Dict[str, float] = {}
         if "sqlite" in kinds:
@@ -440,48 +524,53 @@ def main() -> None:
                     f"   p95 {query[label + ' p95']:6.1f} ms"
                 )
 
+    base = {"single": trivial.figure("single"), "batch": trivial.figure("batch")}
+    legacy_load = legacy.figure("legacy") if legacy is not None else None
     print("\nsummary (ratios within this run):")
-    for kind, loads in ours.items():
+    for kind, target in ours.items():
         name = "SQLite" if kind == "sqlite" else "PostgreSQL"
-        single, batch = loads["single"], loads["batch"]
-        vs_trivial = single.rate / trivial["single"].rate
+        single, batch = target.figure("single"), target.figure("batch")
+        vs_trivial = single.rate / base["single"].rate
+        vs_legacy = ""
+        if legacy_load is not None:
+            vs_legacy = f", {single.rate / legacy_load.rate:.1f}x the 0.1.1 server (goal >= 3x)"
         print(
             f"   {name}: single reports at {vs_trivial:.2f} of the trivial endpoint (goal >= 0.6)"
-            + (f", {single.rate / legacy.rate:.1f}x the 0.1.1 server (goal >= 3x)" if legacy else "")
-            + f"; batches {batch.rate * BATCH:,.0f} reports/s = {batch.rate / trivial['batch'].rate:.2f}"
+            + vs_legacy
+            + f"; batches {batch.rate * BATCH:,.0f} reports/s = {batch.rate / base['batch'].rate:.2f}"
             " of the trivial batch endpoint" + (" (goal >= 20,000/s)" if kind == "sqlite" else "")
         )
         figures.add(
             f"ingest, one report per request, {name}",
             f"{single.rate:,.0f} req/s",
-            f"trivial FastAPI endpoint {trivial['single'].rate:,.0f} req/s",
-            ratio(single.rate, trivial["single"].rate),
+            f"trivial FastAPI endpoint {base['single'].rate:,.0f} req/s",
+            ratio(single.rate, base["single"].rate),
             ">= 0.6×",
         )
-        if legacy is not None:
+        if legacy_load is not None:
             figures.add(
                 f"ingest, one report per request, {name}, against 0.1.1",
                 f"{single.rate:,.0f} req/s",
-                f"0.1.1 server POST /errors/ {legacy.rate:,.0f} req/s",
-                ratio(single.rate, legacy.rate, 1),
+                f"0.1.1 server POST /errors/ {legacy_load.rate:,.0f} req/s",
+                ratio(single.rate, legacy_load.rate, 1),
                 ">= 3×",
             )
         figures.add(
             f"ingest latency, one report, {name} (p50 / p99)",
             f"{single.p50_ms:.1f} / {single.p99_ms:.1f} ms",
-            f"trivial {trivial['single'].p50_ms:.1f} / {trivial['single'].p99_ms:.1f} ms",
+            f"trivial {base['single'].p50_ms:.1f} / {base['single'].p99_ms:.1f} ms",
         )
         figures.add(
             f"ingest, batches of {BATCH}, {name}",
             f"{batch.rate * BATCH:,.0f} reports/s",
-            f"trivial batch endpoint {trivial['batch'].rate * BATCH:,.0f} reports/s",
-            ratio(batch.rate, trivial["batch"].rate),
+            f"trivial batch endpoint {base['batch'].rate * BATCH:,.0f} reports/s",
+            ratio(batch.rate, base["batch"].rate),
             ">= 20,000/s" if kind == "sqlite" else "",
         )
         figures.add(
             f"ingest latency, batch of {BATCH}, {name} (p50 / p99)",
             f"{batch.p50_ms:.1f} / {batch.p99_ms:.1f} ms",
-            f"trivial {trivial['batch'].p50_ms:.1f} / {trivial['batch'].p99_ms:.1f} ms",
+            f"trivial {base['batch'].p50_ms:.1f} / {base['batch'].p99_ms:.1f} ms",
         )
     if query:
         worst = max(query["by count p95"], query["by last seen p95"])
