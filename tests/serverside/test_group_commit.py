@@ -7,15 +7,17 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import sqlite3
 import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
-from typing import List
+from typing import List, Tuple
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.engine import make_url
 
 from notebook_error_reporter.serverside import group_commit
 from notebook_error_reporter.serverside._store import EVENT, ISSUE
@@ -182,3 +184,95 @@ def test_reports_arriving_while_the_writer_gathers_join_its_group(
     assert all(result.created for result in results)
     assert group.groups == 1, "the writer waited for the reports still coming"
     assert count(database, EVENT) == 4
+
+
+def sqlite_file(database: Database) -> str:
+    if not database.writes_without_waiting:
+        pytest.skip("the event loop stores groups itself on SQLite files only")
+    path = make_url(database.url).database
+    assert path
+    return path
+
+
+def test_postgresql_groups_are_always_stored_by_the_writer_thread(database: Database) -> None:
+    group = GroupCommit(database)
+    assert group.in_loop == database.is_sqlite, "on PostgreSQL each statement is a round trip"
+    assert not GroupCommit(database, in_loop=False).in_loop
+
+
+def test_on_a_sqlite_file_the_event_loop_stores_its_groups_itself(database: Database) -> None:
+    sqlite_file(database)
+    group = GroupCommit(database)
+    events = [clean(error_name=f"Error{i % 3}") for i in range(30)]
+
+    async def everyone() -> List[IngestResult]:
+        return list(await asyncio.gather(*(group.ingest_async(event) for event in events)))
+
+    results = asyncio.run(everyone())
+    assert all(r.created for r in results) and [r.event_id for r in results] == [e.event_id for e in events]
+    assert group._writer is None and group.handed_over == 0, "no writer thread was needed"
+    assert group.groups < 30
+    assert count(database, EVENT) == 30
+
+
+def test_the_loop_hands_its_group_over_rather_than_wait_for_another_connections_lock(
+    database: Database,
+) -> None:
+    """Another process (here: another connection) holds SQLite's write lock: the loop goes on serving,
+    the writer thread waits for the lock and stores the report once it is free."""
+    holder = sqlite3.connect(sqlite_file(database), isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    group = GroupCommit(database)
+
+    async def meanwhile() -> Tuple[int, bool, IngestResult]:
+        stored = asyncio.ensure_future(group.ingest_async(clean()))
+        ticks = 0
+        started = time.monotonic()
+        while time.monotonic() - started < 0.5:
+            await asyncio.sleep(0.01)
+            ticks += 1
+        waited = not stored.done()
+        holder.execute("ROLLBACK")  # the lock is free again
+        return ticks, waited, await asyncio.wait_for(stored, 30)
+
+    try:
+        ticks, waited, result = asyncio.run(meanwhile())
+    finally:
+        holder.close()
+    assert ticks >= 20, f"the event loop was blocked ({ticks} ticks in 0.5 s)"
+    assert waited and result.created
+    assert group.handed_over >= 1
+    assert count(database, EVENT) == 1
+
+
+def test_the_loop_hands_its_group_over_while_another_thread_has_the_writer_turn(
+    database: Database,
+) -> None:
+    sqlite_file(database)
+    group = GroupCommit(database)
+    turn = database.writer_turns.lock
+    taken, release = threading.Event(), threading.Event()
+
+    def hold_the_turn() -> None:
+        with turn:
+            taken.set()
+            release.wait(30)
+
+    holder = threading.Thread(target=hold_the_turn)
+    holder.start()
+    taken.wait(10)
+
+    async def report() -> Tuple[bool, IngestResult]:
+        stored = asyncio.ensure_future(group.ingest_async(clean()))
+        await asyncio.sleep(0.3)
+        waited = not stored.done()
+        release.set()
+        return waited, await asyncio.wait_for(stored, 30)
+
+    try:
+        waited, result = asyncio.run(report())
+    finally:
+        release.set()
+        holder.join(10)
+    assert waited and result.created and group.handed_over >= 1
+    assert count(database, EVENT) == 1

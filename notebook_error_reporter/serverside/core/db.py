@@ -13,6 +13,11 @@ its turn on a Python lock before it starts. Concurrent ingest transactions touch
 SQLite's busy handler polls with sleeps of up to 100 ms and PostgreSQL's row locks queue them into
 deadlock retries, so a dozen concurrent batches were slower than one at a time, with tails of
 seconds. Other processes (workers) still meet at the database's own locks.
+
+On a SQLite file there is a third entry point, ``no_wait_write_session()``: a write session for the
+event loop, which must never wait. It takes the turn only if it is free (``WriterTurns.try_take``)
+and its connection has no busy timeout, so a write lock held by another process fails it at once
+(``OperationalError``) and the caller hands the work to a thread that may wait.
 """
 
 from __future__ import annotations
@@ -73,6 +78,19 @@ class WriterTurns:
             self._owner = None
             self.lock.release()
 
+    def try_take(self) -> bool:
+        """Take the turn for this thread if nobody holds it; write sessions opened until
+        ``give_back`` ride on it."""
+        if not self.lock.acquire(blocking=False):
+            return False
+        self._owner = threading.get_ident()
+        return True
+
+    def give_back(self) -> None:
+        """End a turn taken with ``try_take``."""
+        self._owner = None
+        self.lock.release()
+
     @classmethod
     def holds_turn(cls, session: Session) -> bool:
         return bool(session.info.get(cls._KEY, False))
@@ -91,6 +109,16 @@ class Database:
         self.writer_turns = WriterTurns()
         self._write_sessions = sessionmaker(self.write_engine, expire_on_commit=False)
         self.writer_turns.attach(self._write_sessions)
+        self._no_wait_engine: Optional[Engine] = None
+        self._no_wait_sessions: Optional[sessionmaker[Session]] = None
+        parsed = make_url(url)
+        if self.is_sqlite and parsed.database not in (None, "", ":memory:"):
+            self._no_wait_engine = _sqlite_engine(url, in_memory=False, busy_timeout_ms=0, pool_size=1)
+            self._no_wait_sessions = sessionmaker(
+                self._no_wait_engine.execution_options(**{_BEGIN_OPTION: "IMMEDIATE"}),
+                expire_on_commit=False,
+            )
+            self.writer_turns.attach(self._no_wait_sessions)
 
     def session(self) -> Session:
         """A session for reading (on SQLite it never blocks the writer)."""
@@ -99,6 +127,17 @@ class Database:
     def write_session(self) -> Session:
         """A session whose transactions take this process's writer turn, and SQLite's write lock, at once."""
         return self._write_sessions()
+
+    @property
+    def writes_without_waiting(self) -> bool:
+        """Whether ``no_wait_write_session`` has sessions to give (a SQLite file)."""
+        return self._no_wait_sessions is not None
+
+    def no_wait_write_session(self) -> Optional[Session]:
+        """A write session that fails (``OperationalError``) rather than waits for another
+        connection's write lock: SQLite files only, None elsewhere. Take the turn first
+        (``writer_turns.try_take``)."""
+        return self._no_wait_sessions() if self._no_wait_sessions is not None else None
 
     def ping(self) -> bool:
         """True if a trivial query answers; never raises (this is what /healthz reports)."""
@@ -111,6 +150,8 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+        if self._no_wait_engine is not None:
+            self._no_wait_engine.dispose()
 
 
 def make_engine(url: str) -> Engine:
@@ -129,14 +170,16 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, **kwargs)
 
 
-def _sqlite_engine(url: str, *, in_memory: bool) -> Engine:
+def _sqlite_engine(
+    url: str, *, in_memory: bool, busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS, pool_size: int = 10
+) -> Engine:
     kwargs: Dict[str, Any] = {
-        "connect_args": {"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+        "connect_args": {"check_same_thread": False, "timeout": busy_timeout_ms / 1000},
     }
     if in_memory:
         kwargs["poolclass"] = StaticPool  # one shared connection, or each would see its own empty database
     else:
-        kwargs.update(pool_size=10, max_overflow=30, pool_timeout=30)
+        kwargs.update(pool_size=pool_size, max_overflow=30, pool_timeout=30)
     engine = create_engine(url, **kwargs)
 
     @event.listens_for(engine, "connect")
@@ -149,7 +192,7 @@ def _sqlite_engine(url: str, *, in_memory: bool) -> Engine:
             if not in_memory:
                 cursor.execute("PRAGMA journal_mode=WAL")
                 cursor.execute("PRAGMA synchronous=NORMAL")
-            cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+            cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
             cursor.execute("PRAGMA foreign_keys=ON")
         finally:
             cursor.close()
