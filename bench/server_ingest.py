@@ -340,6 +340,11 @@ class Target:
         return connections * sum(BATCH if mode == "batch" else 1 for mode, _ in every)
 
 
+def run_seconds(seconds: float, rounds: int) -> int:
+    """One run's length: whole seconds, as wrk's ``-d`` takes them."""
+    return max(1, round(seconds / rounds))
+
+
 def measure(wrk: Wrk, targets: List[Target], rounds: int, seconds: float, warm: float) -> None:
     """Warm every target, then ``rounds`` rounds of one run per target and mode, in turn.
 
@@ -350,7 +355,7 @@ def measure(wrk: Wrk, targets: List[Target], rounds: int, seconds: float, warm: 
     for target in targets:
         for mode in target.modes:
             target.load(wrk, mode, warm, warm=True)
-    per_run = seconds / rounds
+    per_run = run_seconds(seconds, rounds)
     for number in range(1, rounds + 1):
         print(f"   round {number}/{rounds}:", end="", flush=True)
         for mode in ("single", "legacy", "batch"):
@@ -456,11 +461,11 @@ def main() -> None:
     parser.add_argument(
         "--seconds",
         type=float,
-        help="measured seconds per server and mode, all rounds together (default 10, quick 3)",
+        help="measured seconds per server and mode, all rounds together (default 12, quick 4)",
     )
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument(
-        "--rounds", type=int, default=3, help="turns the servers take; each run is seconds / rounds long"
+        "--rounds", type=int, default=4, help="turns the servers take; each run is seconds / rounds long"
     )
     parser.add_argument(
         "--events", type=int, help="reports stored for the query (default 1,000,000; quick 100,000)"
@@ -468,7 +473,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="shorter runs, a smaller query database")
     add_json_argument(parser)
     args = parser.parse_args()
-    seconds = args.seconds or (3.0 if args.quick else 10.0)
+    seconds = args.seconds or (4.0 if args.quick else 12.0)
     warm = 1.0 if args.quick else 2.0
     events = args.events or (100_000 if args.quick else 1_000_000)
     kinds = ["sqlite", "postgresql"] if args.database == "both" else [args.database]
@@ -477,14 +482,15 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="ner-ingest-bench-") as temp:
         workdir = Path(temp)
+        per_run = run_seconds(seconds, args.rounds)
         print(
             f"wrk: {THREADS} threads, {args.connections} connections; every server warmed for {warm:g} s,"
-            f" then {args.rounds} rounds of {seconds / args.rounds:.2g} s runs, the servers taking turns;"
+            f" then {args.rounds} rounds of {per_run} s runs, the servers taking turns;"
             f" one uvicorn worker per server; batches of {BATCH}"
         )
         print("servers: the trivial FastAPI endpoints (parse the body, store nothing), the 0.1.1 server")
         print(f"(SQLite, POST /errors/<uuid>/), ours on {' and '.join(kinds)}")
-        usages = int(3000 * (seconds / args.rounds + warm))  # far more than 0.1.1 gets through a run
+        usages = int(3000 * (per_run + warm))  # far more than 0.1.1 gets through a run
         need_pg = "postgresql" in kinds
         with contextlib.ExitStack() as stack:
             pg_url = stack.enter_context(postgres_server(args.database_url)) if need_pg else None
