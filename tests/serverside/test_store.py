@@ -1,0 +1,66 @@
+"""``insert_keyed``: the report rows inserted now are told apart from those stored before, and what
+is stored reads back as written (timestamps aware and in UTC, JSON as sent)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import select
+
+from notebook_error_reporter.serverside._store import EVENT, insert_keyed
+from notebook_error_reporter.serverside.core.db import Database
+from notebook_error_reporter.serverside.ingest import ingest_events
+
+from .test_group_commit import clean
+
+
+def test_insert_keyed_returns_only_the_keys_it_inserted(database: Database) -> None:
+    first = clean()
+    with database.write_session() as session:
+        stored = ingest_events(session=session, events=[first]).results[0]
+    with database.session() as session:
+        row = dict(session.execute(select(EVENT).where(EVENT.c.event_id == first.event_id)).mappings().one())
+    local = timezone(timedelta(hours=-5))
+    fresh = dict(
+        row,
+        event_id="f" * 32,
+        traceback=[{"filename": "<cell 2>", "fun_name": "<module>", "lineno": 4, "note": "é ✓"}],
+        client={"reporter": "0.2.0", "python": "3.11"},
+        occurred_at=datetime(2026, 5, 1, 7, 30, 15, 123456, tzinfo=local),
+    )
+    fresh.pop("id")
+    again = dict(row)
+    again.pop("id")
+    with database.write_session() as session:
+        rows = sorted([fresh, again], key=lambda r: str(r["event_id"]))
+        created = insert_keyed(session, EVENT, rows, "event_id")
+        session.commit()
+    assert created == {"f" * 32}, "the report stored before is not inserted again"
+    with database.session() as session:
+        back = session.execute(select(EVENT).where(EVENT.c.event_id == "f" * 32)).mappings().one()
+        count = len(session.execute(select(EVENT.c.id)).all())
+    assert count == 2 and stored.created
+    assert back["traceback"] == fresh["traceback"] and back["client"] == fresh["client"]
+    assert back["occurred_at"] == fresh["occurred_at"] and back["occurred_at"].tzinfo is not None
+    assert back["occurred_at"].utcoffset() == timedelta(0), "stored in UTC"
+
+
+def test_a_naive_timestamp_is_refused_on_the_way_in(database: Database) -> None:
+    row = {
+        "event_id": "a" * 32,
+        "issue_id": 1,
+        "session_pk": 1,
+        "notebook_id": 1,
+        "error_name": "E",
+        "error_message": "m",
+        "traceback": [],
+        "first_line": "",
+        "execution_count": 1,
+        "occurred_at": datetime(2026, 5, 1, 7, 30),
+        "received_at": datetime.now(timezone.utc),
+        "client": None,
+        "source": "v1",
+    }
+    with pytest.raises(Exception, match="naive"), database.write_session() as session:
+        insert_keyed(session, EVENT, [row], "event_id")
