@@ -20,6 +20,8 @@ database, though: it goes ahead only when this process's writer turn is free and
 lock can be had at once (``Database.no_wait_write_session``); otherwise, or when the database
 answers with anything that could mean waiting (locked, unavailable), the group goes to the writer
 thread, which may wait. On PostgreSQL every statement is a network round trip: the thread does it.
+A batch (``POST /api/v1/events/batch``) is a transaction of its own, never grouped, and goes the
+same way (``ingest_batch``): in the loop when that needs no waiting, else in a thread of the pool.
 
 Before taking the waiting reports the writer pauses while more keep arriving (``_gather``), so
 a group holds what the event loop has parsed meanwhile, not just what it had parsed so far.
@@ -39,6 +41,7 @@ import time
 from typing import Callable, Dict, List, Optional
 
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from .core.db import UNAVAILABLE_ERRORS, Database
 from .ingest import IngestResult, ingest_events
@@ -116,6 +119,7 @@ class GroupCommit:
         self._loop_flusher: Optional[asyncio.Task[None]] = None
         self.groups = 0  # transactions made (for tests and the benchmark)
         self.handed_over = 0  # groups the loop gave the writer thread rather than wait (tests)
+        self.loop_batches = 0  # batches the loop stored itself (tests)
 
     def ingest(self, event: CleanEvent) -> IngestResult:
         """Store ``event`` (from a thread); returns once it is committed, or raises what stopped it."""
@@ -143,6 +147,34 @@ class GroupCommit:
         if flusher is None or flusher.done() or flusher.get_loop() is not loop:
             self._loop_flusher = loop.create_task(self._flush_in_loop())
         return await future
+
+    async def ingest_batch(self, events: List[CleanEvent], client_dropped: int = 0) -> List[IngestResult]:
+        """A batch, in one transaction of its own (not grouped): stored in the event loop when that
+        needs no waiting, as groups are (``in_loop``), else in a thread of the pool, which may wait."""
+        if not (events or client_dropped):
+            return []
+        turns = self.database.writer_turns
+        if self.in_loop and turns.try_take():
+            try:
+                session = self.database.no_wait_write_session()
+                if session is not None:
+                    with session:
+                        results = ingest_events(
+                            session=session, events=events, client_dropped=client_dropped, known=self.known
+                        ).results
+                    self.loop_batches += 1
+                    return results
+            except UNAVAILABLE_ERRORS as error:  # rolled back; the thread below waits, or answers 503
+                logger.info("batch in the loop: %s; handed to a thread", type(error).__name__)
+            finally:
+                turns.give_back()
+        return await run_in_threadpool(self._ingest_batch_waiting, events, client_dropped)
+
+    def _ingest_batch_waiting(self, events: List[CleanEvent], client_dropped: int) -> List[IngestResult]:
+        with self.database.write_session() as session:
+            return ingest_events(
+                session=session, events=events, client_dropped=client_dropped, known=self.known
+            ).results
 
     def close(self) -> None:
         """Store what is waiting, then stop the writer (the app's shutdown)."""

@@ -276,3 +276,35 @@ def test_the_loop_hands_its_group_over_while_another_thread_has_the_writer_turn(
         holder.join(10)
     assert waited and result.created and group.handed_over >= 1
     assert count(database, EVENT) == 1
+
+
+def test_a_batch_is_stored_in_the_loop_or_in_a_thread_that_waits_for_the_lock(database: Database) -> None:
+    """A free SQLite file: the loop stores the batch itself. Another connection holding the write
+    lock: the batch waits in a thread while the loop goes on, and is stored once the lock is free."""
+    path = sqlite_file(database)
+    group = GroupCommit(database)
+    first = [clean(error_name=f"Error{i % 2}") for i in range(5)]
+    results = asyncio.run(group.ingest_batch(first))
+    assert all(r.created for r in results) and group.loop_batches == 1
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+
+    async def meanwhile() -> Tuple[int, bool, List[IngestResult]]:
+        stored = asyncio.ensure_future(group.ingest_batch([clean(), first[0]]))
+        ticks = 0
+        started = time.monotonic()
+        while time.monotonic() - started < 0.5:
+            await asyncio.sleep(0.01)
+            ticks += 1
+        waited = not stored.done()
+        holder.execute("ROLLBACK")
+        return ticks, waited, await asyncio.wait_for(stored, 30)
+
+    try:
+        ticks, waited, second = asyncio.run(meanwhile())
+    finally:
+        holder.close()
+    assert ticks >= 20, f"the event loop was blocked ({ticks} ticks in 0.5 s)"
+    assert waited and group.loop_batches == 1, "the second batch was stored by a thread"
+    assert [r.created for r in second] == [True, False], "new, then a report stored before"
+    assert count(database, EVENT) == 6

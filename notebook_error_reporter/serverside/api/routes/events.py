@@ -9,16 +9,18 @@ answer arrived, or it sends the whole batch again, which idempotency makes harml
 
 from __future__ import annotations
 
-from typing import Any, List, Optional
+from typing import Any, List, Optional, Tuple
 
 from fastapi import APIRouter, Response
 from fastapi.concurrency import run_in_threadpool
 from pydantic import TypeAdapter, ValidationError
 
 from ... import crud
+from ...core.state import ServerState
+from ...ingest import IngestResult
 from ...schemas import BatchCreate, BatchResponse, BatchResult, EventAck, EventCreate
 from ...scrub import CleanEvent, clean_event
-from ..deps import GuardedStateDep, WriteSessionDep, limit_session
+from ..deps import GuardedStateDep, limit_session
 from ..docs import answers
 
 router = APIRouter(prefix="/events", tags=["events"])
@@ -101,15 +103,51 @@ def _rejection(item: Any, error: ValidationError) -> BatchResult:
         **answers(400, 403, 413, 422, 429, 503),
     },
 )
-def post_batch(batch: BatchCreate, session: WriteSessionDep, state: GuardedStateDep) -> BatchResponse:
+async def post_batch(batch: BatchCreate, state: GuardedStateDep) -> BatchResponse:
     """Each report is validated on its own: invalid ones are `rejected` with a reason, the rest stored.
 
     `client_dropped` (reports the client's full spool had to drop) is added to the notebook of the
     first valid report.
     """
-    # Take this process's writer turn first (core/db.py): the validating and scrubbing below are the
-    # CPU-heavy part, and done outside the turn they starve its holder of the GIL between queries.
-    session.begin()
+    # On a SQLite file the event loop judges the batch and stores it itself when that needs no
+    # waiting (group_commit.py); elsewhere the whole request goes to the thread pool.
+    if not state.group_commit.in_loop:
+        return await run_in_threadpool(_post_batch_in_thread, batch, state)
+    slots, valid = _judged(batch)
+    sessions = sorted({event.session_id for event in valid})
+    if state.limiter.in_process:
+        _limit_sessions(state, sessions)
+    else:
+        await run_in_threadpool(_limit_sessions, state, sessions)
+    stored = await state.group_commit.ingest_batch(valid, batch.client_dropped)
+    return _answer(batch, slots, stored)
+
+
+def _post_batch_in_thread(batch: BatchCreate, state: ServerState) -> BatchResponse:
+    """The batch in a thread of the pool, in a write session of its own."""
+    with state.database.write_session() as session:
+        # Take this process's writer turn first (core/db.py): the validating and scrubbing below
+        # are the CPU-heavy part, and done outside the turn they starve its holder of the GIL
+        # between queries.
+        session.begin()
+        slots, valid = _judged(batch)
+        _limit_sessions(state, sorted({event.session_id for event in valid}))
+        stored: List[IngestResult] = []
+        if valid or batch.client_dropped:
+            stored = crud.ingest_events(
+                session=session, events=valid, client_dropped=batch.client_dropped, known=state.known_ids
+            ).results
+        return _answer(batch, slots, stored)
+
+
+def _limit_sessions(state: ServerState, session_ids: List[str]) -> None:
+    for session_id in session_ids:
+        limit_session(state, session_id)
+
+
+def _judged(batch: BatchCreate) -> Tuple[List[Optional[BatchResult]], List[CleanEvent]]:
+    """Each report validated and scrubbed on its own: a slot per report (its rejection, or None for
+    a valid one) and the valid ones, in order."""
     slots: List[Optional[BatchResult]] = []
     valid: List[CleanEvent] = []
     for item in batch.events:
@@ -120,13 +158,13 @@ def post_batch(batch: BatchCreate, session: WriteSessionDep, state: GuardedState
             continue
         slots.append(None)
         valid.append(clean_event(event))
-    for session_id in sorted({event.session_id for event in valid}):
-        limit_session(state, session_id)
-    stored: List[Any] = []
-    if valid or batch.client_dropped:
-        stored = crud.ingest_events(
-            session=session, events=valid, client_dropped=batch.client_dropped, known=state.known_ids
-        ).results
+    return slots, valid
+
+
+def _answer(
+    batch: BatchCreate, slots: List[Optional[BatchResult]], stored: List[IngestResult]
+) -> BatchResponse:
+    """The per-report answer: rejections where they were, the stored results in the other slots."""
     results: List[BatchResult] = []
     next_valid = 0
     for item, slot in zip(batch.events, slots):
