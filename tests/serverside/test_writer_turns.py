@@ -116,3 +116,39 @@ def test_a_write_session_opened_inside_this_threads_turn_does_not_wait_for_itsel
         outer.commit()
     assert time.monotonic() - started < 2.0
     assert turn_is_free(database)
+
+
+def test_try_take_yields_to_a_thread_already_waiting_for_the_turn(database: Database) -> None:
+    """The event loop's non-blocking try must not keep overtaking a writer thread that waits."""
+    turns = database.writer_turns
+    assert turns.try_take()
+    got_it = threading.Event()
+
+    def waiting_writer() -> None:
+        with database.write_session() as session:
+            session.execute(text("INSERT INTO t (n, who) VALUES (7, 'thread')"))
+            session.commit()
+        got_it.set()
+
+    writer = threading.Thread(target=waiting_writer)
+    writer.start()
+    deadline = time.monotonic() + 5
+    while not turns._queued and time.monotonic() < deadline:
+        time.sleep(0.005)
+    assert turns._queued == 1, "the thread waits for the turn"
+    turns.give_back()
+    assert got_it.wait(10), "the waiting thread got the turn"
+    writer.join(10)
+    assert turns.try_take(), "free again once nobody waits"
+    turns.give_back()
+
+
+def test_try_take_fails_while_a_thread_waits_even_between_turns(database: Database) -> None:
+    turns = database.writer_turns
+    turns._queued = 1  # as while a thread is between asking and getting the turn
+    try:
+        assert not turns.try_take()
+    finally:
+        turns._queued = 0
+    assert turns.try_take()
+    turns.give_back()
