@@ -35,10 +35,11 @@ own, so one report's trouble is its own request's answer only.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
 import time
-from typing import Callable, Dict, List, Optional
+from typing import Callable, Dict, Iterator, List, Optional
 
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
@@ -153,21 +154,16 @@ class GroupCommit:
         needs no waiting, as groups are (``in_loop``), else in a thread of the pool, which may wait."""
         if not (events or client_dropped):
             return []
-        turns = self.database.writer_turns
-        if self.in_loop and turns.try_take():
-            try:
-                session = self.database.no_wait_write_session()
+        try:
+            with self._loop_turn() as session:
                 if session is not None:
-                    with session:
-                        results = ingest_events(
-                            session=session, events=events, client_dropped=client_dropped, known=self.known
-                        ).results
+                    results = ingest_events(
+                        session=session, events=events, client_dropped=client_dropped, known=self.known
+                    ).results
                     self.loop_batches += 1
                     return results
-            except UNAVAILABLE_ERRORS as error:  # rolled back; the thread below waits, or answers 503
-                logger.info("batch in the loop: %s; handed to a thread", type(error).__name__)
-            finally:
-                turns.give_back()
+        except UNAVAILABLE_ERRORS as error:  # rolled back; the thread below waits, or answers 503
+            logger.info("batch in the loop: %s; handed to a thread", type(error).__name__)
         return await run_in_threadpool(self._ingest_batch_waiting, events, client_dropped)
 
     def _ingest_batch_waiting(self, events: List[CleanEvent], client_dropped: int) -> List[IngestResult]:
@@ -201,23 +197,35 @@ class GroupCommit:
             del self._loop_waiting[: self.max_group]
             self._store_in_loop(group)
 
-    def _store_in_loop(self, group: List[_Waiting]) -> None:
-        """Store ``group`` now if that needs no waiting; else (or on the way) the writer thread takes
-        what is left."""
+    @contextlib.contextmanager
+    def _loop_turn(self) -> Iterator[Optional[Session]]:
+        """This process's writer turn and a no-wait write session, if the turn is free at once (and
+        the loop stores at all); else None. SQLite's own lock, if taken, fails the first statement."""
+        session = self.database.no_wait_write_session() if self.in_loop else None
         turns = self.database.writer_turns
-        session = self.database.no_wait_write_session() if turns.try_take() else None
-        if session is None:
-            self._hand_over(group)
+        if session is None or not turns.try_take():
+            yield None
             return
         try:
             with session:
-                self._store(session, group, self._hand_over)
+                yield session
+        finally:
+            turns.give_back()
+
+    def _store_in_loop(self, group: List[_Waiting]) -> None:
+        """Store ``group`` now if that needs no waiting; else (or on the way) the writer thread takes
+        what is left."""
+        try:
+            with self._loop_turn() as session:
+                if session is None:
+                    self._hand_over(group)
+                else:
+                    self._store(session, group, self._hand_over)
         except Exception as error:  # opening or closing the session failed: the thread tries again
             logger.info("group commit in the loop: %s; handed to the writer", type(error).__name__)
             self._hand_over([waiting for waiting in group if not waiting.finished])
         finally:
-            turns.give_back()
-            _resolve(group)
+            _resolve(group)  # what was stored, or refused at shutdown; the writer tells of the rest
 
     def _hand_over(self, group: List[_Waiting], _error: Optional[BaseException] = None) -> None:
         """Give reports the loop would have had to wait for (or retry after ``_error``) to the writer."""

@@ -13,7 +13,7 @@ import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
-from typing import List, Tuple
+from typing import Awaitable, Callable, List, Tuple, TypeVar
 
 import pytest
 from sqlalchemy import func, select
@@ -194,6 +194,33 @@ def sqlite_file(database: Database) -> str:
     return path
 
 
+T = TypeVar("T")
+
+
+def while_another_connection_writes(path: str, store: Callable[[], Awaitable[T]]) -> Tuple[int, bool, T]:
+    """Run ``store()`` while another connection holds SQLite's write lock for 0.5 s: the event loop's
+    ticks meanwhile (about 50 if it was never blocked), whether the store was still waiting when the
+    lock was let go, and its result."""
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+
+    async def meanwhile() -> Tuple[int, bool, T]:
+        stored = asyncio.ensure_future(store())
+        ticks = 0
+        started = time.monotonic()
+        while time.monotonic() - started < 0.5:
+            await asyncio.sleep(0.01)
+            ticks += 1
+        waited = not stored.done()
+        holder.execute("ROLLBACK")  # the lock is free again
+        return ticks, waited, await asyncio.wait_for(stored, 30)
+
+    try:
+        return asyncio.run(meanwhile())
+    finally:
+        holder.close()
+
+
 def test_postgresql_groups_are_always_stored_by_the_writer_thread(database: Database) -> None:
     group = GroupCommit(database)
     assert group.in_loop == database.is_sqlite, "on PostgreSQL each statement is a round trip"
@@ -220,25 +247,10 @@ def test_the_loop_hands_its_group_over_rather_than_wait_for_another_connections_
 ) -> None:
     """Another process (here: another connection) holds SQLite's write lock: the loop goes on serving,
     the writer thread waits for the lock and stores the report once it is free."""
-    holder = sqlite3.connect(sqlite_file(database), isolation_level=None)
-    holder.execute("BEGIN IMMEDIATE")
     group = GroupCommit(database)
-
-    async def meanwhile() -> Tuple[int, bool, IngestResult]:
-        stored = asyncio.ensure_future(group.ingest_async(clean()))
-        ticks = 0
-        started = time.monotonic()
-        while time.monotonic() - started < 0.5:
-            await asyncio.sleep(0.01)
-            ticks += 1
-        waited = not stored.done()
-        holder.execute("ROLLBACK")  # the lock is free again
-        return ticks, waited, await asyncio.wait_for(stored, 30)
-
-    try:
-        ticks, waited, result = asyncio.run(meanwhile())
-    finally:
-        holder.close()
+    ticks, waited, result = while_another_connection_writes(
+        sqlite_file(database), lambda: group.ingest_async(clean())
+    )
     assert ticks >= 20, f"the event loop was blocked ({ticks} ticks in 0.5 s)"
     assert waited and result.created
     assert group.handed_over >= 1
@@ -286,24 +298,9 @@ def test_a_batch_is_stored_in_the_loop_or_in_a_thread_that_waits_for_the_lock(da
     first = [clean(error_name=f"Error{i % 2}") for i in range(5)]
     results = asyncio.run(group.ingest_batch(first))
     assert all(r.created for r in results) and group.loop_batches == 1
-    holder = sqlite3.connect(path, isolation_level=None)
-    holder.execute("BEGIN IMMEDIATE")
-
-    async def meanwhile() -> Tuple[int, bool, List[IngestResult]]:
-        stored = asyncio.ensure_future(group.ingest_batch([clean(), first[0]]))
-        ticks = 0
-        started = time.monotonic()
-        while time.monotonic() - started < 0.5:
-            await asyncio.sleep(0.01)
-            ticks += 1
-        waited = not stored.done()
-        holder.execute("ROLLBACK")
-        return ticks, waited, await asyncio.wait_for(stored, 30)
-
-    try:
-        ticks, waited, second = asyncio.run(meanwhile())
-    finally:
-        holder.close()
+    ticks, waited, second = while_another_connection_writes(
+        path, lambda: group.ingest_batch([clean(), first[0]])
+    )
     assert ticks >= 20, f"the event loop was blocked ({ticks} ticks in 0.5 s)"
     assert waited and group.loop_batches == 1, "the second batch was stored by a thread"
     assert [r.created for r in second] == [True, False], "new, then a report stored before"

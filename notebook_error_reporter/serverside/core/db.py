@@ -123,8 +123,7 @@ class Database:
         self.writer_turns.attach(self._write_sessions)
         self._no_wait_engine: Optional[Engine] = None
         self._no_wait_sessions: Optional[sessionmaker[Session]] = None
-        parsed = make_url(url)
-        if self.is_sqlite and parsed.database not in (None, "", ":memory:"):
+        if self.is_sqlite and not _sqlite_in_memory(url):
             self._no_wait_engine = _sqlite_engine(url, in_memory=False, busy_timeout_ms=0, pool_size=1)
             self._no_wait_sessions = sessionmaker(
                 self._no_wait_engine.execution_options(**{_BEGIN_OPTION: "IMMEDIATE"}),
@@ -147,8 +146,8 @@ class Database:
 
     def no_wait_write_session(self) -> Optional[Session]:
         """A write session that fails (``OperationalError``) rather than waits for another
-        connection's write lock: SQLite files only, None elsewhere. Take the turn first
-        (``writer_turns.try_take``)."""
+        connection's write lock: SQLite files only, None elsewhere. Take the turn with
+        ``writer_turns.try_take`` before its transaction begins."""
         return self._no_wait_sessions() if self._no_wait_sessions is not None else None
 
     def ping(self) -> bool:
@@ -170,7 +169,7 @@ def make_engine(url: str) -> Engine:
     """An engine with this project's settings for SQLite or PostgreSQL (other URLs get defaults)."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        return _sqlite_engine(url, in_memory=parsed.database in (None, "", ":memory:"))
+        return _sqlite_engine(url, in_memory=_sqlite_in_memory(url))
     kwargs: Dict[str, Any] = {"pool_pre_ping": True}
     if parsed.get_backend_name() == "postgresql":
         kwargs.update(
@@ -180,6 +179,10 @@ def make_engine(url: str) -> Engine:
             connect_args={"connect_timeout": CONNECT_TIMEOUT_S},
         )
     return create_engine(url, **kwargs)
+
+
+def _sqlite_in_memory(url: str) -> bool:
+    return make_url(url).database in (None, "", ":memory:")
 
 
 def _sqlite_engine(
