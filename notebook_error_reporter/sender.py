@@ -31,10 +31,10 @@ import time
 import uuid
 import weakref
 from dataclasses import dataclass
-from email.utils import parsedate_to_datetime
 from typing import Any, Deque, Dict, List, Optional
 
 from .cachedir import MEMORY
+from .retry_after import retry_after_seconds
 from .spool import CELL_WAIT, WORKER_WAIT, Claimed, Spool, SpoolBusy, open_spool
 from .stats import ReporterStats
 from .transport import Response, Timeout, Transport, TransportError
@@ -77,24 +77,6 @@ def full_jitter(failures: int, base: float, cap: float, rand: float) -> float:
     """Seconds to wait after ``failures`` failures in a row: uniform in [0, min(cap, base·2^(n-1))]."""
     ceiling = min(cap, base * (2 ** max(0, min(failures - 1, 60))))
     return rand * ceiling
-
-
-def retry_after_seconds(value: Optional[str], now: Optional[float] = None) -> Optional[float]:
-    """A ``Retry-After`` header as seconds from now (delta-seconds or HTTP-date); None if absent/bad."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when is None:
-        return None
-    return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 
 def legacy_body(event: Dict[str, Any]) -> Dict[str, Any]:

@@ -19,7 +19,6 @@ The webhook URL is a secret: it is never logged, shown in a notice or put in a `
 from __future__ import annotations
 
 import collections
-import email.utils
 import functools
 import heapq
 import itertools
@@ -29,12 +28,12 @@ import os
 import random
 import threading
 import time
-from datetime import datetime, timezone
 from typing import Any, Callable, Deque, Dict, Hashable, List, NamedTuple, Optional, Set, Tuple, Type, Union
 
 import requests
 
 from .reporter import DEFAULT_IGNORE, BeforeSend, ErrorEvent
+from .retry_after import retry_after_seconds
 from .slack_message import Fingerprint, error_message, fingerprint, storm_message
 from .types import EventMessageType
 from .worker import BackgroundWorker
@@ -49,24 +48,6 @@ _MAX_WINDOWS = 256
 _MAX_STORM_WINDOW = 3600.0
 _CLOCK_NAME = "notebook-error-reporter-slack-clock"
 _MAX_BACKOFF = 60.0
-
-
-def retry_after_seconds(value: Optional[str], now: Optional[datetime] = None) -> Optional[float]:
-    """Seconds to wait from a ``Retry-After`` header (delta-seconds or an HTTP date), if it says."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    return max(0.0, (when - (now or datetime.now(timezone.utc))).total_seconds())
 
 
 class _Clock:

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from notebook_error_reporter import sender as sender_module
 from notebook_error_reporter import spool
-from notebook_error_reporter.sender import Sender, SenderConfig, full_jitter, legacy_body, retry_after_seconds
+from notebook_error_reporter.sender import Sender, SenderConfig, full_jitter, legacy_body
 from notebook_error_reporter.stats import ReporterStats
 from notebook_error_reporter.transport import HttpTransport, MemoryTransport, Response, Transport
 
@@ -93,18 +93,6 @@ def test_full_jitter_stays_between_zero_and_the_capped_exponential(
     ceiling = min(cap, base * 2 ** min(failures - 1, 60))
     assert 0 <= delay <= ceiling + 1e-9
     assert full_jitter(failures, base, cap, 1.0) == pytest.approx(ceiling)
-
-
-def test_retry_after_accepts_seconds_and_http_dates() -> None:
-    assert retry_after_seconds("7") == 7.0
-    assert retry_after_seconds(" 1.5 ") == 1.5
-    now = datetime(2024, 5, 1, 12, 0, 0, tzinfo=timezone.utc)
-    later = format_datetime(now + timedelta(seconds=90), usegmt=True)
-    assert retry_after_seconds(later, now=now.timestamp()) == pytest.approx(90)
-    earlier = format_datetime(now - timedelta(seconds=90), usegmt=True)
-    assert retry_after_seconds(earlier, now=now.timestamp()) == 0.0
-    assert retry_after_seconds("soon") is None
-    assert retry_after_seconds(None) is None and retry_after_seconds("") is None
 
 
 def test_the_legacy_body_has_only_the_historic_fields() -> None:

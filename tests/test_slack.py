@@ -10,8 +10,6 @@ import socket
 import threading
 import time
 from contextlib import redirect_stderr, redirect_stdout
-from datetime import datetime, timedelta, timezone
-from email.utils import format_datetime
 from typing import Any, Dict, Iterator, List, Set
 
 import pytest
@@ -19,7 +17,7 @@ from IPython.core.interactiveshell import InteractiveShell
 from slack_server import WEBHOOK_PATH, Received, SlackServer
 
 from notebook_error_reporter import ErrorSlack, ErrorStore
-from notebook_error_reporter.slack import _WORKER, retry_after_seconds
+from notebook_error_reporter.slack import _WORKER
 from notebook_error_reporter.slack_message import (
     duration,
     error_message,
@@ -455,12 +453,3 @@ def test_escape_and_storm_wording() -> None:
     assert "180 more times within 60 s" in block_texts(payload)
     assert "1 more time within 0.4 s" in block_texts(storm_message(event(), 1, 0.4))
     assert [duration(s) for s in (0.0, 2.0, 45.4, 600, 10_800)] == ["0 s", "2 s", "45 s", "10 min", "3 h"]
-
-
-def test_retry_after_reads_seconds_and_http_dates() -> None:
-    now = datetime(2026, 1, 1, tzinfo=timezone.utc)
-    assert retry_after_seconds("2") == 2.0
-    assert retry_after_seconds(format_datetime(now + timedelta(seconds=30), usegmt=True), now=now) == 30.0
-    assert retry_after_seconds("-5") == 0.0
-    assert retry_after_seconds("soon") is None
-    assert retry_after_seconds(None) is None

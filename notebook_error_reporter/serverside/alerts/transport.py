@@ -15,7 +15,7 @@ from typing import Any, Dict, Optional, Protocol, Tuple
 
 import requests
 
-from ...slack import retry_after_seconds
+from ...retry_after import retry_after_seconds
 
 # (connect, read) seconds: a webhook that hangs must not hold the deliverer's lease for long.
 TIMEOUT: Tuple[float, float] = (5.0, 10.0)
