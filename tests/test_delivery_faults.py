@@ -8,7 +8,6 @@ against the real collection server.
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import shutil
@@ -17,15 +16,15 @@ import subprocess
 import sys
 import threading
 import time
-from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterator, List, Optional
+from typing import Any, Dict, Iterator, List, Optional
 
 import nbformat
 import pytest
 from delivery_servers import EventStore, FaultServer, SilentServer, free_port, v1_behaviour
 from IPython.core.interactiveshell import InteractiveShell
 from nbclient import NotebookClient
+from waiting import run, wait_until
 
 from notebook_error_reporter import ErrorServer, sender, spool
 
@@ -37,20 +36,6 @@ FAST: Dict[str, Any] = {"backoff_base": 0.05, "backoff_cap": 0.3, "flush_at_exit
 
 
 # -- helpers -----------------------------------------------------------------------------------
-def wait_until(condition: Callable[[], bool], timeout: float = 20.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.02)
-    return condition()
-
-
-def run(shell: InteractiveShell, cell: str) -> float:
-    start = time.perf_counter()
-    with redirect_stdout(io.StringIO()), redirect_stderr(io.StringIO()):
-        shell.run_cell(cell, store_history=True)
-    return time.perf_counter() - start
 
 
 class V1Process:

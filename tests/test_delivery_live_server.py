@@ -7,20 +7,19 @@ shells and real Jupyter kernels report to it, then read back what it stored.
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import sys
 import time
-from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterator, List
+from typing import Any, Dict, Iterator, List
 
 import pytest
 import requests
 from IPython.core.interactiveshell import InteractiveShell
 from serverside.databases import fresh_database
 from serverside.live_server import live_server, start_server  # noqa: F401 (the fixture)
+from waiting import run, wait_until
 
 from notebook_error_reporter import ErrorServer, sender, spool
 
@@ -28,22 +27,6 @@ pytestmark = pytest.mark.usefixtures("fail_on_internal_errors")
 
 ROOT = Path(__file__).resolve().parent.parent
 FAST: Dict[str, Any] = {"backoff_base": 0.05, "backoff_cap": 0.3, "flush_at_exit": 0.0, "quiet": True}
-
-
-def wait_until(condition: Callable[[], bool], timeout: float = 30.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.02)
-    return condition()
-
-
-def run(shell: InteractiveShell, cell: str) -> float:
-    start = time.perf_counter()
-    with redirect_stdout(io.StringIO()), redirect_stderr(io.StringIO()):
-        shell.run_cell(cell, store_history=True)
-    return time.perf_counter() - start
 
 
 def stored(server: Any, session_id: str) -> List[Dict[str, Any]]:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import io
 import logging
 import os
-import time
 from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, List, Optional
@@ -14,6 +13,7 @@ from typing import Any, Callable, Dict, Iterator, List, Optional
 import pytest
 from delivery_servers import EventStore, FaultServer, SilentServer, free_port, v1_behaviour
 from IPython.core.interactiveshell import InteractiveShell
+from waiting import run, wait_until
 
 from notebook_error_reporter import ErrorServer, retrieved, sender, spool
 from notebook_error_reporter.extension import reporter_from_environment
@@ -23,14 +23,6 @@ from notebook_error_reporter.transport import MemoryTransport, Response
 pytestmark = pytest.mark.usefixtures("fail_on_internal_errors")
 
 FAST: Dict[str, Any] = {"backoff_base": 0.05, "backoff_cap": 0.2, "flush_at_exit": 0.0, "quiet": True}
-
-
-def run(shell: InteractiveShell, cell: str) -> float:
-    """Run a failing cell as a kernel would; return the seconds until control came back."""
-    start = time.perf_counter()
-    with redirect_stdout(io.StringIO()), redirect_stderr(io.StringIO()):
-        shell.run_cell(cell, store_history=True)
-    return time.perf_counter() - start
 
 
 @pytest.fixture(autouse=True)
@@ -55,15 +47,6 @@ def make_reporter() -> Iterator[Callable[..., ErrorServer]]:
     for reporter in made:
         reporter.close()
     sender._worker.flush(10)  # let a round in flight end before the spools are closed
-
-
-def wait_until(condition: Callable[[], bool], timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.01)
-    return condition()
 
 
 def test_the_constructor_does_no_io(private_cache: Path) -> None:

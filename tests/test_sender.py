@@ -18,6 +18,7 @@ import pytest
 from delivery_servers import EventStore, FaultServer, LegacyStore, rejecting_behaviour, retry_after_behaviour
 from hypothesis import given
 from hypothesis import strategies as st
+from waiting import wait_until
 
 from notebook_error_reporter import sender as sender_module
 from notebook_error_reporter import spool
@@ -68,15 +69,6 @@ def make_sender(tmp_path: Path) -> Iterator[Callable[..., Sender]]:
         sender.transport.close()
     sender_module._worker.flush(10)  # let a round in flight end before the spools are closed
     spool._forget_spools_for_tests()
-
-
-def wait_until(condition: Callable[[], bool], timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.01)
-    return condition()
 
 
 # -- pure rules --------------------------------------------------------------------------------

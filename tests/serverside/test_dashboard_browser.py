@@ -10,16 +10,15 @@ Chromium comes from Debian (``scripts/test`` installs it), never from ``playwrig
 
 from __future__ import annotations
 
-import io
 import os
 import re
-from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 from typing import Any, Dict, Iterator, List
 
 import httpx
 import pytest
 from IPython.core.interactiveshell import InteractiveShell
+from waiting import run
 
 from notebook_error_reporter import ErrorServer, sender, spool
 
@@ -110,11 +109,6 @@ def reporters() -> Iterator[List[ErrorServer]]:
         reporter.close()
     sender._worker.flush(10)
     spool._forget_spools_for_tests()
-
-
-def run(shell: InteractiveShell, cell: str) -> None:
-    with redirect_stdout(io.StringIO()), redirect_stderr(io.StringIO()):
-        shell.run_cell(cell, store_history=True)
 
 
 def sign_in(watched: Watched, base_url: str) -> None:
