@@ -2,9 +2,12 @@
 
 Order matters on PostgreSQL (see ``ingest.py``): issue-session pairs, issues, days, sessions and
 notebooks last, each in sorted order. Each table costs one statement whatever the number of rows:
-an executemany of a parameterised UPDATE, or an ``INSERT ... ON CONFLICT`` of all rows at once.
-The statements are built once (per database dialect where they differ; ``functools.lru_cache``):
-building SQLAlchemy constructs costs more than running them on this path.
+on SQLite an executemany of a parameterised UPDATE, or an ``INSERT ... ON CONFLICT`` of all rows
+at once; on PostgreSQL one set-based statement over the same rows as one JSON document
+(``_store.recordset``), after an ordered ``FOR NO KEY UPDATE`` of the rows to update (an
+``UPDATE ... FROM`` locks rows in whatever order its join runs). The statements are built once
+(per database dialect where they differ; ``functools.lru_cache``): building SQLAlchemy constructs
+costs more than running them on this path.
 """
 
 from __future__ import annotations
@@ -14,11 +17,11 @@ from collections import defaultdict
 from datetime import date, datetime
 from typing import Any, Dict, List, Optional, Set, Tuple
 
-from sqlalchemy import Connection, Table, bindparam, case, or_, select, true
+from sqlalchemy import BigInteger, Connection, Date, Integer, Table, bindparam, case, or_, select, true
 from sqlalchemy.sql.expression import ColumnElement
 
-from ._store import ISSUE, ISSUE_DAY, ISSUE_SESSION, dialect_insert, insert_new
-from .core.types import UTCDateTime
+from ._store import ISSUE, ISSUE_DAY, ISSUE_SESSION, as_document, dialect_insert, insert_new, recordset
+from .core.types import BigId, UTCDateTime
 
 
 def add_issue_sessions(connection: Connection, pairs: Set[Tuple[int, int]]) -> Dict[int, int]:
@@ -64,6 +67,31 @@ def _bump_issue() -> Any:
 
 
 @functools.lru_cache(maxsize=1)
+def _bump_issues_at_once() -> Any:
+    """PostgreSQL: ``_bump_issue`` for all rows, from a recordset with its parameters' names."""
+    c = ISSUE.c
+    rows = recordset(
+        [
+            ("b_id", Integer()),
+            ("b_n", Integer()),
+            ("b_sessions", Integer()),
+            ("b_first", UTCDateTime()),
+            ("b_last", UTCDateTime()),
+        ]
+    )
+    return (
+        ISSUE.update()
+        .where(c.id == rows.c.b_id)
+        .values(
+            event_count=c.event_count + rows.c.b_n,
+            session_count=c.session_count + rows.c.b_sessions,
+            first_seen=_earlier(c.first_seen, rows.c.b_first),
+            last_seen=_later(c.last_seen, rows.c.b_last),
+        )
+    )
+
+
+@functools.lru_cache(maxsize=1)
 def _reopen_issues() -> Any:
     when = bindparam("b_when", type_=UTCDateTime())
     return (
@@ -93,7 +121,10 @@ def bump_issues(
         }
         for issue_id in ids
     ]
-    connection.execute(_bump_issue(), params)
+    if connection.dialect.name == "postgresql":  # the rows are locked, in order, just above
+        connection.execute(_bump_issues_at_once(), as_document(params))
+    else:
+        connection.execute(_bump_issue(), params)
     if regressed:
         connection.execute(_reopen_issues(), {"ids": sorted(regressed), "b_when": received})
     return regressed
@@ -102,6 +133,9 @@ def bump_issues(
 @functools.lru_cache(maxsize=4)
 def _add_to_day(dialect_name: str) -> Any:
     statement = dialect_insert(dialect_name, ISSUE_DAY)
+    if dialect_name == "postgresql":  # from a recordset, in its (sorted) order
+        rows = recordset([("issue_id", Integer()), ("day", Date()), ("count", BigInteger())])
+        statement = statement.from_select(["issue_id", "day", "count"], select(rows))
     return statement.on_conflict_do_update(
         index_elements=[ISSUE_DAY.c.issue_id, ISSUE_DAY.c.day],
         set_={"count": ISSUE_DAY.c.count + statement.excluded.count},
@@ -112,7 +146,8 @@ def add_to_days(connection: Connection, per_day: Dict[Tuple[int, date], int]) ->
     """``issue_day.count += n``; a day met for the first time gets its row (one upsert for all)."""
     if per_day:
         rows = [{"issue_id": i, "day": d, "count": per_day[(i, d)]} for i, d in sorted(per_day)]
-        connection.execute(_add_to_day(connection.dialect.name), rows)
+        name = connection.dialect.name
+        connection.execute(_add_to_day(name), as_document(rows) if name == "postgresql" else rows)
 
 
 @functools.lru_cache(maxsize=16)
@@ -128,6 +163,29 @@ def _bump_row(table: Table, extra: Tuple[str, ...]) -> Any:
     return table.update().where(c.id == bindparam("b_pk")).values(**values)
 
 
+@functools.lru_cache(maxsize=16)
+def _lock_rows(table: Table) -> Any:
+    ids = bindparam("ids", expanding=True)
+    return select(table.c.id).where(table.c.id.in_(ids)).order_by(table.c.id).with_for_update(key_share=True)
+
+
+@functools.lru_cache(maxsize=16)
+def _bump_rows_at_once(table: Table, extra: Tuple[str, ...]) -> Any:
+    """PostgreSQL: ``_bump_row`` for all rows, from a recordset with its parameters' names."""
+    c = table.c
+    rows = recordset(
+        [("b_pk", BigId), ("b_n", Integer()), ("b_when", UTCDateTime())]
+        + [(f"b_{column}", BigInteger()) for column in extra]
+    )
+    values: Dict[str, Any] = {
+        "event_count": c.event_count + rows.c.b_n,
+        "last_seen": _later(c.last_seen, rows.c.b_when),
+    }
+    for column in extra:
+        values[column] = c[column] + rows.c[f"b_{column}"]
+    return table.update().where(c.id == rows.c.b_pk).values(**values)
+
+
 def bump_rows(
     connection: Connection,
     table: Table,
@@ -139,7 +197,6 @@ def bump_rows(
     extra = extra or {}
     if not per_row:
         return
-    statement = _bump_row(table, tuple(sorted(extra)))
     params = [
         {
             "b_pk": pk,
@@ -149,4 +206,9 @@ def bump_rows(
         }
         for pk, (count, last) in sorted(per_row.items())
     ]
-    connection.execute(statement, params)
+    columns = tuple(sorted(extra))
+    if connection.dialect.name == "postgresql" and len(params) > 1:
+        connection.execute(_lock_rows(table), {"ids": sorted(per_row)})
+        connection.execute(_bump_rows_at_once(table, columns), as_document(params))
+    else:  # one row (a notebook's) needs no lock of its own first: one UPDATE locks it
+        connection.execute(_bump_row(table, columns), params)

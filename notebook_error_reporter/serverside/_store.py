@@ -1,22 +1,30 @@
 """Table-level helpers for the write path: Core statements (no ORM bookkeeping on the hot path).
 
 "Insert unless someone else was first" comes in two forms. On the ingest path it is one
-``INSERT ... ON CONFLICT DO NOTHING RETURNING`` for many rows (``insert_new``): SQLite and
-PostgreSQL both have it, SQLAlchemy spells it the same for both, and a row a concurrent transaction
-inserted first is simply not returned. Elsewhere (rare writes) ``insert_or_skip`` runs one INSERT
-in a SAVEPOINT and catches the unique key's ``IntegrityError``.
+``INSERT ... ON CONFLICT DO NOTHING RETURNING`` for many rows (``insert_new``, ``insert_keyed``):
+SQLite and PostgreSQL both have it, SQLAlchemy spells it the same for both, and a row a concurrent
+transaction inserted first is simply not returned. Elsewhere (rare writes) ``insert_or_skip`` runs
+one INSERT in a SAVEPOINT and catches the unique key's ``IntegrityError``.
+
+On PostgreSQL, many rows travel as one JSON document (``recordset``: ``json_to_recordset``): a
+statement with one parameter, prepared once, one round trip, whatever the number of rows, and the
+encoding done by the json module's C code. psycopg's executemany costs a message and Python work per
+row, its arrays escape every element in Python, and a multi-row VALUES list has too many parameters
+for psycopg to cache its parsing (``PSYCOPG_CACHED_PARAMETERS``).
 """
 
 from __future__ import annotations
 
 import functools
+from datetime import date, datetime
 from typing import Any, Dict, Iterable, List, Sequence, Set, Tuple, Union, cast
 
-from sqlalchemy import Connection, Table, bindparam, select
+from sqlalchemy import JSON, Connection, Table, bindparam, column, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from .core.types import utc_iso
 from .models import Event, Issue, IssueDay, IssueSession, Notebook, ReportSession
 
 
@@ -103,29 +111,47 @@ def insert_new(
     return [tuple(row) for row in connection.execute(statement, rows, execution_options=options)]
 
 
+def recordset(columns: Sequence[Tuple[str, Any]]) -> Any:
+    """PostgreSQL: ``json_to_recordset(:rows) AS anon(name type, ...)``, many rows as one JSON
+    document (``as_document``) in a single bind parameter named ``rows``."""
+    names = [column(name, type_) for name, type_ in columns]
+    rows = func.json_to_recordset(bindparam("rows", type_=JSON))
+    return rows.table_valued(*names).render_derived(with_types=True)
+
+
+def as_document(rows: Sequence[Dict[str, Any]]) -> Dict[str, List[Dict[str, Any]]]:
+    """The parameters of a ``recordset``: ``rows`` with timestamps as ISO text in UTC (a naive one
+    is refused, as ``UTCDateTime`` refuses it) and days as ISO dates; JSON takes the rest as it is."""
+    return {"rows": [{name: _json_ready(value) for name, value in row.items()} for row in rows]}
+
+
+def _json_ready(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return utc_iso(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+@functools.lru_cache(maxsize=8)
+def _insert_recordset_statement(table: Table, key: str, names: Tuple[str, ...]) -> Any:
+    rows = recordset([(name, table.c[name].type) for name in names])
+    statement = postgresql.insert(table).from_select(list(names), select(*(rows.c[name] for name in names)))
+    return statement.on_conflict_do_nothing(index_elements=[key]).returning(table.c[key])
+
+
 def insert_keyed(session: Session, table: Table, rows: List[Dict[str, Any]], key: str) -> Set[str]:
     """Insert the ``rows`` whose unique ``key`` is not stored yet; the keys of the rows inserted here.
 
-    For wide rows (reports): on SQLite one ``insert_new``; on PostgreSQL the stored keys are read
-    first and the rest sent as one executemany (psycopg's pipeline of one prepared statement), as
-    ``insert_new`` would cost a page per three reports there. A concurrent twin that wins in between
-    makes ``insert_all`` go row by row.
+    One ``INSERT ... ON CONFLICT DO NOTHING RETURNING`` on both databases; on PostgreSQL its rows
+    come from a ``recordset`` (wide rows, reports: that is where per-row costs add up). A concurrent
+    twin that wins is not returned, as on SQLite. Rows in key order are inserted, and their keys
+    locked, in that order.
     """
     connection = session.connection()
+    if not rows:
+        return set()
     if connection.dialect.name != "postgresql":
         return {str(k) for (k,) in insert_new(connection, table, rows, (key,), (key,))}
-    taken = ids_by_key(connection, table.c[key], table.c.id, [row[key] for row in rows])
-    fresh = [row for row in rows if row[key] not in taken]
-    return {str(row[key]) for row in insert_all(session, table, fresh)}
-
-
-def insert_all(session: Session, table: Table, rows: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
-    """Insert ``rows`` at once; if a unique key clashes (a concurrent twin), row by row. The inserted rows."""
-    if not rows:
-        return []
-    try:
-        with session.begin_nested():
-            session.execute(table.insert(), rows)
-        return rows
-    except IntegrityError:
-        return [row for row in rows if insert_or_skip(session, table.insert().values(**row))]
+    statement = _insert_recordset_statement(table, key, tuple(rows[0]))
+    return {str(k) for (k,) in connection.execute(statement, as_document(rows))}

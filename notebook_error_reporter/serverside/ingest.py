@@ -5,9 +5,8 @@ created (with its issue) or a duplicate of one already stored (with that one's i
 same on SQLite and PostgreSQL, with SQLAlchemy constructs only:
 
 * Idempotency: ``event.event_id`` is unique. The reports are inserted with one ``INSERT ... ON
-  CONFLICT DO NOTHING RETURNING event_id`` (on PostgreSQL: the stored ids are read, the rest
-  inserted, see ``_store.insert_keyed``): the ids created here are known; any other was stored
-  before (or by a concurrent retry) and is looked up for its issue.
+  CONFLICT DO NOTHING RETURNING event_id`` (``_store.insert_keyed``): the ids created here are
+  known; any other was stored before (or by a concurrent retry) and is looked up for its issue.
 * Get-or-create of notebooks, sessions and issues: ids this process has already seen committed
   come from ``KnownIds`` (they never change); the rest are inserted the same way, then read.
 * Statements go to the session's connection as Core constructs built once (``_counters.py``,

@@ -30,18 +30,23 @@ def test_insert_keyed_returns_only_the_keys_it_inserted(database: Database) -> N
         occurred_at=datetime(2026, 5, 1, 7, 30, 15, 123456, tzinfo=local),
     )
     fresh.pop("id")
+    frames = [{"filename": "<cell 3>", "fun_name": "<module>", "lineno": 1}, fresh["traceback"][0]]
+    bare = dict(fresh, event_id="e" * 32, traceback=frames, client=None, first_line="x = 'a,b' \\ {}")
     again = dict(row)
     again.pop("id")
     with database.write_session() as session:
-        rows = sorted([fresh, again], key=lambda r: str(r["event_id"]))
+        rows = sorted([fresh, again, bare], key=lambda r: str(r["event_id"]))
         created = insert_keyed(session, EVENT, rows, "event_id")
         session.commit()
-    assert created == {"f" * 32}, "the report stored before is not inserted again"
+    assert created == {"f" * 32, "e" * 32}, "the report stored before is not inserted again"
     with database.session() as session:
         back = session.execute(select(EVENT).where(EVENT.c.event_id == "f" * 32)).mappings().one()
+        plain = session.execute(select(EVENT).where(EVENT.c.event_id == "e" * 32)).mappings().one()
         count = len(session.execute(select(EVENT.c.id)).all())
-    assert count == 2 and stored.created
+    assert count == 3 and stored.created
     assert back["traceback"] == fresh["traceback"] and back["client"] == fresh["client"]
+    assert plain["traceback"] == frames and plain["client"] is None, "a list stays a list, no client none"
+    assert plain["first_line"] == bare["first_line"]
     assert back["occurred_at"] == fresh["occurred_at"] and back["occurred_at"].tzinfo is not None
     assert back["occurred_at"].utcoffset() == timedelta(0), "stored in UTC"
 

@@ -1,4 +1,5 @@
-"""``UTCDateTime``'s quick SQLite path stores exactly what SQLAlchemy's own chain would."""
+"""``UTCDateTime``'s quick SQLite path stores exactly what SQLAlchemy's own chain would; ``utc_iso``
+(PostgreSQL's recordsets) names the same instant in UTC."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from sqlalchemy import DateTime
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.types import TypeDecorator
 
-from notebook_error_reporter.serverside.core.types import UTCDateTime, sqlite_utc_text
+from notebook_error_reporter.serverside.core.types import UTCDateTime, sqlite_utc_text, utc_iso
 
 
 class GenericUTCDateTime(TypeDecorator[datetime]):
@@ -51,3 +52,14 @@ def test_a_naive_datetime_is_refused_on_every_database() -> None:
         processor = UTCDateTime()._cached_bind_processor(dialect)
         with pytest.raises(ValueError, match="naive"):
             processor(naive) if processor else UTCDateTime().process_bind_param(naive, dialect)
+
+
+def test_utc_iso_names_the_same_instant_in_utc_and_refuses_naive_times() -> None:
+    rng = random.Random(5)
+    start = datetime(1971, 1, 1, tzinfo=timezone.utc)
+    for _ in range(2000):
+        instant = start + timedelta(seconds=rng.uniform(0, 2e9), microseconds=rng.randrange(10**6))
+        text = utc_iso(instant.astimezone(rng.choice(ZONES)))
+        assert text.endswith("+00:00") and datetime.fromisoformat(text) == instant
+    with pytest.raises(ValueError, match="naive"):
+        utc_iso(datetime(2024, 5, 1, 12, 0))

@@ -69,6 +69,14 @@ def sqlite_utc_text(value: Optional[datetime]) -> Optional[str]:
     )
 
 
+def utc_iso(value: datetime) -> str:
+    """A timezone-aware datetime as ISO 8601 text in UTC (pure); a naive one is refused."""
+    offset = value.utcoffset()
+    if offset is None:
+        raise ValueError("naive datetime: timestamps must carry a time zone")
+    return value.astimezone(timezone.utc).isoformat()
+
+
 # Row ids that may pass 2**31 on PostgreSQL; SQLite needs plain INTEGER for an auto-incremented key.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 
