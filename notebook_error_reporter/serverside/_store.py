@@ -9,8 +9,8 @@ one INSERT in a SAVEPOINT and catches the unique key's ``IntegrityError``.
 On PostgreSQL, many rows travel as one JSON document (``recordset``: ``json_to_recordset``): a
 statement with one parameter, prepared once, one round trip, whatever the number of rows, and the
 encoding done by the json module's C code. psycopg's executemany costs a message and Python work per
-row, its arrays escape every element in Python, and a multi-row VALUES list has too many parameters
-for psycopg to cache its parsing (``PSYCOPG_CACHED_PARAMETERS``).
+row, its arrays escape every element in Python, and psycopg parses the text of a statement with
+more than 50 parameters (a multi-row VALUES list) in Python each time instead of caching it.
 """
 
 from __future__ import annotations
@@ -31,8 +31,6 @@ from .models import Event, Issue, IssueDay, IssueSession, Notebook, ReportSessio
 def table_of(model: Any) -> Table:
     return cast(Table, model.__table__)
 
-
-PSYCOPG_CACHED_PARAMETERS = 50  # psycopg._queries.MAX_CACHED_STATEMENT_PARAMS
 
 NOTEBOOK = table_of(Notebook)
 SESSION = table_of(ReportSession)
@@ -81,36 +79,6 @@ def dialect_insert(dialect_name: str, table: Table) -> Any:
     return module.insert(table)
 
 
-@functools.lru_cache(maxsize=64)
-def _insert_new_statement(
-    dialect_name: str, table: Table, keys: Tuple[str, ...], returning: Tuple[str, ...]
-) -> Any:
-    statement = dialect_insert(dialect_name, table).on_conflict_do_nothing(index_elements=list(keys))
-    return statement.returning(*(table.c[name] for name in returning))
-
-
-def insert_new(
-    connection: Connection,
-    table: Table,
-    rows: List[Dict[str, Any]],
-    keys: Tuple[str, ...],
-    returning: Tuple[str, ...],
-) -> List[Tuple[Any, ...]]:
-    """Insert the ``rows`` whose unique ``keys`` are not taken yet; the ``returning`` columns of those.
-
-    Rows should come sorted by key: on PostgreSQL that is the order their locks are taken in.
-    """
-    if not rows:
-        return []
-    statement = _insert_new_statement(connection.dialect.name, table, keys, returning)
-    options = {}
-    if connection.dialect.name == "postgresql":
-        # psycopg parses a statement's text in Python unless it has at most 50 parameters (then
-        # it is cached): pages of that size cost a few round trips instead of a slow parse each.
-        options["insertmanyvalues_page_size"] = max(1, PSYCOPG_CACHED_PARAMETERS // len(rows[0]))
-    return [tuple(row) for row in connection.execute(statement, rows, execution_options=options)]
-
-
 def recordset(columns: Sequence[Tuple[str, Any]]) -> Any:
     """PostgreSQL: ``json_to_recordset(:rows) AS anon(name type, ...)``, many rows as one JSON
     document (``as_document``) in a single bind parameter named ``rows``."""
@@ -133,25 +101,47 @@ def _json_ready(value: Any) -> Any:
     return value
 
 
-@functools.lru_cache(maxsize=8)
-def _insert_recordset_statement(table: Table, key: str, names: Tuple[str, ...]) -> Any:
-    rows = recordset([(name, table.c[name].type) for name in names])
-    statement = postgresql.insert(table).from_select(list(names), select(*(rows.c[name] for name in names)))
-    return statement.on_conflict_do_nothing(index_elements=[key]).returning(table.c[key])
+@functools.lru_cache(maxsize=64)
+def _insert_new_statement(
+    dialect_name: str,
+    table: Table,
+    keys: Tuple[str, ...],
+    returning: Tuple[str, ...],
+    names: Tuple[str, ...],
+) -> Any:
+    statement = dialect_insert(dialect_name, table)
+    if dialect_name == "postgresql":  # the rows come from a recordset, in its order
+        rows = recordset([(name, table.c[name].type) for name in names])
+        statement = statement.from_select(list(names), select(*(rows.c[name] for name in names)))
+    statement = statement.on_conflict_do_nothing(index_elements=list(keys))
+    return statement.returning(*(table.c[name] for name in returning))
+
+
+def insert_new(
+    connection: Connection,
+    table: Table,
+    rows: List[Dict[str, Any]],
+    keys: Tuple[str, ...],
+    returning: Tuple[str, ...],
+) -> List[Tuple[Any, ...]]:
+    """Insert the ``rows`` whose unique ``keys`` are not taken yet; the ``returning`` columns of those.
+
+    One statement: on SQLite a multi-row VALUES list (SQLAlchemy's "insertmanyvalues"), on
+    PostgreSQL a ``recordset``. Rows should come sorted by key: on PostgreSQL that is the order
+    their keys are locked in.
+    """
+    if not rows:
+        return []
+    name = connection.dialect.name
+    statement = _insert_new_statement(name, table, keys, returning, tuple(rows[0]))
+    parameters: Any = as_document(rows) if name == "postgresql" else rows
+    return [tuple(row) for row in connection.execute(statement, parameters)]
 
 
 def insert_keyed(session: Session, table: Table, rows: List[Dict[str, Any]], key: str) -> Set[str]:
     """Insert the ``rows`` whose unique ``key`` is not stored yet; the keys of the rows inserted here.
 
-    One ``INSERT ... ON CONFLICT DO NOTHING RETURNING`` on both databases; on PostgreSQL its rows
-    come from a ``recordset`` (wide rows, reports: that is where per-row costs add up). A concurrent
-    twin that wins is not returned, as on SQLite. Rows in key order are inserted, and their keys
+    A concurrent twin that wins is not returned. Rows in key order are inserted, and their keys
     locked, in that order.
     """
-    connection = session.connection()
-    if not rows:
-        return set()
-    if connection.dialect.name != "postgresql":
-        return {str(k) for (k,) in insert_new(connection, table, rows, (key,), (key,))}
-    statement = _insert_recordset_statement(table, key, tuple(rows[0]))
-    return {str(k) for (k,) in connection.execute(statement, as_document(rows))}
+    return {str(k) for (k,) in insert_new(session.connection(), table, rows, (key,), (key,))}
