@@ -15,7 +15,7 @@ from __future__ import annotations
 import functools
 from collections import defaultdict
 from datetime import date, datetime
-from typing import Any, Dict, List, Optional, Set, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Set, Tuple
 
 from sqlalchemy import BigInteger, Connection, Date, Integer, Table, bindparam, case, or_, select, true
 from sqlalchemy.sql.expression import ColumnElement
@@ -33,14 +33,6 @@ def add_issue_sessions(connection: Connection, pairs: Set[Tuple[int, int]]) -> D
     return added
 
 
-@functools.lru_cache(maxsize=1)
-def _lock_issues() -> Any:
-    statement = select(ISSUE.c.id, ISSUE.c.status).where(ISSUE.c.id.in_(bindparam("ids", expanding=True)))
-    # FOR NO KEY UPDATE (PostgreSQL): our own event inserts hold FOR KEY SHARE on these rows (the
-    # foreign key check) and so do concurrent ones; plain FOR UPDATE would conflict and deadlock.
-    return statement.order_by(ISSUE.c.id).with_for_update(key_share=True)
-
-
 def _earlier(column: Any, value: ColumnElement[Any]) -> ColumnElement[Any]:
     return case((column > value, value), else_=column)
 
@@ -49,46 +41,44 @@ def _later(column: Any, value: ColumnElement[Any]) -> ColumnElement[Any]:
     return case((or_(column.is_(None), column < value), value), else_=column)
 
 
-@functools.lru_cache(maxsize=1)
-def _bump_issue() -> Any:
+# The parameters of an issue's bump, by name and type: bind parameters of an executemany on SQLite,
+# columns of a recordset on PostgreSQL (the same names, so one statement builder serves both).
+_ISSUE_BUMP = (
+    ("b_id", Integer()),
+    ("b_n", Integer()),
+    ("b_sessions", Integer()),
+    ("b_first", UTCDateTime()),
+    ("b_last", UTCDateTime()),
+)
+
+
+def _bound(columns: Sequence[Tuple[str, Any]]) -> Dict[str, Any]:
+    return {name: bindparam(name, type_=type_) for name, type_ in columns}
+
+
+def _bump_issue_statement(source: Mapping[str, Any]) -> Any:
     c = ISSUE.c
-    first = bindparam("b_first", type_=UTCDateTime())
-    last = bindparam("b_last", type_=UTCDateTime())
     return (
         ISSUE.update()
-        .where(c.id == bindparam("b_id"))
+        .where(c.id == source["b_id"])
         .values(
-            event_count=c.event_count + bindparam("b_n"),
-            session_count=c.session_count + bindparam("b_sessions"),
-            first_seen=_earlier(c.first_seen, first),
-            last_seen=_later(c.last_seen, last),
+            event_count=c.event_count + source["b_n"],
+            session_count=c.session_count + source["b_sessions"],
+            first_seen=_earlier(c.first_seen, source["b_first"]),
+            last_seen=_later(c.last_seen, source["b_last"]),
         )
     )
+
+
+@functools.lru_cache(maxsize=1)
+def _bump_issue() -> Any:
+    return _bump_issue_statement(_bound(_ISSUE_BUMP))
 
 
 @functools.lru_cache(maxsize=1)
 def _bump_issues_at_once() -> Any:
-    """PostgreSQL: ``_bump_issue`` for all rows, from a recordset with its parameters' names."""
-    c = ISSUE.c
-    rows = recordset(
-        [
-            ("b_id", Integer()),
-            ("b_n", Integer()),
-            ("b_sessions", Integer()),
-            ("b_first", UTCDateTime()),
-            ("b_last", UTCDateTime()),
-        ]
-    )
-    return (
-        ISSUE.update()
-        .where(c.id == rows.c.b_id)
-        .values(
-            event_count=c.event_count + rows.c.b_n,
-            session_count=c.session_count + rows.c.b_sessions,
-            first_seen=_earlier(c.first_seen, rows.c.b_first),
-            last_seen=_later(c.last_seen, rows.c.b_last),
-        )
-    )
+    """PostgreSQL: ``_bump_issue`` for all rows at once."""
+    return _bump_issue_statement(recordset(_ISSUE_BUMP).c)
 
 
 @functools.lru_cache(maxsize=1)
@@ -109,7 +99,7 @@ def bump_issues(
 ) -> Set[int]:
     """Counts, first/last seen, and reopening: returns the resolved issues that now regressed."""
     ids = sorted(per_issue)
-    statuses = connection.execute(_lock_issues(), {"ids": ids}).all()
+    statuses = connection.execute(_lock_rows(ISSUE, ("status",)), {"ids": ids}).all()
     regressed = {int(issue_id) for issue_id, status in statuses if status == "resolved"}
     params = [
         {
@@ -150,40 +140,45 @@ def add_to_days(connection: Connection, per_day: Dict[Tuple[int, date], int]) ->
         connection.execute(_add_to_day(name), as_document(rows) if name == "postgresql" else rows)
 
 
-@functools.lru_cache(maxsize=16)
-def _bump_row(table: Table, extra: Tuple[str, ...]) -> Any:
+def _row_bump(extra: Tuple[str, ...]) -> List[Tuple[str, Any]]:
+    """The parameters of a session's or notebook's bump (as ``_ISSUE_BUMP`` is an issue's)."""
+    return [("b_pk", BigId), ("b_n", Integer()), ("b_when", UTCDateTime())] + [
+        (f"b_{column}", BigInteger()) for column in extra
+    ]
+
+
+def _bump_row_statement(table: Table, extra: Tuple[str, ...], source: Mapping[str, Any]) -> Any:
     c = table.c
-    when = bindparam("b_when", type_=UTCDateTime())
     values: Dict[str, Any] = {
-        "event_count": c.event_count + bindparam("b_n"),
-        "last_seen": _later(c.last_seen, when),
+        "event_count": c.event_count + source["b_n"],
+        "last_seen": _later(c.last_seen, source["b_when"]),
     }
     for column in extra:
-        values[column] = c[column] + bindparam(f"b_{column}")
-    return table.update().where(c.id == bindparam("b_pk")).values(**values)
+        values[column] = c[column] + source[f"b_{column}"]
+    return table.update().where(c.id == source["b_pk"]).values(**values)
 
 
 @functools.lru_cache(maxsize=16)
-def _lock_rows(table: Table) -> Any:
-    ids = bindparam("ids", expanding=True)
-    return select(table.c.id).where(table.c.id.in_(ids)).order_by(table.c.id).with_for_update(key_share=True)
+def _bump_row(table: Table, extra: Tuple[str, ...]) -> Any:
+    return _bump_row_statement(table, extra, _bound(_row_bump(extra)))
 
 
 @functools.lru_cache(maxsize=16)
 def _bump_rows_at_once(table: Table, extra: Tuple[str, ...]) -> Any:
-    """PostgreSQL: ``_bump_row`` for all rows, from a recordset with its parameters' names."""
-    c = table.c
-    rows = recordset(
-        [("b_pk", BigId), ("b_n", Integer()), ("b_when", UTCDateTime())]
-        + [(f"b_{column}", BigInteger()) for column in extra]
-    )
-    values: Dict[str, Any] = {
-        "event_count": c.event_count + rows.c.b_n,
-        "last_seen": _later(c.last_seen, rows.c.b_when),
-    }
-    for column in extra:
-        values[column] = c[column] + rows.c[f"b_{column}"]
-    return table.update().where(c.id == rows.c.b_pk).values(**values)
+    """PostgreSQL: ``_bump_row`` for all rows at once."""
+    return _bump_row_statement(table, extra, recordset(_row_bump(extra)).c)
+
+
+@functools.lru_cache(maxsize=16)
+def _lock_rows(table: Table, columns: Tuple[str, ...] = ()) -> Any:
+    """The rows with ``ids``, locked in id order; their id and ``columns``.
+
+    FOR NO KEY UPDATE (PostgreSQL): our own event inserts hold FOR KEY SHARE on these rows (the
+    foreign key check) and so do concurrent ones; plain FOR UPDATE would conflict and deadlock.
+    """
+    ids = bindparam("ids", expanding=True)
+    statement = select(table.c.id, *(table.c[name] for name in columns)).where(table.c.id.in_(ids))
+    return statement.order_by(table.c.id).with_for_update(key_share=True)
 
 
 def bump_rows(
@@ -193,7 +188,8 @@ def bump_rows(
     extra: Optional[Dict[str, Dict[int, int]]] = None,
 ) -> None:
     """On session or notebook rows: ``event_count += n``, ``last_seen = max(last_seen, when)``, and
-    ``column += k`` for each ``extra[column][row id]``; one executemany, rows in id order."""
+    ``column += k`` for each ``extra[column][row id]``; one statement, rows in id order (on
+    PostgreSQL, for more than one row, after locking them in that order)."""
     extra = extra or {}
     if not per_row:
         return
