@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Optional
 
 from sqlalchemy import BigInteger, DateTime, Integer
@@ -32,8 +32,7 @@ class UTCDateTime(TypeDecorator[datetime]):
     def process_bind_param(self, value: Optional[datetime], dialect: Any) -> Optional[datetime]:
         if value is None:
             return None
-        if value.tzinfo is None or value.utcoffset() is None:
-            raise ValueError("naive datetime: timestamps must carry a time zone")
+        utc_offset(value)
         value = value.astimezone(timezone.utc)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
@@ -45,6 +44,15 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.astimezone(timezone.utc)
 
 
+def utc_offset(value: datetime) -> timedelta:
+    """``value``'s offset from UTC; a naive datetime is refused (its meaning would depend on the
+    server's zone)."""
+    offset = value.utcoffset()
+    if offset is None:
+        raise ValueError("naive datetime: timestamps must carry a time zone")
+    return offset
+
+
 # SQLAlchemy's SQLite DATETIME storage format (its default): what SQLite rows hold and compare as text.
 SQLITE_DATETIME_FORMAT = "%04d-%02d-%02d %02d:%02d:%02d.%06d"
 
@@ -53,9 +61,7 @@ def sqlite_utc_text(value: Optional[datetime]) -> Optional[str]:
     """A timezone-aware datetime as the UTC text SQLAlchemy's SQLite DATETIME stores (pure)."""
     if value is None:
         return None
-    offset = value.utcoffset()
-    if offset is None:
-        raise ValueError("naive datetime: timestamps must carry a time zone")
+    offset = utc_offset(value)
     if offset:
         value = value - offset  # the same instant's UTC wall-clock fields
     return SQLITE_DATETIME_FORMAT % (
@@ -71,9 +77,7 @@ def sqlite_utc_text(value: Optional[datetime]) -> Optional[str]:
 
 def utc_iso(value: datetime) -> str:
     """A timezone-aware datetime as ISO 8601 text in UTC (pure); a naive one is refused."""
-    offset = value.utcoffset()
-    if offset is None:
-        raise ValueError("naive datetime: timestamps must carry a time zone")
+    utc_offset(value)
     return value.astimezone(timezone.utc).isoformat()
 
 
