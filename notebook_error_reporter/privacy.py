@@ -494,6 +494,20 @@ def rules_for(context: PrivacyContext) -> Tuple[Rule, ...]:
     )
 
 
+@functools.lru_cache(maxsize=16)
+def _rules_and_screen(context: PrivacyContext) -> Tuple[Tuple[Rule, ...], Optional[re.Pattern[str]]]:
+    """``rules_for(context)`` and one pattern for all their hints (None if a rule has no hints).
+
+    A text in which that one search finds no hint matches no rule: it is returned at once, instead of
+    after a substring test per hint of every rule (thirty rules, a hundred hints).
+    """
+    rules = rules_for(context)
+    if any(not rule.hints for rule in rules):
+        return rules, None
+    hints = sorted({hint for rule in rules for hint in rule.hints}, key=len, reverse=True)
+    return rules, re.compile("|".join(re.escape(hint) for hint in hints))
+
+
 def scrub_text(text: str, context: PrivacyContext) -> str:
     """Replace the home directory, the user name, absolute paths and secrets by placeholders.
 
@@ -501,7 +515,9 @@ def scrub_text(text: str, context: PrivacyContext) -> str:
     (``Bearer file:///x/tok123`` becomes ``Bearer tok123``), so the table is applied again until nothing
     changes; an ordinary message is unchanged by the first pass and costs exactly one.
     """
-    rules = rules_for(context)
+    rules, screen = _rules_and_screen(context)
+    if not text or (screen is not None and screen.search(text.casefold()) is None):
+        return text
     for _ in range(MAX_PASSES):
         scrubbed = _apply(rules, text)
         if scrubbed == text:
