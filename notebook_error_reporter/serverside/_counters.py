@@ -2,12 +2,12 @@
 
 Order matters on PostgreSQL (see ``ingest.py``): issue-session pairs, issues, days, sessions and
 notebooks last, each in sorted order. Each table costs one statement whatever the number of rows:
-on SQLite an executemany of a parameterised UPDATE, or an ``INSERT ... ON CONFLICT`` of all rows
-at once; on PostgreSQL one set-based statement over the same rows as one JSON document
-(``_store.recordset``), after an ordered ``FOR NO KEY UPDATE`` of the rows to update (an
-``UPDATE ... FROM`` locks rows in whatever order its join runs). The statements are built once
-(per database dialect where they differ; ``functools.lru_cache``): building SQLAlchemy constructs
-costs more than running them on this path.
+on SQLite an executemany of a parameterised UPDATE or ``INSERT ... ON CONFLICT``, its rows handed to
+the driver as tuples (``_sqlite_rows.executemany``); on PostgreSQL one set-based statement over the
+same rows as one JSON document (``_store.recordset``), after an ordered ``FOR NO KEY UPDATE`` of
+the rows to update (an ``UPDATE ... FROM`` locks rows in whatever order its join runs). The
+statements are built once (per database dialect where they differ; ``functools.lru_cache``):
+building SQLAlchemy constructs costs more than running them on this path.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Set, Tuple
 from sqlalchemy import BigInteger, Connection, Date, Integer, Table, bindparam, case, or_, select, true
 from sqlalchemy.sql.expression import ColumnElement
 
+from . import _sqlite_rows
 from ._store import ISSUE, ISSUE_DAY, ISSUE_SESSION, as_document, dialect_insert, insert_new, recordset
 from .core.types import BigId, UTCDateTime
 
@@ -114,7 +115,7 @@ def bump_issues(
     if connection.dialect.name == "postgresql":  # the rows are locked, in order, just above
         connection.execute(_bump_issues_at_once(), as_document(params))
     else:
-        connection.execute(_bump_issue(), params)
+        _sqlite_rows.executemany(connection, _bump_issue(), params)
     if regressed:
         connection.execute(_reopen_issues(), {"ids": sorted(regressed), "b_when": received})
     return regressed
@@ -137,7 +138,10 @@ def add_to_days(connection: Connection, per_day: Dict[Tuple[int, date], int]) ->
     if per_day:
         rows = [{"issue_id": i, "day": d, "count": per_day[(i, d)]} for i, d in sorted(per_day)]
         name = connection.dialect.name
-        connection.execute(_add_to_day(name), as_document(rows) if name == "postgresql" else rows)
+        if name == "postgresql":
+            connection.execute(_add_to_day(name), as_document(rows))
+        else:
+            _sqlite_rows.executemany(connection, _add_to_day(name), rows)
 
 
 def _row_bump(extra: Tuple[str, ...]) -> List[Tuple[str, Any]]:
@@ -203,7 +207,9 @@ def bump_rows(
         for pk, (count, last) in sorted(per_row.items())
     ]
     columns = tuple(sorted(extra))
-    if connection.dialect.name == "postgresql" and len(params) > 1:
+    if connection.dialect.name != "postgresql":
+        _sqlite_rows.executemany(connection, _bump_row(table, columns), params)
+    elif len(params) > 1:
         connection.execute(_lock_rows(table), {"ids": sorted(per_row)})
         connection.execute(_bump_rows_at_once(table, columns), as_document(params))
     else:  # one row (a notebook's) needs no lock of its own first: one UPDATE locks it

@@ -6,6 +6,8 @@ SQLite and PostgreSQL both have it, SQLAlchemy spells it the same for both, and 
 transaction inserted first is simply not returned. Elsewhere (rare writes) ``insert_or_skip`` runs
 one INSERT in a SAVEPOINT and catches the unique key's ``IntegrityError``.
 
+On SQLite the rows go to the driver as tuples (``_sqlite_rows``): the statement is SQLAlchemy's,
+compiled once, and the per-row parameter work is one pass of ours instead of SQLAlchemy's generic one.
 On PostgreSQL, many rows travel as one JSON document (``recordset``: ``json_to_recordset``): a
 statement with one parameter, prepared once, one round trip, whatever the number of rows, and the
 encoding done by the json module's C code. psycopg's executemany costs a message and Python work per
@@ -24,6 +26,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from . import _sqlite_rows
 from .core.types import utc_iso
 from .models import Event, Issue, IssueDay, IssueSession, Notebook, ReportSession
 
@@ -126,13 +129,15 @@ def insert_new(
 ) -> List[Tuple[Any, ...]]:
     """Insert the ``rows`` whose unique ``keys`` are not taken yet; the ``returning`` columns of those.
 
-    One statement: on SQLite a multi-row VALUES list (SQLAlchemy's "insertmanyvalues"), on
+    One statement: on SQLite a multi-row VALUES list (``_sqlite_rows.insert_returning``), on
     PostgreSQL a ``recordset``. Rows should come sorted by key: on PostgreSQL that is the order
     their keys are locked in.
     """
     if not rows:
         return []
     name = connection.dialect.name
+    if name == "sqlite":
+        return _sqlite_rows.insert_returning(connection, table, rows, keys, returning)
     statement = _insert_new_statement(name, table, keys, returning, tuple(rows[0]))
     parameters: Any = as_document(rows) if name == "postgresql" else rows
     return [tuple(row) for row in connection.execute(statement, parameters)]

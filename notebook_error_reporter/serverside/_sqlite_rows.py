@@ -1,0 +1,152 @@
+"""SQLite: a Core statement compiled once, its rows handed to the sqlite3 driver as plain tuples.
+
+For every row of an executemany SQLAlchemy builds a parameter dictionary and runs each value through
+its type's processor in generic code; on the ingest path that cost more than SQLite storing the rows
+(a batch of 100 reports: about 0.45 ms of 1.3 ms for its events alone). Here a statement is compiled
+once (cached here) into its SQL text and, for each ``?``, which row and column its value
+comes from and the bind processor of that column's type; each call then makes the driver's
+parameters in one pass and hands them to ``exec_driver_sql``: an executemany of one tuple per row,
+or, when rows must come back (sqlite3's executemany returns none), one execute of a multi-row
+``VALUES`` list.
+
+The statements are still SQLAlchemy constructs (the SQL is SQLAlchemy's); only the parameters skip
+its per-row machinery. A bind the rows do not supply must be a constant of the statement (a column
+default such as ``source='v1'``); a default computed per row (a Python callable) is refused when the
+statement is compiled, since nothing here would call it.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
+
+from sqlalchemy import Connection, Table, bindparam
+from sqlalchemy.dialects import sqlite
+from sqlalchemy.engine import Dialect
+
+_Processor = Optional[Callable[[Any], Any]]
+# The rows of one multi-row VALUES statement: SQLite takes up to 32,766 parameters per statement.
+MAX_ROWS_PER_STATEMENT = 500
+
+
+@dataclass(frozen=True)
+class _Slot:
+    """Where one ``?`` gets its value: ``row`` and ``name`` (``row`` -1: the constant ``value``)."""
+
+    row: int
+    name: str
+    process: _Processor
+    value: Any = None
+
+
+@dataclass(frozen=True)
+class DriverStatement:
+    sql: str
+    slots: Tuple[_Slot, ...]
+
+    def parameters(self, rows: Sequence[Mapping[str, Any]]) -> Tuple[Any, ...]:
+        """The values of every ``?``, in order, for a statement compiled for ``len(rows)`` rows."""
+        values: List[Any] = []
+        append = values.append
+        # An object met again (the arrival time of every row, a shared client dict, a name bound
+        # twice) is processed once: the rows keep every object alive, so an id is never reused here.
+        processed: Dict[Tuple[int, Any], Any] = {}
+        for slot in self.slots:
+            if slot.row < 0:
+                append(slot.value)
+                continue
+            value = rows[slot.row][slot.name]
+            if slot.process is None:
+                append(value)
+                continue
+            key = (id(value), slot.process)
+            if key not in processed:
+                processed[key] = slot.process(value)
+            append(processed[key])
+        return tuple(values)
+
+
+def compile_statement(
+    statement: Any, dialect: Dialect, rows_of: Dict[str, Tuple[int, str]]
+) -> DriverStatement:
+    """``statement`` as SQL text and slots; ``rows_of`` maps a bind's name to (row, column name),
+    and a bind absent from it keeps its own constant value."""
+    compiled = statement.compile(dialect=dialect)
+    if compiled.insert_prefetch or compiled.update_prefetch:  # defaults SQLAlchemy computes per execution
+        raise TypeError("the statement has column defaults that would be computed per row; supply them")
+    slots: List[_Slot] = []
+    for name in compiled.positiontup:
+        bind = compiled.binds[name]
+        process = bind.type.dialect_impl(dialect).bind_processor(dialect)
+        if name in rows_of:
+            row, column = rows_of[name]
+            slots.append(_Slot(row, column, process))
+        elif bind.callable is not None or bind.required:
+            raise TypeError(f"{name}: a value computed per row or required; the rows must supply it")
+        else:
+            value = bind.value
+            slots.append(_Slot(-1, name, None, value if process is None else process(value)))
+    return DriverStatement(compiled.string, tuple(slots))
+
+
+@functools.lru_cache(maxsize=64)
+def _each_row(statement: Any, dialect: Dialect) -> DriverStatement:
+    names = statement.compile(dialect=dialect).positiontup
+    return compile_statement(statement, dialect, {name: (0, name) for name in names})
+
+
+def executemany(connection: Connection, statement: Any, rows: Sequence[Mapping[str, Any]]) -> None:
+    """``connection.execute(statement, rows)`` for a statement whose binds are named after the rows'
+    keys, with the rows as the driver's tuples."""
+    if rows:
+        compiled = _each_row(statement, connection.dialect)
+        connection.exec_driver_sql(compiled.sql, [compiled.parameters((row,)) for row in rows])
+
+
+@functools.lru_cache(maxsize=256)
+def _insert(
+    dialect: Dialect,
+    table: Table,
+    names: Tuple[str, ...],
+    count: int,
+    keys: Tuple[str, ...],
+    returning: Tuple[str, ...],
+) -> DriverStatement:
+    rows_of: Dict[str, Tuple[int, str]] = {}
+    values: List[Dict[str, Any]] = []
+    defaults = {c.name: c.default for c in table.columns if c.default is not None and c.name not in names}
+    for row in range(count):
+        values.append({})
+        for name in names:
+            bind = f"r{row}_{name}"
+            rows_of[bind] = (row, name)
+            values[-1][name] = bindparam(bind, type_=table.c[name].type)
+        for name, default in defaults.items():  # a column default: the same constant in every row
+            if not default.is_scalar:
+                raise TypeError(f"{table.name}.{name}: a default computed per row; the rows must supply it")
+            values[-1][name] = bindparam(f"r{row}_{name}", value=default.arg, type_=table.c[name].type)
+    statement = sqlite.insert(table).values(values).on_conflict_do_nothing(index_elements=list(keys))
+    statement = statement.returning(*(table.c[name] for name in returning))
+    return compile_statement(statement, dialect, rows_of)
+
+
+def insert_returning(
+    connection: Connection,
+    table: Table,
+    rows: Sequence[Mapping[str, Any]],
+    keys: Tuple[str, ...],
+    returning: Tuple[str, ...],
+) -> List[Tuple[Any, ...]]:
+    """``INSERT ... VALUES (...), ... ON CONFLICT (keys) DO NOTHING RETURNING returning`` of ``rows``
+    (all with the keys of the first): the ``returning`` columns of the rows inserted, as the driver
+    gives them (keys and ids: no result processing)."""
+    found: List[Tuple[Any, ...]] = []
+    names = tuple(rows[0]) if rows else ()
+    for start in range(0, len(rows), MAX_ROWS_PER_STATEMENT):
+        chunk = rows[start : start + MAX_ROWS_PER_STATEMENT]
+        compiled = _insert(connection.dialect, table, names, len(chunk), keys, returning)
+        found.extend(
+            tuple(row) for row in connection.exec_driver_sql(compiled.sql, compiled.parameters(chunk))
+        )
+    return found
