@@ -22,6 +22,8 @@ from typing import Any, List, Mapping, Sequence, Tuple
 _CELL = re.compile(r"<cell(?: \d+)?>|<ipython-input-\d+-[0-9a-f]+>")
 _MACHINERY_PREFIXES = ("IPython/core/", "IPython/utils/", "ipykernel/", "asyncio/", "<frozen ")
 OMITTED = "<omitted>"
+# json.dumps with arguments builds an encoder per call; the key's text must never change.
+_KEY_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
 
 def normalise_filename(filename: str) -> str:
@@ -44,9 +46,7 @@ def grouping_frames(frames: Sequence[Mapping[str, Any]]) -> List[Tuple[str, str]
 
 def fingerprint(notebook: str, error_name: str, frames: Sequence[Mapping[str, Any]]) -> str:
     """A stable 64-hex-digit key: notebook + error name + frames' (file, function), in order."""
-    key = json.dumps(
-        [notebook, error_name, grouping_frames(frames)], ensure_ascii=False, separators=(",", ":")
-    )
+    key = _KEY_ENCODER.encode([notebook, error_name, grouping_frames(frames)])
     return hashlib.sha256(key.encode("utf-8")).hexdigest()
 
 

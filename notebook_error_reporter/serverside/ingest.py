@@ -68,9 +68,10 @@ class IngestSummary:
     regressed_issue_ids: Set[int]
 
 
-def effective_time(occurred_at: datetime, received_at: datetime) -> datetime:
-    """The report's time as stored: the client's, clamped to [arrival - 30 days, arrival]."""
-    return min(max(occurred_at, received_at - MAX_CLOCK_SKEW_BACK), received_at)
+def effective_times(occurred: Dict[str, datetime], received_at: datetime) -> Dict[str, datetime]:
+    """The reports' times as stored: each client's, clamped to [arrival - 30 days, arrival]."""
+    earliest = received_at - MAX_CLOCK_SKEW_BACK
+    return {key: min(max(when, earliest), received_at) for key, when in occurred.items()}
 
 
 def ingest_events(
@@ -147,7 +148,7 @@ def _ingest_once(
             known,
             learned,
         )
-        times = {event_id: effective_time(e.occurred_at, received) for event_id, e in new.items()}
+        times = effective_times({event_id: e.occurred_at for event_id, e in new.items()}, received)
         prints = {
             event_id: grouping.fingerprint(e.notebook, e.error_name, e.traceback)
             for event_id, e in new.items()

@@ -158,9 +158,16 @@ def clean_fun_name(name: str, contexts: Tuple[PrivacyContext, ...] = (CONTEXT,))
 
 
 def clean_client(client: Optional[Mapping[str, str]]) -> Optional[Dict[str, str]]:
+    """The scrubbed versions; one dict shared by every report with the same ones (read-only)."""
     if client is None:
         return None
-    return {key: scrub_repeated(str(value), schemas.MAX_CLIENT_FIELD) for key, value in client.items()}
+    return _clean_client_items(tuple((key, str(value)) for key, value in client.items()))
+
+
+@functools.lru_cache(maxsize=1024)
+def _clean_client_items(items: Tuple[Tuple[str, str], ...]) -> Dict[str, str]:
+    # Shared, so that storing a batch encodes it once (_sqlite_rows encodes an object once per statement).
+    return {key: scrub_repeated(value, schemas.MAX_CLIENT_FIELD) for key, value in items}
 
 
 def clean_event(event: schemas.EventCreate) -> CleanEvent:
