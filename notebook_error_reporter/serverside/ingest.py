@@ -351,7 +351,7 @@ def _event_row(
         "notebook_id": notebook_id,
         "error_name": event.error_name,
         "error_message": event.error_message,
-        "traceback": list(event.traceback),
+        "traceback": event.traceback,  # a tuple, shared by reports with the same frames: a JSON array
         "first_line": event.first_line,
         "execution_count": event.execution_count,
         "occurred_at": when,

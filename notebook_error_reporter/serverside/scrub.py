@@ -170,6 +170,37 @@ def _clean_client_items(items: Tuple[Tuple[str, str], ...]) -> Dict[str, str]:
     return {key: scrub_repeated(value, schemas.MAX_CLIENT_FIELD) for key, value in items}
 
 
+def _clean_frames(
+    frames: Tuple[Tuple[str, str, int], ...], contexts: Tuple[PrivacyContext, ...]
+) -> Tuple[Dict[str, Any], ...]:
+    """A v1 traceback's frames made safe; one tuple shared by every report with the same frames
+    (read-only), so that storing a batch encodes it once (as ``clean_client``'s dict).
+
+    Only tracebacks as long as our client sends are remembered, and few of them: a hostile client's
+    100 frames of 1,000 characters must not make the cache big.
+    """
+    if len(frames) > CACHED_FRAMES:
+        return _frames_made_safe(frames, contexts)
+    return _remembered_frames(frames, contexts)
+
+
+def _frames_made_safe(
+    frames: Tuple[Tuple[str, str, int], ...], contexts: Tuple[PrivacyContext, ...]
+) -> Tuple[Dict[str, Any], ...]:
+    return tuple(
+        {
+            "filename": clean_filename(filename, contexts),
+            "fun_name": clean_fun_name(fun_name, contexts),
+            "lineno": lineno,
+        }
+        for filename, fun_name, lineno in frames
+    )
+
+
+CACHED_FRAMES = 41  # the client keeps 40 frames and a marker
+_remembered_frames = functools.lru_cache(maxsize=256)(_frames_made_safe)
+
+
 def clean_event(event: schemas.EventCreate) -> CleanEvent:
     """A v1 report (already validated) made safe to store."""
     contexts = report_context(event.error_message, event.first_line, *(f.filename for f in event.traceback))
@@ -179,14 +210,7 @@ def clean_event(event: schemas.EventCreate) -> CleanEvent:
         notebook=scrub_repeated(event.notebook, schemas.MAX_NOTEBOOK),
         error_name=scrub_repeated(event.error_name, schemas.MAX_ERROR_NAME),
         error_message=scrub(event.error_message, schemas.MAX_MESSAGE, contexts),
-        traceback=tuple(
-            {
-                "filename": clean_filename(f.filename, contexts),
-                "fun_name": clean_fun_name(f.fun_name, contexts),
-                "lineno": f.lineno,
-            }
-            for f in event.traceback
-        ),
+        traceback=_clean_frames(tuple((f.filename, f.fun_name, f.lineno) for f in event.traceback), contexts),
         first_line=scrub(event.first_line, schemas.MAX_FIRST_LINE, contexts),
         execution_count=event.execution_count,
         occurred_at=schemas.parse_timestamp(event.occurred_at),
