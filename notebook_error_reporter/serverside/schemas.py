@@ -9,6 +9,7 @@ their reports would help nobody, so ``legacy.py`` cuts those to the caps instead
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import datetime, timezone
 from typing import Annotated, Any, Dict, List, Literal, Optional
@@ -38,8 +39,12 @@ def normalise_uuid(value: str) -> str:
     return value.replace("-", "").lower()
 
 
+@functools.lru_cache(maxsize=1024)
 def parse_timestamp(value: str) -> datetime:
-    """An ISO 8601 timestamp with an offset, as aware UTC; a naive one is refused (whose clock?)."""
+    """An ISO 8601 timestamp with an offset, as aware UTC; a naive one is refused (whose clock?).
+
+    Remembered for a while: validating a report parses its time, and scrubbing it needs that time.
+    """
     text = value.strip()
     if text[-1:] in ("Z", "z"):
         text = text[:-1] + "+00:00"
