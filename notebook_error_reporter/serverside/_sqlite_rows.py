@@ -76,9 +76,14 @@ def compile_statement(
     if compiled.insert_prefetch or compiled.update_prefetch:  # defaults SQLAlchemy computes per execution
         raise TypeError("the statement has column defaults that would be computed per row; supply them")
     slots: List[_Slot] = []
+    # One processor per type, so that the values of one column share it (and the memo of
+    # ``parameters``, keyed by processor, finds a shared object in every row).
+    processors: Dict[int, _Processor] = {}
     for name in compiled.positiontup:
         bind = compiled.binds[name]
-        process = bind.type.dialect_impl(dialect).bind_processor(dialect)
+        if id(bind.type) not in processors:
+            processors[id(bind.type)] = bind.type.dialect_impl(dialect).bind_processor(dialect)
+        process = processors[id(bind.type)]
         if name in rows_of:
             row, column = rows_of[name]
             slots.append(_Slot(row, column, process))

@@ -19,6 +19,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    TypeDecorator,
     bindparam,
     case,
     create_engine,
@@ -144,4 +145,38 @@ def test_a_default_computed_per_row_must_come_with_the_rows(tmp_path: Path) -> N
         assert _sqlite_rows.insert_returning(
             connection, table, [{"name": "x", "at": at}], ("name",), ("id",)
         ) == [(1,)]
+    engine.dispose()
+
+
+class _CountedText(TypeDecorator):  # type: ignore[type-arg]
+    """Text that counts how often a value is processed on its way to the driver."""
+
+    impl = String
+    cache_ok = True
+    calls: List[Any] = []
+
+    def process_bind_param(self, value: Any, dialect: Any) -> Any:
+        _CountedText.calls.append(value)
+        return repr(value)
+
+
+def test_an_object_shared_by_rows_is_processed_once_per_statement(tmp_path: Path) -> None:
+    table = Table(
+        "shared",
+        MetaData(),
+        Column("id", Integer, primary_key=True),
+        Column("key", String(10), unique=True),
+        Column("data", _CountedText()),
+    )
+    engine = create_engine(f"sqlite:///{tmp_path / 'shared.db'}")
+    table.metadata.create_all(engine)
+    shared = {"reporter": "0.2.0"}
+    rows = [{"key": f"k{n}", "data": shared} for n in range(5)] + [{"key": "own", "data": {"own": 1}}]
+    with engine.begin() as connection:
+        _CountedText.calls.clear()
+        created = _sqlite_rows.insert_returning(connection, table, rows, ("key",), ("key",))
+        assert len(created) == 6
+        assert _CountedText.calls == [shared, {"own": 1}], "once for the shared dict, once for the other"
+        stored = [data for (data,) in connection.exec_driver_sql("SELECT data FROM shared ORDER BY id")]
+    assert stored == [repr(shared)] * 5 + [repr({"own": 1})]
     engine.dispose()
