@@ -149,10 +149,7 @@ def _ingest_once(
             learned,
         )
         times = effective_times({event_id: e.occurred_at for event_id, e in new.items()}, received)
-        prints = {
-            event_id: grouping.fingerprint(e.notebook, e.error_name, e.traceback)
-            for event_id, e in new.items()
-        }
+        prints = _fingerprints(new)
         issue_ids, new_issue_ids = _issues(connection, new, prints, times, notebook_ids, known, learned)
         rows = [
             _event_row(
@@ -199,6 +196,21 @@ def _ingest_once(
             results[index] = IngestResult(result.event_id, result.issue_id, False)
         seen.add(result.event_id)
     return IngestSummary(results, new_issue_ids, regressed)
+
+
+def _fingerprints(events: Dict[str, CleanEvent]) -> Dict[str, str]:
+    """Each report's fingerprint, computed once per notebook, error and traceback object: reports
+    with the same frames share one traceback tuple (``scrub``), and they are all alive here, so an
+    id stands for one traceback."""
+    computed: Dict[Tuple[str, str, int], str] = {}
+    prints: Dict[str, str] = {}
+    for event_id, e in events.items():
+        key = (e.notebook, e.error_name, id(e.traceback))
+        found = computed.get(key)
+        if found is None:
+            found = computed[key] = grouping.fingerprint(e.notebook, e.error_name, e.traceback)
+        prints[event_id] = found
+    return prints
 
 
 def _count(
