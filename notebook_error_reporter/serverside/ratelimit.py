@@ -63,6 +63,16 @@ class PacedMemoryStorage(MemoryStorage):
             self._pacing.release()
 
 
+# ``limits``' ``Storage.__init_subclass__`` wraps a subclass's storage methods in its error wrapper,
+# already-wrapped inherited ones too: our subclass would pay two wrappers per call, ten function
+# calls per sliding-window hit instead of five (a third of a hit's cost). The methods are the
+# library's own, unchanged, so the subclass takes them back as ``MemoryStorage`` has them.
+WRAPPED_STORAGE_METHODS = ("incr", "get", "get_expiry", "check", "reset", "clear")
+for _name in WRAPPED_STORAGE_METHODS:
+    setattr(PacedMemoryStorage, _name, getattr(MemoryStorage, _name))
+del _name
+
+
 class RateLimiter:
     """Limits by kind (``address``, ``session``, ``token_failure``); ``hit``: None or seconds to wait."""
 

@@ -132,3 +132,17 @@ def test_memory_storage_cleans_up_at_its_pace(monkeypatch: Any) -> None:
     time.sleep(0.3)
     assert "short-lived" not in limiter.storage.storage, "the clean-up ran and dropped the expired counter"
     assert all(timer.daemon for timer in started[1:]), "clean-up threads never hold up the process's exit"
+
+
+def test_paced_storage_calls_the_library_methods_wrapped_once() -> None:
+    """``limits`` wraps every subclass's storage methods in its error wrapper again; ours takes back
+    the library's own (wrapped once), so a hit costs five wrapper calls, not ten, and still counts."""
+    from limits.storage import MemoryStorage
+
+    for name in ratelimit.WRAPPED_STORAGE_METHODS:
+        assert getattr(ratelimit.PacedMemoryStorage, name) is getattr(MemoryStorage, name), name
+    limiter = RateLimiter("memory://", per_address="5/minute", per_session="5/minute")
+    answers = [limiter.hit("session", "one-session") for _ in range(6)]
+    assert answers[:5] == [None] * 5
+    assert answers[5] is not None and 1 <= answers[5] <= 60
+    assert limiter.hit("session", "another-session") is None
