@@ -33,6 +33,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+# SQLite copies the WAL back into the database (a checkpoint, with an fsync) inside the commit that
+# grows the WAL past this many pages. Its default, 1,000 pages (4 MB), is a checkpoint every few
+# batches of 100 reports, each rewriting the same hot index pages; at 8,000 (32 MB) those pages
+# are copied once for many commits: batches of 100 ingest about 8 % faster (bench, same run).
+SQLITE_WAL_AUTOCHECKPOINT_PAGES = 8_000
+# After a checkpoint a WAL file larger than this is cut back (a burst leaves no big file behind).
+SQLITE_JOURNAL_SIZE_LIMIT_BYTES = 64 * 1024 * 1024
 # psycopg: give up connecting after this many seconds, so a request answers 503 instead of hanging.
 CONNECT_TIMEOUT_S = 5
 _BEGIN_OPTION = "notebook_error_reporter_sqlite_begin"
@@ -207,6 +214,8 @@ def _sqlite_engine(
             if not in_memory:
                 cursor.execute("PRAGMA journal_mode=WAL")
                 cursor.execute("PRAGMA synchronous=NORMAL")
+                cursor.execute(f"PRAGMA wal_autocheckpoint={SQLITE_WAL_AUTOCHECKPOINT_PAGES}")
+                cursor.execute(f"PRAGMA journal_size_limit={SQLITE_JOURNAL_SIZE_LIMIT_BYTES}")
             cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
             cursor.execute("PRAGMA foreign_keys=ON")
         finally:
