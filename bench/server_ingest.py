@@ -12,7 +12,10 @@ all rounds):
    baseline for what HTTP, JSON and FastAPI cost on this machine;
 2. our server (``notebook-error-server``, rate limits lifted through its settings) on SQLite and/or
    PostgreSQL 15 (started by ``scripts/postgres`` unless ``--database-url`` is given): one report per
-   request (``POST /api/v1/events``) and batches of 100 (``POST /api/v1/events/batch``);
+   request (``POST /api/v1/events``) and batches of 100 (``POST /api/v1/events/batch``); one report
+   per request again from 64 connections ("many", against the trivial endpoint at 64 as well): a
+   report is answered only once its group's transaction is committed, so with few connections
+   every client waits on the database together and the event loop idles meanwhile;
 3. the 0.1.1 server from the package registry (its own venv under ``.envs/``; it only knows SQLite):
    ``POST /errors/<uuid>/``, each request to a usage of its own written beforehand, since 0.1.1
    refuses a second error on one usage within 5 s;
@@ -63,6 +66,8 @@ LUA = ROOT / "bench" / "ingest_load.lua"
 TOKEN = "bench-admin-token-0123456789abcdef"
 BATCH = 100
 THREADS = 2
+# "many": single reports from this many connections at once (the goal figure uses --connections).
+MANY_CONNECTIONS = 64
 NOTEBOOK = "ingest-bench"
 LIFTED = {"rate_limit_address": "100000000/minute", "rate_limit_session": "100000000/minute"}
 LEGACY_REQUIREMENTS = ("notebook-error-reporter[server]==0.1.1", "ipython", "requests")
@@ -124,13 +129,15 @@ class Wrk:
         *,
         run: int = 0,
         usages_per_thread: int = 1,
+        connections: Optional[int] = None,
     ) -> Load:
         run = run or self.next_run()
+        connections = connections or self.connections
         occurred_at = datetime.now(timezone.utc).isoformat()
         command = [
             self.binary,
-            f"-t{min(THREADS, self.connections)}",
-            f"-c{self.connections}",
+            f"-t{min(THREADS, connections)}",
+            f"-c{connections}",
             f"-d{seconds or self.seconds:g}s",
             "--timeout",
             "10s",
@@ -310,7 +317,7 @@ class Target:
 
     name: str
     base_url: str
-    modes: Tuple[str, ...]  # "single", "batch" or "legacy"
+    modes: Tuple[str, ...]  # "single", "many" (single over MANY_CONNECTIONS), "batch" or "legacy"
     runs: Dict[str, List[Load]] = field(default_factory=dict)
     warmups: List[Tuple[str, Load]] = field(default_factory=list)
     legacy_runs: List[int] = field(default_factory=list)  # 0.1.1: the wrk run numbers its usages have
@@ -320,7 +327,9 @@ class Target:
         kwargs: Dict[str, int] = {}
         if mode == "legacy":
             kwargs = {"run": self.legacy_runs.pop(0), "usages_per_thread": self.legacy_usages}
-        result = wrk(self.base_url, mode, seconds, **kwargs)
+        if mode == "many":
+            kwargs = {"connections": MANY_CONNECTIONS}
+        result = wrk(self.base_url, "single" if mode == "many" else mode, seconds, **kwargs)
         if warm:
             self.warmups.append((mode, result))
         else:
@@ -337,7 +346,10 @@ class Target:
     def in_flight(self, connections: int) -> int:
         """Reports that may be stored although wrk stopped before their answers came."""
         every = self.warmups + [(mode, x) for mode, loads in self.runs.items() for x in loads]
-        return connections * sum(BATCH if mode == "batch" else 1 for mode, _ in every)
+        return sum(
+            MANY_CONNECTIONS if mode == "many" else connections * (BATCH if mode == "batch" else 1)
+            for mode, _ in every
+        )
 
 
 def run_seconds(seconds: float, rounds: int) -> int:
@@ -358,7 +370,7 @@ def measure(wrk: Wrk, targets: List[Target], rounds: int, seconds: float, warm: 
     per_run = run_seconds(seconds, rounds)
     for number in range(1, rounds + 1):
         print(f"   round {number}/{rounds}:", end="", flush=True)
-        for mode in ("single", "legacy", "batch"):
+        for mode in ("single", "many", "legacy", "batch"):
             for target in targets:
                 if mode in target.modes:
                     result = target.load(wrk, mode, per_run)
@@ -383,7 +395,7 @@ def our_server(workdir: Path, kind: str, postgres_url: Optional[str]) -> Iterato
     with empty_database(workdir, kind, postgres_url) as url:
         server = start_server(workdir / f"ours-{kind}", database_url=url, admin_token=TOKEN, **LIFTED)
         try:
-            yield Target(kind, server.base_url, ("single", "batch"))
+            yield Target(kind, server.base_url, ("single", "many", "batch"))
         finally:
             server.stop()
 
@@ -392,7 +404,7 @@ def our_server(workdir: Path, kind: str, postgres_url: Optional[str]) -> Iterato
 def trivial_server(workdir: Path) -> Iterator[Target]:
     server = Uvicorn(sys.executable, "trivial_app:app", ROOT / "bench", workdir, workdir / "trivial.log")
     try:
-        yield Target("trivial", server.base_url, ("single", "batch"))
+        yield Target("trivial", server.base_url, ("single", "many", "batch"))
     finally:
         server.stop()
 
@@ -511,6 +523,7 @@ def main() -> None:
 
         print("\n1. trivial FastAPI endpoints (parse the body, store nothing)")
         print(line("POST /api/v1/events (one report)", trivial.figure("single")))
+        print(line(f"the same, {MANY_CONNECTIONS} connections", trivial.figure("many")))
         print(line(f"POST /api/v1/events/batch ({BATCH} reports)", trivial.figure("batch"), BATCH))
         print("\n2. the 0.1.1 server (SQLite), POST /errors/<uuid>/")
         if legacy is not None:
@@ -518,6 +531,7 @@ def main() -> None:
         for number, (kind, target) in enumerate(ours.items(), start=3):
             print(f"\n{number}. our server on {'SQLite (WAL)' if kind == 'sqlite' else 'PostgreSQL'}")
             print(line("POST /api/v1/events (one report)", target.figure("single")))
+            print(line(f"the same, {MANY_CONNECTIONS} connections", target.figure("many")))
             print(line(f"POST /api/v1/events/batch ({BATCH} reports)", target.figure("batch"), BATCH))
 
         query: Dict[str, float] = {}
@@ -530,7 +544,7 @@ def main() -> None:
                     f"   p95 {query[label + ' p95']:6.1f} ms"
                 )
 
-    base = {"single": trivial.figure("single"), "batch": trivial.figure("batch")}
+    base = {mode: trivial.figure(mode) for mode in ("single", "many", "batch")}
     legacy_load = legacy.figure("legacy") if legacy is not None else None
     print("\nsummary (ratios within this run):")
     for kind, target in ours.items():
@@ -565,6 +579,13 @@ def main() -> None:
             f"ingest latency, one report, {name} (p50 / p99)",
             f"{single.p50_ms:.1f} / {single.p99_ms:.1f} ms",
             f"trivial {base['single'].p50_ms:.1f} / {base['single'].p99_ms:.1f} ms",
+        )
+        many = target.figure("many")
+        figures.add(
+            f"ingest, one report per request, {name}, {MANY_CONNECTIONS} connections",
+            f"{many.rate:,.0f} req/s",
+            f"trivial FastAPI endpoint {base['many'].rate:,.0f} req/s",
+            ratio(many.rate, base["many"].rate),
         )
         figures.add(
             f"ingest, batches of {BATCH}, {name}",
