@@ -4,8 +4,9 @@ Order matters on PostgreSQL (see ``ingest.py``): issue-session pairs, issues, da
 notebooks last, each in sorted order. Each table costs one statement whatever the number of rows:
 on SQLite an executemany of a parameterised UPDATE or ``INSERT ... ON CONFLICT``, its rows handed to
 the driver as tuples (``_sqlite_rows.executemany``); on PostgreSQL one set-based statement over the
-same rows as one JSON document (``_store.recordset``), after an ordered ``FOR NO KEY UPDATE`` of
-the rows to update (an ``UPDATE ... FROM`` locks rows in whatever order its join runs). The
+same rows as one JSON document (``_store.recordset``), whose rows are locked in id order first by a
+``FOR NO KEY UPDATE`` in a CTE of the same statement (``_locked_first``: an ``UPDATE ... FROM`` alone
+locks rows in whatever order its join runs; a separate locking query cost a round trip). The
 statements are built once (per database dialect where they differ; ``functools.lru_cache``):
 building SQLAlchemy constructs costs more than running them on this path.
 """
@@ -76,10 +77,34 @@ def _bump_issue() -> Any:
     return _bump_issue_statement(_bound(_ISSUE_BUMP))
 
 
+def _locked_first(table: Table, rows: Any, key: str, columns: Tuple[str, ...] = ()) -> Any:
+    """PostgreSQL: a CTE that locks ``table``'s rows named by ``rows.c[key]`` in id order, giving
+    their id and ``columns`` as they were before this statement.
+
+    MATERIALIZED and sorted under its FOR NO KEY UPDATE: every row is locked by the CTE, in id order,
+    before the UPDATE joined to it can touch it, as an ordered locking query before the UPDATE did.
+    NO KEY UPDATE: our own event inserts hold FOR KEY SHARE on these rows (the foreign key check) and
+    so do concurrent ones; plain FOR UPDATE would conflict and deadlock.
+    """
+    c = table.c
+    return (
+        select(c.id, *(c[name] for name in columns))
+        .where(c.id.in_(select(rows.c[key])))
+        .order_by(c.id)
+        .with_for_update(key_share=True)
+        .cte(f"locked_{table.name}")
+        .prefix_with("MATERIALIZED")
+    )
+
+
 @functools.lru_cache(maxsize=1)
 def _bump_issues_at_once() -> Any:
-    """PostgreSQL: ``_bump_issue`` for all rows at once."""
-    return _bump_issue_statement(recordset(_ISSUE_BUMP).c)
+    """PostgreSQL: ``_bump_issue`` for all rows at once, locked in id order first; returns each
+    issue's id and status before."""
+    rows = recordset(_ISSUE_BUMP)
+    locked = _locked_first(ISSUE, rows, "b_id", ("status",))
+    statement = _bump_issue_statement(rows.c).where(ISSUE.c.id == locked.c.id)
+    return statement.returning(ISSUE.c.id, locked.c.status)
 
 
 @functools.lru_cache(maxsize=1)
@@ -100,8 +125,6 @@ def bump_issues(
 ) -> Set[int]:
     """Counts, first/last seen, and reopening: returns the resolved issues that now regressed."""
     ids = sorted(per_issue)
-    statuses = connection.execute(_lock_rows(ISSUE, ("status",)), {"ids": ids}).all()
-    regressed = {int(issue_id) for issue_id, status in statuses if status == "resolved"}
     params = [
         {
             "b_id": issue_id,
@@ -112,10 +135,12 @@ def bump_issues(
         }
         for issue_id in ids
     ]
-    if connection.dialect.name == "postgresql":  # the rows are locked, in order, just above
-        connection.execute(_bump_issues_at_once(), as_document(params))
-    else:
+    if connection.dialect.name == "postgresql":  # locked in id order, and bumped, in one statement
+        statuses = connection.execute(_bump_issues_at_once(), as_document(params)).all()
+    else:  # one writer at a time: nothing to lock
+        statuses = connection.execute(_issue_statuses(), {"ids": ids}).all()
         _sqlite_rows.executemany(connection, _bump_issue(), params)
+    regressed = {int(issue_id) for issue_id, status in statuses if status == "resolved"}
     if regressed:
         connection.execute(_reopen_issues(), {"ids": sorted(regressed), "b_when": received})
     return regressed
@@ -169,20 +194,17 @@ def _bump_row(table: Table, extra: Tuple[str, ...]) -> Any:
 
 @functools.lru_cache(maxsize=16)
 def _bump_rows_at_once(table: Table, extra: Tuple[str, ...]) -> Any:
-    """PostgreSQL: ``_bump_row`` for all rows at once."""
-    return _bump_row_statement(table, extra, recordset(_row_bump(extra)).c)
+    """PostgreSQL: ``_bump_row`` for all rows at once, locked in id order first."""
+    rows = recordset(_row_bump(extra))
+    locked = _locked_first(table, rows, "b_pk")
+    return _bump_row_statement(table, extra, rows.c).where(table.c.id == locked.c.id)
 
 
-@functools.lru_cache(maxsize=16)
-def _lock_rows(table: Table, columns: Tuple[str, ...] = ()) -> Any:
-    """The rows with ``ids``, locked in id order; their id and ``columns``.
-
-    FOR NO KEY UPDATE (PostgreSQL): our own event inserts hold FOR KEY SHARE on these rows (the
-    foreign key check) and so do concurrent ones; plain FOR UPDATE would conflict and deadlock.
-    """
+@functools.lru_cache(maxsize=1)
+def _issue_statuses() -> Any:
+    """SQLite: the id and status of the issues with ``ids`` (its one writer needs no row locks)."""
     ids = bindparam("ids", expanding=True)
-    statement = select(table.c.id, *(table.c[name] for name in columns)).where(table.c.id.in_(ids))
-    return statement.order_by(table.c.id).with_for_update(key_share=True)
+    return select(ISSUE.c.id, ISSUE.c.status).where(ISSUE.c.id.in_(ids))
 
 
 def bump_rows(
@@ -193,7 +215,7 @@ def bump_rows(
 ) -> None:
     """On session or notebook rows: ``event_count += n``, ``last_seen = max(last_seen, when)``, and
     ``column += k`` for each ``extra[column][row id]``; one statement, rows in id order (on
-    PostgreSQL, for more than one row, after locking them in that order)."""
+    PostgreSQL, for more than one row, locked in that order by the same statement)."""
     extra = extra or {}
     if not per_row:
         return
@@ -210,7 +232,6 @@ def bump_rows(
     if connection.dialect.name != "postgresql":
         _sqlite_rows.executemany(connection, _bump_row(table, columns), params)
     elif len(params) > 1:
-        connection.execute(_lock_rows(table), {"ids": sorted(per_row)})
         connection.execute(_bump_rows_at_once(table, columns), as_document(params))
     else:  # one row (a notebook's) needs no lock of its own first: one UPDATE locks it
         connection.execute(_bump_row(table, columns), params)

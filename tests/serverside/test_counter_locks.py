@@ -1,0 +1,135 @@
+"""PostgreSQL: the counter rows an ingest bumps are locked in id order by the bumping statement itself
+(a MATERIALIZED CTE with FOR NO KEY UPDATE, ``_counters._locked_first``), so concurrent writers in
+other processes never deadlock on them, and one round trip does what a locking query and an UPDATE
+did. On SQLite (one writer, no row locks) the same functions count the same.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import threading
+from datetime import datetime, timezone
+from typing import Dict, List
+
+import pytest
+from sqlalchemy import select, text, update
+
+from notebook_error_reporter.serverside import _counters
+from notebook_error_reporter.serverside._store import ISSUE, SESSION, as_document
+from notebook_error_reporter.serverside.core.db import Database
+from notebook_error_reporter.serverside.ingest import ingest_events
+
+from .databases import is_postgres
+from .test_group_commit import clean
+
+postgres_only = pytest.mark.skipif(not is_postgres(), reason="row locks are PostgreSQL's")
+NOW = datetime(2026, 12, 4, 12, 0, tzinfo=timezone.utc)
+
+
+def issues_and_sessions(database: Database, count: int) -> Dict[str, List[int]]:
+    """``count`` issues (one per error name) and sessions, stored by a real ingest."""
+    events = [clean(error_name=f"Error{n}", session_id=f"{n:032x}") for n in range(count)]
+    with database.write_session() as session:
+        ingest_events(session=session, events=events)
+    with database.session() as session:
+        issues = [int(i) for i in session.execute(select(ISSUE.c.id).order_by(ISSUE.c.id)).scalars()]
+        sessions = [int(i) for i in session.execute(select(SESSION.c.id).order_by(SESSION.c.id)).scalars()]
+    return {"issues": issues, "sessions": sessions}
+
+
+def plan(database: Database, statement: object, rows: List[Dict[str, object]]) -> str:
+    """PostgreSQL's plan of ``statement`` run over ``rows`` (one recordset document)."""
+    from psycopg.types.json import Json
+
+    with database.engine.connect() as connection:
+        compiled = statement.compile(dialect=connection.dialect)  # type: ignore[attr-defined]
+        raw = connection.connection.dbapi_connection
+        assert raw is not None
+        with raw.cursor() as cursor:
+            document = {"rows": Json(as_document(rows)["rows"])}  # what the JSON type's processor sends
+            cursor.execute("EXPLAIN (VERBOSE, COSTS OFF) " + compiled.string, document)
+            lines = [str(row[0]) for row in cursor.fetchall()]
+        raw.rollback()
+    return "\n".join(lines)
+
+
+@postgres_only
+def test_the_bumps_lock_their_rows_in_id_order_before_updating(database: Database) -> None:
+    ids = issues_and_sessions(database, 4)
+    issue_rows = [
+        {"b_id": i, "b_n": 1, "b_sessions": 0, "b_first": NOW, "b_last": NOW} for i in reversed(ids["issues"])
+    ]
+    session_rows = [{"b_pk": pk, "b_n": 1, "b_when": NOW} for pk in reversed(ids["sessions"])]
+    for statement, rows, table in (
+        (_counters._bump_issues_at_once(), issue_rows, "issue"),
+        (_counters._bump_rows_at_once(SESSION, ()), session_rows, "report_session"),
+    ):
+        shown = plan(database, statement, rows)
+        assert f"CTE locked_{table}" in shown, shown
+        cte, _, _ = shown.partition(f"CTE locked_{table}")[2].partition("CTE Scan")
+        assert "LockRows" in cte and re.search(rf"Sort Key: {table}(_\d+)?\.id\b", cte), cte
+        assert cte.index("LockRows") < cte.index("Sort"), "the sorted rows are what is locked"
+        assert "Update on" in shown.partition(f"CTE locked_{table}")[0], shown
+
+
+def test_bumped_counts_and_the_status_before_come_back(database: Database) -> None:
+    """Both databases: counts add up, and a resolved issue is reported (and reopened) as regressed."""
+    ids = issues_and_sessions(database, 3)["issues"]
+    with database.write_session() as session:
+        session.execute(update(ISSUE).where(ISSUE.c.id == ids[1]).values(status="resolved"))
+        session.commit()
+    with database.write_session() as session:
+        connection = session.connection()
+        regressed = _counters.bump_issues(
+            connection, {ids[2]: [NOW, NOW], ids[1]: [NOW], ids[0]: [NOW]}, {ids[0]: 2}, NOW
+        )
+        session.commit()
+    assert regressed == {ids[1]}
+    with database.session() as session:
+        rows = {
+            int(r.id): r
+            for r in session.execute(
+                select(ISSUE.c.id, ISSUE.c.event_count, ISSUE.c.session_count, ISSUE.c.status)
+            )
+        }
+    assert [rows[i].event_count for i in ids] == [2, 2, 3], "one each from the ingest, then the bumps"
+    assert rows[ids[0]].session_count == 3 and rows[ids[1]].status == "open"
+
+
+@postgres_only
+def test_concurrent_bumps_in_any_order_never_deadlock(database: Database) -> None:
+    """Writers on connections of their own (as other worker processes are), each bumping the same
+    issues and sessions listed in a random order, inside transactions that overlap."""
+    ids = issues_and_sessions(database, 6)
+    errors: List[BaseException] = []
+    writers, rounds = 4, 25
+    start = threading.Barrier(writers)
+
+    def writer(seed: int) -> None:
+        shuffle = random.Random(seed).shuffle
+        start.wait()
+        for _ in range(rounds):
+            issues, sessions = list(ids["issues"]), list(ids["sessions"])
+            shuffle(issues)
+            shuffle(sessions)
+            try:
+                with database.engine.begin() as connection:
+                    connection.execute(text("SET LOCAL lock_timeout = '20s'"))
+                    _counters.bump_issues(connection, {i: [NOW] for i in issues}, {}, NOW)
+                    _counters.bump_rows(connection, SESSION, {pk: (1, NOW) for pk in sessions})
+            except BaseException as error:  # a deadlock (40P01) would land here
+                errors.append(error)
+                return
+
+    threads = [threading.Thread(target=writer, args=(seed,)) for seed in range(writers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not errors, errors[:1]
+    with database.session() as session:
+        counts = session.execute(select(ISSUE.c.event_count)).scalars().all()
+        session_counts = session.execute(select(SESSION.c.event_count)).scalars().all()
+    assert counts == [1 + writers * rounds] * 6, "every bump counted once"
+    assert session_counts == [1 + writers * rounds] * 6
