@@ -210,7 +210,8 @@ def test_a_refusing_webhook_is_given_up_and_shown(
     with caplog.at_level(logging.INFO, logger="notebook_error_reporter"):
         report(client)
         slack.wait_for(1)
-        wait_until(lambda: settled(database))
+        # The deliverer logs once the row's failure is committed: wait for both.
+        wait_until(lambda: settled(database) and "refused" in caplog.text)
     assert [r["status"] for r in rows(database) if r["target"] == "slack"] == ["failed"]
     with database.session() as session:
         (failure,) = webhook_failures(session=session)
