@@ -1,14 +1,15 @@
 """The counters that make reads cheap, bumped in the ingest transaction for the events it inserted.
 
-Order matters on PostgreSQL (see ``ingest.py``): issue-session pairs, issues, days, sessions and
-notebooks last, each in sorted order. Each table costs one statement whatever the number of rows:
-on SQLite an executemany of a parameterised UPDATE or ``INSERT ... ON CONFLICT``, its rows handed to
-the driver as tuples (``_sqlite_rows.executemany``); on PostgreSQL one set-based statement over the
-same rows as one JSON document (``_store.recordset``), whose rows are locked in id order first by a
-``FOR NO KEY UPDATE`` in a CTE of the same statement (``_locked_first``: an ``UPDATE ... FROM`` alone
-locks rows in whatever order its join runs; a separate locking query cost a round trip). The
-statements are built once (per database dialect where they differ; ``functools.lru_cache``):
-building SQLAlchemy constructs costs more than running them on this path.
+On SQLite, in order: issue-session pairs, issues, days, sessions and notebooks last, each in sorted
+order; each table costs one statement whatever the number of rows, an executemany of a
+parameterised UPDATE or ``INSERT ... ON CONFLICT`` whose rows go to the driver as tuples
+(``_sqlite_rows.executemany``). On PostgreSQL the reports' own counters are bumped by the statement
+that stores them (``_pg_ingest``); what is left here for it is ``bump_rows`` of notebooks (new
+sessions, a client's dropped reports): one set-based statement over the rows as one JSON document
+(``_store.recordset``), whose rows are locked in id order first by a ``FOR NO KEY UPDATE`` in a CTE
+of the same statement (``_locked_first``: an ``UPDATE ... FROM`` alone locks rows in whatever order
+its join runs). The statements are built once (``functools.lru_cache``): building SQLAlchemy
+constructs costs more than running them on this path.
 """
 
 from __future__ import annotations
@@ -18,11 +19,12 @@ from collections import defaultdict
 from datetime import date, datetime
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Set, Tuple
 
-from sqlalchemy import BigInteger, Connection, Date, Integer, Table, bindparam, case, or_, select, true
+from sqlalchemy import BigInteger, Connection, Integer, Table, bindparam, case, or_, select, true
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.sql.expression import ColumnElement
 
 from . import _sqlite_rows
-from ._store import ISSUE, ISSUE_DAY, ISSUE_SESSION, as_document, dialect_insert, insert_new, recordset
+from ._store import ISSUE, ISSUE_DAY, ISSUE_SESSION, as_document, insert_new, recordset
 from .core.types import BigId, UTCDateTime
 
 
@@ -43,8 +45,7 @@ def _later(column: Any, value: ColumnElement[Any]) -> ColumnElement[Any]:
     return case((or_(column.is_(None), column < value), value), else_=column)
 
 
-# The parameters of an issue's bump, by name and type: bind parameters of an executemany on SQLite,
-# columns of a recordset on PostgreSQL (the same names, so one statement builder serves both).
+# The parameters of an issue's bump, by name and type (bind parameters of an executemany).
 _ISSUE_BUMP = (
     ("b_id", Integer()),
     ("b_n", Integer()),
@@ -58,7 +59,9 @@ def _bound(columns: Sequence[Tuple[str, Any]]) -> Dict[str, Any]:
     return {name: bindparam(name, type_=type_) for name, type_ in columns}
 
 
-def _bump_issue_statement(source: Mapping[str, Any]) -> Any:
+@functools.lru_cache(maxsize=1)
+def _bump_issue() -> Any:
+    source = _bound(_ISSUE_BUMP)
     c = ISSUE.c
     return (
         ISSUE.update()
@@ -72,14 +75,9 @@ def _bump_issue_statement(source: Mapping[str, Any]) -> Any:
     )
 
 
-@functools.lru_cache(maxsize=1)
-def _bump_issue() -> Any:
-    return _bump_issue_statement(_bound(_ISSUE_BUMP))
-
-
-def _locked_first(table: Table, rows: Any, key: str, columns: Tuple[str, ...] = ()) -> Any:
+def _locked_first(table: Table, rows: Any, key: str) -> Any:
     """PostgreSQL: a CTE that locks ``table``'s rows named by ``rows.c[key]`` in id order, giving
-    their id and ``columns`` as they were before this statement.
+    their id.
 
     MATERIALIZED and sorted under its FOR NO KEY UPDATE: every row is locked by the CTE, in id order,
     before the UPDATE joined to it can touch it, as an ordered locking query before the UPDATE did.
@@ -88,23 +86,13 @@ def _locked_first(table: Table, rows: Any, key: str, columns: Tuple[str, ...] = 
     """
     c = table.c
     return (
-        select(c.id, *(c[name] for name in columns))
+        select(c.id)
         .where(c.id.in_(select(rows.c[key])))
         .order_by(c.id)
         .with_for_update(key_share=True)
         .cte(f"locked_{table.name}")
         .prefix_with("MATERIALIZED")
     )
-
-
-@functools.lru_cache(maxsize=1)
-def _bump_issues_at_once() -> Any:
-    """PostgreSQL: ``_bump_issue`` for all rows at once, locked in id order first; returns each
-    issue's id and status before."""
-    rows = recordset(_ISSUE_BUMP)
-    locked = _locked_first(ISSUE, rows, "b_id", ("status",))
-    statement = _bump_issue_statement(rows.c).where(ISSUE.c.id == locked.c.id)
-    return statement.returning(ISSUE.c.id, locked.c.status)
 
 
 @functools.lru_cache(maxsize=1)
@@ -123,7 +111,7 @@ def bump_issues(
     new_sessions: Dict[int, int],
     received: datetime,
 ) -> Set[int]:
-    """Counts, first/last seen, and reopening: returns the resolved issues that now regressed."""
+    """SQLite: counts, first/last seen, and reopening; returns the resolved issues that now regressed."""
     ids = sorted(per_issue)
     params = [
         {
@@ -135,23 +123,17 @@ def bump_issues(
         }
         for issue_id in ids
     ]
-    if connection.dialect.name == "postgresql":  # locked in id order, and bumped, in one statement
-        statuses = connection.execute(_bump_issues_at_once(), as_document(params)).all()
-    else:  # one writer at a time: nothing to lock
-        statuses = connection.execute(_issue_statuses(), {"ids": ids}).all()
-        _sqlite_rows.executemany(connection, _bump_issue(), params)
+    statuses = connection.execute(_issue_statuses(), {"ids": ids}).all()  # one writer: nothing to lock
+    _sqlite_rows.executemany(connection, _bump_issue(), params)
     regressed = {int(issue_id) for issue_id, status in statuses if status == "resolved"}
     if regressed:
         connection.execute(_reopen_issues(), {"ids": sorted(regressed), "b_when": received})
     return regressed
 
 
-@functools.lru_cache(maxsize=4)
-def _add_to_day(dialect_name: str) -> Any:
-    statement = dialect_insert(dialect_name, ISSUE_DAY)
-    if dialect_name == "postgresql":  # from a recordset, in its (sorted) order
-        rows = recordset([("issue_id", Integer()), ("day", Date()), ("count", BigInteger())])
-        statement = statement.from_select(["issue_id", "day", "count"], select(rows))
+@functools.lru_cache(maxsize=1)
+def _add_to_day() -> Any:
+    statement = sqlite_insert(ISSUE_DAY)
     return statement.on_conflict_do_update(
         index_elements=[ISSUE_DAY.c.issue_id, ISSUE_DAY.c.day],
         set_={"count": ISSUE_DAY.c.count + statement.excluded.count},
@@ -159,14 +141,10 @@ def _add_to_day(dialect_name: str) -> Any:
 
 
 def add_to_days(connection: Connection, per_day: Dict[Tuple[int, date], int]) -> None:
-    """``issue_day.count += n``; a day met for the first time gets its row (one upsert for all)."""
+    """SQLite: ``issue_day.count += n``; a day met for the first time gets its row (one upsert for all)."""
     if per_day:
         rows = [{"issue_id": i, "day": d, "count": per_day[(i, d)]} for i, d in sorted(per_day)]
-        name = connection.dialect.name
-        if name == "postgresql":
-            connection.execute(_add_to_day(name), as_document(rows))
-        else:
-            _sqlite_rows.executemany(connection, _add_to_day(name), rows)
+        _sqlite_rows.executemany(connection, _add_to_day(), rows)
 
 
 def _row_bump(extra: Tuple[str, ...]) -> List[Tuple[str, Any]]:

@@ -1,17 +1,19 @@
 """Storing reports: idempotent on ``event_id``, grouped into issues, counters updated, one transaction.
 
 ``ingest_events`` takes scrubbed ``CleanEvent``s and returns, in order, what became of each:
-created (with its issue) or a duplicate of one already stored (with that one's issue). It works the
-same on SQLite and PostgreSQL, with SQLAlchemy constructs only:
+created (with its issue) or a duplicate of one already stored (with that one's issue):
 
-* Idempotency: ``event.event_id`` is unique. The reports are inserted with one ``INSERT ... ON
-  CONFLICT DO NOTHING RETURNING event_id`` (``_store.insert_keyed``): the ids created here are
-  known; any other was stored before (or by a concurrent retry) and is looked up for its issue.
+* Idempotency: ``event.event_id`` is unique. The reports are inserted with ``INSERT ... ON
+  CONFLICT DO NOTHING RETURNING``: the ids created here are known; any other was stored before
+  (or by a concurrent retry) and is looked up for its issue.
 * Get-or-create of notebooks, sessions and issues: ids this process has already seen committed
   come from ``KnownIds`` (they never change); the rest are inserted the same way, then read.
-* Statements go to the session's connection as Core constructs built once (``_counters.py``,
-  ``_store.py``): on this path SQLAlchemy's statement building and ORM bookkeeping cost more than
-  the database itself.
+* The reports and their counters: on SQLite one statement per table (``_store.insert_keyed``, then
+  ``_counters``), as Core constructs built once: on this path SQLAlchemy's statement building and
+  ORM bookkeeping cost more than the database itself. On PostgreSQL one statement for all of it
+  (``_pg_ingest``); when every id was known, nothing else is sent and it runs in autocommit, a
+  transaction by itself (``_connection``). ``known_rows`` gives the same rows to the event loop,
+  which sends that statement itself (``postgres_in_loop``).
 * Deadlocks (PostgreSQL): every transaction takes its locks in one global order: new notebooks,
   sessions, issues and events (each sorted by key), then the counter rows: issues, days, sessions,
   notebooks last (each sorted). Counter rows are locked ``FOR NO KEY UPDATE``, which does not
@@ -39,6 +41,7 @@ from sqlalchemy.orm import Session
 
 from . import grouping
 from ._counters import add_issue_sessions, add_to_days, bump_issues, bump_rows
+from ._pg_ingest import store_and_count
 from ._store import EVENT, ISSUE, NOTEBOOK, SESSION, ids_by_key, insert_keyed, insert_new
 from .alerts import outbox
 from .core.types import utcnow
@@ -66,6 +69,8 @@ class IngestSummary:
     results: List[IngestResult]
     new_issue_ids: Set[int]
     regressed_issue_ids: Set[int]
+    # PostgreSQL's one statement (``_pg_ingest``) stored the regressions' alerts itself.
+    regression_alerts_stored: bool = False
 
 
 def effective_times(occurred: Dict[str, datetime], received_at: datetime) -> Dict[str, datetime]:
@@ -97,7 +102,7 @@ def ingest_events(
             outbox.enqueue(
                 session=session,
                 new=summary.new_issue_ids,
-                regressed=summary.regressed_issue_ids,
+                regressed=() if summary.regression_alerts_stored else summary.regressed_issue_ids,
                 now=received,
             )
             session.commit()
@@ -125,10 +130,11 @@ def _ingest_once(
     known: KnownIds,
     learned: Dict[str, Dict[str, int]],
 ) -> IngestSummary:
-    connection = session.connection()
     new: Dict[str, CleanEvent] = {}
     for event in events:
         new.setdefault(event.event_id, event)
+    prints = _fingerprints(new)
+    connection = _connection(session, new, prints, client_dropped, known)
 
     names = {event.notebook for event in new.values()}
     if client_dropped and events:
@@ -149,7 +155,6 @@ def _ingest_once(
             learned,
         )
         times = effective_times({event_id: e.occurred_at for event_id, e in new.items()}, received)
-        prints = _fingerprints(new)
         issue_ids, new_issue_ids = _issues(connection, new, prints, times, notebook_ids, known, learned)
         rows = [
             _event_row(
@@ -162,22 +167,27 @@ def _ingest_once(
             )
             for k, e in sorted(new.items())
         ]
-        created = insert_keyed(session, EVENT, rows, "event_id")
+        if connection.dialect.name == "postgresql":  # inserted and counted by one statement
+            done = store_and_count(connection, rows, received)
+            created, regressed = set(done.created), done.regressed
+            stored.update(done.created)
+        else:
+            created = insert_keyed(session, EVENT, rows, "event_id")
+            for event_id in created:
+                stored[event_id] = issue_ids[prints[event_id]]
+            regressed = _count(
+                connection,
+                [(new[k], times[k], stored[k]) for k in sorted(created)],
+                session_pks,
+                received,
+                known,
+                learned,
+            )
+            for event_id in created:
+                per_notebook[notebook_ids[new[event_id].notebook]].append(times[event_id])
         # Reports stored before (retries) keep the issue they were stored with.
         stored.update(_stored_issue_ids(connection, sorted(set(new) - created)))
-        for event_id in created:
-            stored[event_id] = issue_ids[prints[event_id]]
-        regressed = _count(
-            connection,
-            [(new[k], times[k], stored[k]) for k in sorted(created)],
-            session_pks,
-            received,
-            known,
-            learned,
-        )
         new_issue_ids &= {stored[k] for k in created}
-        for event_id in created:
-            per_notebook[notebook_ids[new[event_id].notebook]].append(times[event_id])
     # Notebook rows last of all (the global lock order).
     dropped_by = notebook_ids[events[0].notebook] if client_dropped and events else None
     rows_to_bump = {pk: (len(w), max(w) if w else None) for pk, w in per_notebook.items()}
@@ -188,14 +198,74 @@ def _ingest_once(
         extra["client_dropped"] = {dropped_by: client_dropped}
     bump_rows(connection, NOTEBOOK, rows_to_bump, extra)
 
-    results = [IngestResult(e.event_id, stored[e.event_id], e.event_id in created) for e in events]
-    # A report repeated inside one batch is created once, then a duplicate.
+    results = results_in_order(events, stored, created)
+    return IngestSummary(results, new_issue_ids, regressed, connection.dialect.name == "postgresql")
+
+
+def results_in_order(
+    events: Sequence[CleanEvent], stored: Dict[str, int], created: Set[str]
+) -> List[IngestResult]:
+    """Each report's result, in order: its issue (``stored``) and whether it was ``created`` now; a
+    report repeated inside one call is created once, then a duplicate."""
+    results: List[IngestResult] = []
     seen: Set[str] = set()
-    for index, result in enumerate(results):
-        if result.created and result.event_id in seen:
-            results[index] = IngestResult(result.event_id, result.issue_id, False)
-        seen.add(result.event_id)
-    return IngestSummary(results, new_issue_ids, regressed)
+    for event in events:
+        key = event.event_id
+        results.append(IngestResult(key, stored[key], key in created and key not in seen))
+        seen.add(key)
+    return results
+
+
+@dataclass(frozen=True)
+class KnownRows:
+    """The event rows of reports whose notebook, session and issue ids are all remembered (see
+    ``known_rows``), sorted by event id, and each report's issue."""
+
+    rows: List[Dict[str, Any]]
+    issue_ids: Dict[str, int]
+
+
+def known_rows(events: Sequence[CleanEvent], known: KnownIds, received: datetime) -> Optional[KnownRows]:
+    """The rows that PostgreSQL's one statement (``_pg_ingest``) stores as they are, or None if
+    any id must first be read or made (pure: ``known`` is memory)."""
+    new: Dict[str, CleanEvent] = {}
+    for event in events:
+        new.setdefault(event.event_id, event)
+    prints = _fingerprints(new)
+    notebooks, missing = known.lookup("notebook", {e.notebook for e in new.values()})
+    if missing:
+        return None
+    sessions, missing = known.lookup("session", {e.session_id for e in new.values()})
+    if missing:
+        return None
+    issues, missing = known.lookup("issue", set(prints.values()))
+    if missing:
+        return None
+    times = effective_times({key: e.occurred_at for key, e in new.items()}, received)
+    issue_ids = {key: issues[prints[key]] for key in new}
+    rows = [
+        _event_row(e, issue_ids[k], sessions[e.session_id], notebooks[e.notebook], times[k], received)
+        for k, e in sorted(new.items())
+    ]
+    return KnownRows(rows, issue_ids)
+
+
+def _connection(
+    session: Session, new: Dict[str, CleanEvent], prints: Dict[str, str], client_dropped: int, known: KnownIds
+) -> Connection:
+    """The session's connection; on PostgreSQL in autocommit when the whole ingest is the one
+    statement of ``_pg_ingest`` (every row id known, no dropped count to add), which is a
+    transaction by itself: no BEGIN and COMMIT round trips, for which a group's callers all wait."""
+    if session.get_bind().dialect.name != "postgresql" or client_dropped or not new:
+        return session.connection()
+    wanted = (
+        ("notebook", {e.notebook for e in new.values()}),
+        ("session", {e.session_id for e in new.values()}),
+        ("issue", set(prints.values())),
+    )
+    if any(known.lookup(table, keys)[1] for table, keys in wanted):
+        return session.connection()
+    return session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
 
 
 def _fingerprints(events: Dict[str, CleanEvent]) -> Dict[str, str]:

@@ -74,7 +74,10 @@ def test_known_notebook_session_and_issue_cost_no_lookups(database: Database) ->
         if s.lstrip().upper().startswith("SELECT") and "FROM issue" not in s and "FROM event" not in s
     ]
     assert lookups == [], lookups
-    assert not [s for s in warm if "issue_session" in s], "the session already met this issue"
+    if database.engine.dialect.name == "postgresql":  # _pg_ingest: one statement stores and counts
+        assert len(warm) == 1 and warm[0].lstrip().startswith("WITH given"), warm
+    else:
+        assert not [s for s in warm if "issue_session" in s], "the session already met this issue"
     with database.session() as session:
         assert session.execute(select(ISSUE.c.event_count, ISSUE.c.session_count)).one() == (2, 1)
     other_session = dataclasses.replace(first, event_id=uuid.uuid4().hex, session_id=uuid.uuid4().hex)
