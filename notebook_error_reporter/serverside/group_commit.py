@@ -19,9 +19,11 @@ loop a group of 15 holds it for about 2 ms and switches nothing. The loop never 
 database, though: it goes ahead only when this process's writer turn is free and SQLite's write
 lock can be had at once (``Database.no_wait_write_session``); otherwise, or when the database
 answers with anything that could mean waiting (locked, unavailable), the group goes to the writer
-thread, which may wait. On PostgreSQL every statement is a network round trip: the thread does it.
-A batch (``POST /api/v1/events/batch``) is a transaction of its own, never grouped, and goes the
-same way (``ingest_batch``): in the loop when that needs no waiting, else in a thread of the pool.
+thread, which may wait. On PostgreSQL the loop stores a group whose notebook, session and issue
+ids are all known with one statement on an asynchronous connection of its own, serving other
+requests until the answer comes (``postgres_in_loop``); the rest goes to the writer thread.
+A batch (``POST /api/v1/events/batch``) is a transaction of its own, never grouped: on a SQLite
+file in the loop when that needs no waiting (``ingest_batch``), else in a thread of the pool.
 
 Before taking the waiting reports the writer pauses while more keep arriving (``_gather``), so
 a group holds what the event loop has parsed meanwhile, not just what it had parsed so far.
@@ -45,8 +47,10 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from .core.db import UNAVAILABLE_ERRORS, Database
+from .core.types import utcnow
 from .ingest import IngestResult, ingest_events
 from .known_ids import KnownIds
+from .postgres_in_loop import PostgresInLoop
 from .scrub import CleanEvent
 
 logger = logging.getLogger("notebook_error_reporter.server")
@@ -56,6 +60,8 @@ IDLE_EXIT_S = 1.0
 # Before storing, the writer waits while more reports keep arriving (see ``_gather``).
 GATHER_PAUSE_S = 0.0002
 GATHER_MAX_S = 0.005
+# On PostgreSQL the event loop's connection stays open this long after the last report.
+LOOP_CONNECTION_IDLE_S = 10.0
 
 
 class _Waiting:
@@ -110,14 +116,20 @@ class GroupCommit:
         self.database = database
         self.known = known if known is not None else KnownIds()
         self.max_group = max_group
-        # The event loop stores its own groups where the database allows that without waiting.
+        # The event loop stores its own groups where the database allows that without waiting: a
+        # SQLite file (``in_loop``), or PostgreSQL when the reports' ids are known (``self.postgres``).
         self.in_loop = database.writes_without_waiting and (in_loop is None or in_loop)
+        conninfo = database.postgres_conninfo
+        self.postgres: Optional[PostgresInLoop] = (
+            PostgresInLoop(conninfo, self.known) if conninfo is not None and in_loop is not False else None
+        )
         self._ready = threading.Condition()
         self._waiting: List[_Waiting] = []
         self._writer: Optional[threading.Thread] = None
         self._closed = False
         self._loop_waiting: List[_Waiting] = []
         self._loop_flusher: Optional[asyncio.Task[None]] = None
+        self._loop_arrival: Optional[asyncio.Event] = None  # the PostgreSQL flusher idles on it
         self.groups = 0  # transactions made (for tests and the benchmark)
         self.handed_over = 0  # groups the loop gave the writer thread rather than wait (tests)
         self.loop_batches = 0  # batches the loop stored itself (tests)
@@ -138,7 +150,7 @@ class GroupCommit:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[IngestResult] = loop.create_future()
         waiting = _Waiting(event, future)
-        if not self.in_loop:
+        if not (self.in_loop or self.postgres):
             self._submit(waiting)
             return await future
         if self._closed:
@@ -147,6 +159,8 @@ class GroupCommit:
         flusher = self._loop_flusher
         if flusher is None or flusher.done() or flusher.get_loop() is not loop:
             self._loop_flusher = loop.create_task(self._flush_in_loop())
+        elif self._loop_arrival is not None:
+            self._loop_arrival.set()
         return await future
 
     async def ingest_batch(self, events: List[CleanEvent], client_dropped: int = 0) -> List[IngestResult]:
@@ -184,18 +198,56 @@ class GroupCommit:
     # --- in the event loop (SQLite) -------------------------------------------------------------------
 
     async def _flush_in_loop(self) -> None:
-        """Gather a group (as ``_gather`` does, awaiting instead of sleeping), store it, repeat."""
-        while self._loop_waiting:
-            deadline = time.monotonic() + GATHER_MAX_S
-            seen = len(self._loop_waiting)
-            while seen < self.max_group and time.monotonic() < deadline:
-                await asyncio.sleep(GATHER_PAUSE_S)
-                if len(self._loop_waiting) == seen:
-                    break
+        """Gather a group (as ``_gather`` does, awaiting instead of sleeping), store it, repeat.
+
+        On PostgreSQL the task keeps its connection open while reports keep coming: it waits up to
+        ``LOOP_CONNECTION_IDLE_S`` for the next one, and closes the connection when it ends."""
+        postgres = self.postgres
+        try:
+            while True:
+                if not self._loop_waiting:
+                    if postgres is None or self._closed or not await self._next_arrival():
+                        return
+                deadline = time.monotonic() + GATHER_MAX_S
                 seen = len(self._loop_waiting)
-            group = self._loop_waiting[: self.max_group]
-            del self._loop_waiting[: self.max_group]
-            self._store_in_loop(group)
+                while seen < self.max_group and time.monotonic() < deadline:
+                    await asyncio.sleep(GATHER_PAUSE_S)
+                    if len(self._loop_waiting) == seen:
+                        break
+                    seen = len(self._loop_waiting)
+                group = self._loop_waiting[: self.max_group]
+                del self._loop_waiting[: self.max_group]
+                if postgres is None:
+                    self._store_in_loop(group)
+                else:
+                    await self._store_in_loop_postgres(postgres, group)
+        finally:
+            if postgres is not None:
+                await postgres.close()
+
+    async def _next_arrival(self) -> bool:
+        """Wait for a report (True) or ``LOOP_CONNECTION_IDLE_S`` without one (False)."""
+        self._loop_arrival = arrival = asyncio.Event()
+        try:
+            await asyncio.wait_for(arrival.wait(), LOOP_CONNECTION_IDLE_S)
+            return True
+        except asyncio.TimeoutError:
+            return bool(self._loop_waiting)
+        finally:
+            self._loop_arrival = None
+
+    async def _store_in_loop_postgres(self, postgres: PostgresInLoop, group: List[_Waiting]) -> None:
+        """Store ``group`` with ``postgres``; what it leaves (see ``postgres_in_loop``) goes to the writer."""
+        try:
+            results = await postgres.store([waiting.event for waiting in group], utcnow())
+            for waiting, result in zip(group, results):
+                if result is not None:
+                    waiting.finish(result)
+        except Exception as error:  # never lose the flusher: the writer takes the group
+            logger.warning("group commit in the loop: %s; handed to the writer", type(error).__name__)
+        finally:
+            self._hand_over([waiting for waiting in group if not waiting.finished])
+            _resolve(group)
 
     @contextlib.contextmanager
     def _loop_turn(self) -> Iterator[Optional[Session]]:

@@ -221,10 +221,12 @@ def while_another_connection_writes(path: str, store: Callable[[], Awaitable[T]]
         holder.close()
 
 
-def test_postgresql_groups_are_always_stored_by_the_writer_thread(database: Database) -> None:
+def test_the_loop_stores_groups_with_sqlite_or_on_its_own_postgresql_connection(database: Database) -> None:
     group = GroupCommit(database)
-    assert group.in_loop == database.is_sqlite, "on PostgreSQL each statement is a round trip"
-    assert not GroupCommit(database, in_loop=False).in_loop
+    assert group.in_loop == database.is_sqlite, "SQLite: the loop stores with SQLite itself"
+    assert (group.postgres is not None) == (not database.is_sqlite), "PostgreSQL: see test_postgres_in_loop"
+    alone = GroupCommit(database, in_loop=False)
+    assert not alone.in_loop and alone.postgres is None
 
 
 def test_on_a_sqlite_file_the_event_loop_stores_its_groups_itself(database: Database) -> None:

@@ -128,6 +128,12 @@ class Database:
         self.writer_turns = WriterTurns()
         self._write_sessions = sessionmaker(self.write_engine, expire_on_commit=False)
         self.writer_turns.attach(self._write_sessions)
+        # libpq's form of the URL, for psycopg's own asynchronous connections (``postgres_in_loop``).
+        self.postgres_conninfo: Optional[str] = (
+            make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+            if self.engine.dialect.name == "postgresql"
+            else None
+        )
         self._no_wait_engine: Optional[Engine] = None
         self._no_wait_sessions: Optional[sessionmaker[Session]] = None
         if self.is_sqlite and not _sqlite_in_memory(url):

@@ -1,0 +1,102 @@
+"""PostgreSQL: the event loop stores groups of single reports itself, when their ids are all known.
+
+A group handed to the writer thread (``group_commit``) paid for every step twice: the thread waits
+for PostgreSQL's answer, then for the GIL, which the event loop, busy parsing the next requests,
+holds for up to the interpreter's switch interval (5 ms) at a time. Meanwhile every caller of the
+group waits, and with a few connections that is everyone: the server idled a quarter of the time
+under load. Reports whose notebook, session and issue ids are remembered (``KnownIds``: a steady
+stream of them after the first few) need nothing but ``_pg_ingest``'s one statement, which is a
+transaction by itself in autocommit; here the loop sends it on psycopg's asynchronous connection
+and serves other requests until the answer comes.
+
+Whatever this cannot settle goes back to the writer thread, which does the full ingest: a group
+with an id to read or make, reports that were stored before (their issue is looked up there), and
+any error (the statement is atomic, so nothing of the group is stored). After an error the loop
+leaves PostgreSQL to the writer thread for a while, so an outage is answered by the thread's 503s
+without a connection attempt per group. Each event loop has a connection of its own (an
+asynchronous connection belongs to the loop it was made in): opened on first use, closed by the
+loop's flusher task when it ends (idle, or cancelled when the loop stops).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from datetime import datetime
+from typing import Any, Dict, List, Optional
+
+import psycopg
+
+from ._pg_ingest import store_and_count_async
+from .core.db import CONNECT_TIMEOUT_S
+from .ingest import IngestResult, known_rows
+from .known_ids import KnownIds
+from .scrub import CleanEvent
+
+logger = logging.getLogger("notebook_error_reporter.server")
+
+# How the loop's connections show in pg_stat_activity.
+APPLICATION_NAME = "notebook-error-reporter loop"
+# After a failure, groups go to the writer thread for this long before the loop tries again.
+PAUSE_AFTER_ERROR_S = 1.0
+
+
+class PostgresInLoop:
+    """Groups stored by event loops, each on its own connection (see the module docstring)."""
+
+    def __init__(self, conninfo: str, known: KnownIds) -> None:
+        self.conninfo = conninfo
+        self.known = known
+        self._connections: Dict[asyncio.AbstractEventLoop, psycopg.AsyncConnection[Any]] = {}
+        self._paused_until = 0.0
+        self.groups = 0  # groups stored by a loop (for tests)
+
+    async def store(self, events: List[CleanEvent], received: datetime) -> List[Optional[IngestResult]]:
+        """Each report's result, or None for those the writer thread must take (all of them if any
+        id is unknown, the statement failed, or the loop is pausing after a failure)."""
+        if time.monotonic() < self._paused_until:
+            return [None] * len(events)
+        try:
+            known = known_rows(events, self.known, received)
+            if known is None:
+                return [None] * len(events)
+            connection = await self._connect()
+            stored = await store_and_count_async(connection, known.rows, received)
+        except Exception as error:  # nothing of the group is stored: the writer thread redoes it
+            logger.info("group commit in the loop: %s; handed to the writer", type(error).__name__)
+            self._paused_until = time.monotonic() + PAUSE_AFTER_ERROR_S
+            await self.close()
+            return [None] * len(events)
+        self.groups += 1
+        results: List[Optional[IngestResult]] = []
+        seen = set()
+        for event in events:
+            key = event.event_id
+            if key in stored.created:
+                results.append(IngestResult(key, stored.created[key], key not in seen))
+            else:  # stored before this group: its issue is the one it was stored with
+                results.append(None)
+            seen.add(key)
+        return results
+
+    async def close(self) -> None:
+        """Close the running loop's connection, if it has one."""
+        connection = self._connections.pop(asyncio.get_running_loop(), None)
+        if connection is not None:
+            try:
+                await connection.close()
+            except Exception:  # already broken: nothing to give back
+                pass
+
+    async def _connect(self) -> psycopg.AsyncConnection[Any]:
+        loop = asyncio.get_running_loop()
+        connection = self._connections.get(loop)
+        if connection is None or connection.closed:
+            connection = self._connections[loop] = await psycopg.AsyncConnection.connect(
+                self.conninfo,
+                autocommit=True,
+                connect_timeout=CONNECT_TIMEOUT_S,
+                application_name=APPLICATION_NAME,
+            )
+        return connection
