@@ -3,7 +3,7 @@
 Load comes from ``wrk`` (Debian's, installed by ``scripts/system-packages``) in its own process,
 driven by ``bench/ingest_load.lua`` so that every request carries reports no earlier one carried:
 closed-loop, a fixed number of connections, each sending its next request when the answer arrives.
-Every server is a uvicorn process on 127.0.0.1 with one worker; all of them are up at once and take
+Every server is a uvicorn process on 127.0.0.1 with one worker (but one, below); all are up at once and take
 turns: after a warm-up each, ``--rounds`` rounds of one short run per server and mode, so that the
 drift of a shared machine's speed falls on every server alike (the ratios come from the rates over
 all rounds):
@@ -15,7 +15,9 @@ all rounds):
    request (``POST /api/v1/events``) and batches of 100 (``POST /api/v1/events/batch``); one report
    per request again from 64 connections ("many", against the trivial endpoint at 64 as well): a
    report is answered only once its group's transaction is committed, so with few connections
-   every client waits on the database together and the event loop idles meanwhile;
+   every client waits on the database together and the event loop idles meanwhile; and batches on
+   SQLite once more from a server with ``WORKERS`` uvicorn worker processes, which take turns to
+   write (``serverside/core/process_lock.py``), against the one-worker figure of the same run;
 3. the 0.1.1 server from the package registry (its own venv under ``.envs/``; it only knows SQLite):
    ``POST /errors/<uuid>/``, each request to a usage of its own written beforehand, since 0.1.1
    refuses a second error on one usage within 5 s;
@@ -68,6 +70,8 @@ BATCH = 100
 THREADS = 2
 # "many": single reports from this many connections at once (the goal figure uses --connections).
 MANY_CONNECTIONS = 64
+# Batches on SQLite are measured again with this many uvicorn worker processes (one per core here).
+WORKERS = 2
 NOTEBOOK = "ingest-bench"
 LIFTED = {"rate_limit_address": "100000000/minute", "rate_limit_session": "100000000/minute"}
 LEGACY_REQUIREMENTS = ("notebook-error-reporter[server]==0.1.1", "ipython", "requests")
@@ -391,11 +395,16 @@ def check_stored(target: Target, held: int, connections: int) -> None:
 
 
 @contextlib.contextmanager
-def our_server(workdir: Path, kind: str, postgres_url: Optional[str]) -> Iterator[Target]:
+def our_server(workdir: Path, kind: str, postgres_url: Optional[str], workers: int = 1) -> Iterator[Target]:
+    """Our server on an empty database; with ``workers`` > 1 (SQLite), for batches only."""
+    name = kind if workers == 1 else f"{kind}-{workers}-workers"
+    modes = ("single", "many", "batch") if workers == 1 else ("batch",)
     with empty_database(workdir, kind, postgres_url) as url:
-        server = start_server(workdir / f"ours-{kind}", database_url=url, admin_token=TOKEN, **LIFTED)
+        server = start_server(
+            workdir / f"ours-{name}", database_url=url, admin_token=TOKEN, workers=workers, **LIFTED
+        )
         try:
-            yield Target(kind, server.base_url, ("single", "many", "batch"))
+            yield Target(name, server.base_url, modes)
         finally:
             server.stop()
 
@@ -512,10 +521,21 @@ def main() -> None:
                 kind: stack.enter_context(our_server(workdir, kind, pg_url if kind == "postgresql" else None))
                 for kind in kinds
             }
-            targets = [trivial] + ([legacy] if legacy else []) + list(ours.values())
+            # Batches on SQLite again with WORKERS processes: they take turns to write (core/process_lock.py).
+            workers = (
+                stack.enter_context(our_server(workdir, "sqlite", None, workers=WORKERS))
+                if "sqlite" in kinds
+                else None
+            )
+            targets = (
+                [trivial]
+                + ([legacy] if legacy else [])
+                + list(ours.values())
+                + ([workers] if workers else [])
+            )
             measure(wrk, targets, args.rounds, seconds, warm)
             time.sleep(0.5)  # requests in flight when wrk stopped
-            for target in ours.values():
+            for target in list(ours.values()) + ([workers] if workers else []):
                 check_stored(target, stored(target.base_url), wrk.connections)
             if legacy is not None:
                 held = legacy_stored(workdir)
@@ -534,9 +554,12 @@ def main() -> None:
             print(line(f"the same, {MANY_CONNECTIONS} connections", target.figure("many")))
             print(line(f"POST /api/v1/events/batch ({BATCH} reports)", target.figure("batch"), BATCH))
 
+        if workers is not None:
+            print(f"\n{len(kinds) + 3}. our server on SQLite (WAL), {WORKERS} worker processes")
+            print(line(f"POST /api/v1/events/batch ({BATCH} reports)", workers.figure("batch"), BATCH))
         query: Dict[str, float] = {}
         if "sqlite" in kinds:
-            print(f"\n{len(kinds) + 3}. top issues of a notebook with {events:,} reports (SQLite)")
+            print(f"\n{len(kinds) + 4}. top issues of a notebook with {events:,} reports (SQLite)")
             query = top_issues(workdir, events, 20 if args.quick else 50)
             for label in ("healthz", "by count", "by last seen"):
                 print(
@@ -598,6 +621,24 @@ def main() -> None:
             f"ingest latency, batch of {BATCH}, {name} (p50 / p99)",
             f"{batch.p50_ms:.1f} / {batch.p99_ms:.1f} ms",
             f"trivial {base['batch'].p50_ms:.1f} / {base['batch'].p99_ms:.1f} ms",
+        )
+    if workers is not None:
+        many_workers, one_worker = workers.figure("batch"), ours["sqlite"].figure("batch")
+        print(
+            f"   SQLite, {WORKERS} worker processes: batches {many_workers.rate * BATCH:,.0f} reports/s ="
+            f" {many_workers.rate / one_worker.rate:.2f} of one worker's (goal >= 20,000/s)"
+        )
+        figures.add(
+            f"ingest, batches of {BATCH}, SQLite, {WORKERS} worker processes",
+            f"{many_workers.rate * BATCH:,.0f} reports/s",
+            f"one worker process {one_worker.rate * BATCH:,.0f} reports/s",
+            ratio(many_workers.rate, one_worker.rate),
+            ">= 20,000/s",
+        )
+        figures.add(
+            f"ingest latency, batch of {BATCH}, SQLite, {WORKERS} worker processes (p50 / p99)",
+            f"{many_workers.p50_ms:.1f} / {many_workers.p99_ms:.1f} ms",
+            f"one worker process {one_worker.p50_ms:.1f} / {one_worker.p99_ms:.1f} ms",
         )
     if query:
         worst = max(query["by count p95"], query["by last seen p95"])

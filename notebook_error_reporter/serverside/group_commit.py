@@ -62,6 +62,9 @@ GATHER_PAUSE_S = 0.0002
 GATHER_MAX_S = 0.005
 # On PostgreSQL the event loop's connection stays open this long after the last report.
 LOOP_CONNECTION_IDLE_S = 10.0
+# While another worker process writes to the SQLite file, the loop looks again this often, this long.
+LOOP_TURN_POLL_S = 0.0003
+LOOP_TURN_WAIT_S = 1.0
 
 
 class _Waiting:
@@ -168,6 +171,8 @@ class GroupCommit:
         needs no waiting, as groups are (``in_loop``), else in a thread of the pool, which may wait."""
         if not (events or client_dropped):
             return []
+        if self.in_loop:  # wait in the loop: a thread would wait too, then for the GIL as well
+            await self._until_the_turn_looks_free(also_in_this_process=True)
         try:
             with self._loop_turn() as session:
                 if session is not None:
@@ -195,7 +200,7 @@ class GroupCommit:
         if writer is not None:
             writer.join(timeout=30)
 
-    # --- in the event loop (SQLite) -------------------------------------------------------------------
+    # --- in the event loop (SQLite; PostgreSQL's known reports) ---------------------------------------
 
     async def _flush_in_loop(self) -> None:
         """Gather a group (as ``_gather`` does, awaiting instead of sleeping), store it, repeat.
@@ -217,13 +222,26 @@ class GroupCommit:
                     seen = len(self._loop_waiting)
                 group = self._loop_waiting[: self.max_group]
                 del self._loop_waiting[: self.max_group]
-                if postgres is None:
+                if postgres is None:  # a turn of this process's writer thread: it takes the group
+                    await self._until_the_turn_looks_free(also_in_this_process=False)
                     self._store_in_loop(group)
                 else:
                     await self._store_in_loop_postgres(postgres, group)
         finally:
             if postgres is not None:
                 await postgres.close()
+
+    async def _until_the_turn_looks_free(self, *, also_in_this_process: bool) -> None:
+        """Wait (serving other requests) while another worker process of the SQLite file, or also
+        a thread of this one, has the writer turn, up to ``LOOP_TURN_WAIT_S``. The loop then takes
+        the turn the moment it is free, where a thread it handed the work to would wait for the
+        turn and then for the GIL; and a thread waiting for the turn keeps the loop from taking it
+        (``WriterTurns.try_take``), so one hand-over led to the next."""
+        deadline = time.monotonic() + LOOP_TURN_WAIT_S
+        turns = self.database.writer_turns
+        taken = (lambda: not turns.looks_free()) if also_in_this_process else turns.held_by_another_process
+        while taken() and time.monotonic() < deadline:
+            await asyncio.sleep(LOOP_TURN_POLL_S)
 
     async def _next_arrival(self) -> bool:
         """Wait for a report (True) or ``LOOP_CONNECTION_IDLE_S`` without one (False)."""

@@ -12,7 +12,8 @@ its turn on a Python lock before it starts. Concurrent ingest transactions touch
 (the notebook's counters, its issues), so they are serialised by the database anyway, but badly:
 SQLite's busy handler polls with sleeps of up to 100 ms and PostgreSQL's row locks queue them into
 deadlock retries, so a dozen concurrent batches were slower than one at a time, with tails of
-seconds. Other processes (workers) still meet at the database's own locks.
+seconds. The worker processes of one SQLite file also take turns, on a lock file beside it
+(``process_lock.py``); on PostgreSQL other processes meet at the database's row locks.
 
 On a SQLite file there is a third entry point, ``no_wait_write_session()``: a write session for the
 event loop, which must never wait. It takes the turn only if it is free (``WriterTurns.try_take``)
@@ -22,7 +23,9 @@ and its connection has no busy timeout, so a write lock held by another process 
 
 from __future__ import annotations
 
+import logging
 import threading
+import time
 from typing import Any, Dict, Optional
 
 from sqlalchemy import Engine, create_engine, event, text
@@ -31,6 +34,10 @@ from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
+
+from .process_lock import ProcessLock
+
+logger = logging.getLogger("notebook_error_reporter.server")
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 # SQLite copies the WAL back into the database (a checkpoint, with an fsync) inside the commit that
@@ -57,9 +64,13 @@ class WriterTurns:
 
     _KEY = "notebook_error_reporter_holds_turn"
 
-    def __init__(self, timeout: float = SQLITE_BUSY_TIMEOUT_MS / 1000) -> None:
+    def __init__(
+        self, timeout: float = SQLITE_BUSY_TIMEOUT_MS / 1000, across: Optional[ProcessLock] = None
+    ) -> None:
         self.lock = threading.Lock()
         self.timeout = timeout
+        # The turn across the worker processes of a SQLite file (``process_lock``), taken after ours.
+        self.across = across
         self._owner: Optional[int] = None
         self._queued = 0  # threads waiting for the turn
         self._counting = threading.Lock()
@@ -77,6 +88,7 @@ class WriterTurns:
             session.info[self._KEY] = False  # nested in this thread's own turn
             return
         # On a timeout go on without the turn: the database's own locks still decide.
+        deadline = time.monotonic() + self.timeout
         with self._counting:
             self._queued += 1
         try:
@@ -86,12 +98,13 @@ class WriterTurns:
                 self._queued -= 1
         if taken:
             self._owner = threading.get_ident()
+            if self.across is not None and not self.across.acquire(max(0.0, deadline - time.monotonic())):
+                logger.warning("another process kept the writer turn for %.0f s", self.timeout)
         session.info[self._KEY] = taken
 
     def _ended(self, session: Session, transaction: Any) -> None:
         if transaction.parent is None and session.info.pop(self._KEY, False):
-            self._owner = None
-            self.lock.release()
+            self._give_back()
 
     def try_take(self) -> bool:
         """Take the turn for this thread if nobody holds it *and nobody waits for it*; write sessions
@@ -102,11 +115,38 @@ class WriterTurns:
         """
         if self._queued or not self.lock.acquire(blocking=False):
             return False
+        if self.across is not None and not self.across.try_acquire():
+            self.lock.release()
+            return False
         self._owner = threading.get_ident()
         return True
 
+    def held_by_another_process(self) -> bool:
+        """Whether the turn is free in this process but another process of the same SQLite file
+        has it (a hint, as ``looks_free``)."""
+        if self.across is None or self._queued or self.lock.locked():
+            return False
+        return not self._across_free()
+
+    def looks_free(self) -> bool:
+        """Whether ``try_take`` would succeed now (a hint: it may change at once)."""
+        return not self._queued and not self.lock.locked() and self._across_free()
+
+    def _across_free(self) -> bool:
+        if self.across is None:
+            return True
+        if self.across.try_acquire():
+            self.across.release()
+            return True
+        return False
+
     def give_back(self) -> None:
         """End a turn taken with ``try_take``."""
+        self._give_back()
+
+    def _give_back(self) -> None:
+        if self.across is not None:
+            self.across.release()
         self._owner = None
         self.lock.release()
 
@@ -125,7 +165,8 @@ class Database:
         self.write_engine: Engine = (
             self.engine.execution_options(**{_BEGIN_OPTION: "IMMEDIATE"}) if self.is_sqlite else self.engine
         )
-        self.writer_turns = WriterTurns()
+        database_file = make_url(url).database if self.is_sqlite and not _sqlite_in_memory(url) else None
+        self.writer_turns = WriterTurns(across=ProcessLock.beside(database_file) if database_file else None)
         self._write_sessions = sessionmaker(self.write_engine, expire_on_commit=False)
         self.writer_turns.attach(self._write_sessions)
         # libpq's form of the URL, for psycopg's own asynchronous connections (``postgres_in_loop``).
