@@ -18,6 +18,7 @@ statement is compiled, since nothing here would call it.
 from __future__ import annotations
 
 import functools
+import operator
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
@@ -41,29 +42,98 @@ class _Slot:
 
 
 @dataclass(frozen=True)
+class _Part:
+    """Consecutive ``?`` of one row (``get`` takes their values out of it in one C call), or one
+    constant (``row`` -1, ``value``); ``processed`` names the positions whose type has a processor,
+    with that processor's index in the statement's ``processors``."""
+
+    row: int
+    get: Callable[[Mapping[str, Any]], Tuple[Any, ...]]
+    processed: Tuple[Tuple[int, int], ...]
+    value: Any = None
+
+
+def _parts(slots: Sequence[_Slot], processors: List[Callable[[Any], Any]]) -> Tuple[_Part, ...]:
+    """``slots`` as runs of one row each (and constants alone), so that a row's values come out of
+    its mapping at once rather than one lookup and one test per ``?``."""
+    parts: List[_Part] = []
+    start = 0
+    while start < len(slots):
+        slot = slots[start]
+        if slot.row < 0:
+            parts.append(_Part(-1, _no_values, (), slot.value))
+            start += 1
+            continue
+        end = start
+        while end < len(slots) and slots[end].row == slot.row:
+            end += 1
+        run = slots[start:end]
+        processed: List[Tuple[int, int]] = []
+        for position, each in enumerate(run):
+            if each.process is not None:
+                if each.process not in processors:
+                    processors.append(each.process)
+                processed.append((position, processors.index(each.process)))
+        names = [each.name for each in run]
+        get = operator.itemgetter(*names) if len(names) > 1 else _one_tuple(names[0])
+        parts.append(_Part(slot.row, get, tuple(processed)))
+        start = end
+    return tuple(parts)
+
+
+def _no_values(_row: Mapping[str, Any]) -> Tuple[Any, ...]:
+    return ()
+
+
+def _one_tuple(name: str) -> Callable[[Mapping[str, Any]], Tuple[Any, ...]]:
+    def get(row: Mapping[str, Any]) -> Tuple[Any, ...]:
+        return (row[name],)
+
+    return get
+
+
 class DriverStatement:
-    sql: str
-    slots: Tuple[_Slot, ...]
+    """A compiled statement: its SQL text and how to make the driver's parameters from rows."""
+
+    def __init__(self, sql: str, slots: Tuple[_Slot, ...]) -> None:
+        self.sql = sql
+        self.slots = slots
+        self._processors: List[Callable[[Any], Any]] = []
+        self._parts = _parts(slots, self._processors)
 
     def parameters(self, rows: Sequence[Mapping[str, Any]]) -> Tuple[Any, ...]:
         """The values of every ``?``, in order, for a statement compiled for ``len(rows)`` rows."""
-        values: List[Any] = []
-        append = values.append
+        return self._values(rows, [{} for _ in self._processors])
+
+    def parameters_each(self, rows: Sequence[Mapping[str, Any]]) -> List[Tuple[Any, ...]]:
+        """``parameters((row,))`` for every row of an executemany, objects shared between the
+        rows processed once for all of them."""
+        memos: List[Dict[int, Any]] = [{} for _ in self._processors]
+        return [self._values((row,), memos) for row in rows]
+
+    def _values(self, rows: Sequence[Mapping[str, Any]], memos: List[Dict[int, Any]]) -> Tuple[Any, ...]:
         # An object met again (the arrival time of every row, a shared client dict, a name bound
         # twice) is processed once: the rows keep every object alive, so an id is never reused here.
-        processed: Dict[Tuple[int, Any], Any] = {}
-        for slot in self.slots:
-            if slot.row < 0:
-                append(slot.value)
+        values: List[Any] = []
+        processors = self._processors
+        for part in self._parts:
+            if part.row < 0:
+                values.append(part.value)
                 continue
-            value = rows[slot.row][slot.name]
-            if slot.process is None:
-                append(value)
+            got = part.get(rows[part.row])
+            if not part.processed:
+                values.extend(got)
                 continue
-            key = (id(value), slot.process)
-            if key not in processed:
-                processed[key] = slot.process(value)
-            append(processed[key])
+            made = list(got)
+            for position, which in part.processed:
+                value = made[position]
+                memo = memos[which]
+                key = id(value)
+                if key in memo:
+                    made[position] = memo[key]
+                else:
+                    made[position] = memo[key] = processors[which](value)
+            values.extend(made)
         return tuple(values)
 
 
@@ -106,7 +176,7 @@ def executemany(connection: Connection, statement: Any, rows: Sequence[Mapping[s
     keys, with the rows as the driver's tuples."""
     if rows:
         compiled = _each_row(statement, connection.dialect)
-        connection.exec_driver_sql(compiled.sql, [compiled.parameters((row,)) for row in rows])
+        connection.exec_driver_sql(compiled.sql, compiled.parameters_each(rows))
 
 
 @functools.lru_cache(maxsize=256)

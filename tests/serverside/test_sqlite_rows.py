@@ -179,4 +179,14 @@ def test_an_object_shared_by_rows_is_processed_once_per_statement(tmp_path: Path
         assert _CountedText.calls == [shared, {"own": 1}], "once for the shared dict, once for the other"
         stored = [data for (data,) in connection.exec_driver_sql("SELECT data FROM shared ORDER BY id")]
     assert stored == [repr(shared)] * 5 + [repr({"own": 1})]
+    # The same across the rows of an executemany (each row its own statement for the driver).
+    changed = {"changed": True}
+    updates = [{"b_key": f"k{n}", "b_data": changed if n == 4 else shared} for n in range(5)]
+    statement = table.update().where(table.c.key == bindparam("b_key")).values(data=bindparam("b_data"))
+    with engine.begin() as connection:
+        _CountedText.calls.clear()
+        _sqlite_rows.executemany(connection, statement, updates)
+        assert _CountedText.calls == [shared, changed], "once for the shared dict, once for the other"
+        stored = [data for (data,) in connection.exec_driver_sql("SELECT data FROM shared ORDER BY id")]
+    assert stored == [repr(shared)] * 4 + [repr(changed), repr({"own": 1})]
     engine.dispose()
