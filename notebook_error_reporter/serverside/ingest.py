@@ -130,9 +130,7 @@ def _ingest_once(
     known: KnownIds,
     learned: Dict[str, Dict[str, int]],
 ) -> IngestSummary:
-    new: Dict[str, CleanEvent] = {}
-    for event in events:
-        new.setdefault(event.event_id, event)
+    new = _unique(events)
     prints = _fingerprints(new)
     connection = _connection(session, new, prints, client_dropped, known)
 
@@ -216,38 +214,44 @@ def results_in_order(
     return results
 
 
-@dataclass(frozen=True)
-class KnownRows:
-    """The event rows of reports whose notebook, session and issue ids are all remembered (see
-    ``known_rows``), sorted by event id, and each report's issue."""
-
-    rows: List[Dict[str, Any]]
-    issue_ids: Dict[str, int]
-
-
-def known_rows(events: Sequence[CleanEvent], known: KnownIds, received: datetime) -> Optional[KnownRows]:
-    """The rows that PostgreSQL's one statement (``_pg_ingest``) stores as they are, or None if
-    any id must first be read or made (pure: ``known`` is memory)."""
+def _unique(events: Sequence[CleanEvent]) -> Dict[str, CleanEvent]:
+    """The reports by event id, each id's first report (a repeat inside one call is not stored twice)."""
     new: Dict[str, CleanEvent] = {}
     for event in events:
         new.setdefault(event.event_id, event)
+    return new
+
+
+def _remembered(
+    new: Dict[str, CleanEvent], prints: Dict[str, str], known: KnownIds
+) -> Optional[Tuple[Dict[str, int], Dict[str, int], Dict[str, int]]]:
+    """The notebook, session and issue ids of ``new`` if ``known`` remembers every one, else None."""
+    (notebooks, missing_notebooks), (sessions, missing_sessions), (issues, missing_issues) = (
+        known.lookup("notebook", {e.notebook for e in new.values()}),
+        known.lookup("session", {e.session_id for e in new.values()}),
+        known.lookup("issue", set(prints.values())),
+    )
+    if missing_notebooks or missing_sessions or missing_issues:
+        return None
+    return notebooks, sessions, issues
+
+
+def known_rows(
+    events: Sequence[CleanEvent], known: KnownIds, received: datetime
+) -> Optional[List[Dict[str, Any]]]:
+    """The event rows, sorted by event id, that PostgreSQL's one statement (``_pg_ingest``) stores
+    as they are, or None if any id must first be read or made (pure: ``known`` is memory)."""
+    new = _unique(events)
     prints = _fingerprints(new)
-    notebooks, missing = known.lookup("notebook", {e.notebook for e in new.values()})
-    if missing:
+    remembered = _remembered(new, prints, known)
+    if remembered is None:
         return None
-    sessions, missing = known.lookup("session", {e.session_id for e in new.values()})
-    if missing:
-        return None
-    issues, missing = known.lookup("issue", set(prints.values()))
-    if missing:
-        return None
+    notebooks, sessions, issues = remembered
     times = effective_times({key: e.occurred_at for key, e in new.items()}, received)
-    issue_ids = {key: issues[prints[key]] for key in new}
-    rows = [
-        _event_row(e, issue_ids[k], sessions[e.session_id], notebooks[e.notebook], times[k], received)
+    return [
+        _event_row(e, issues[prints[k]], sessions[e.session_id], notebooks[e.notebook], times[k], received)
         for k, e in sorted(new.items())
     ]
-    return KnownRows(rows, issue_ids)
 
 
 def _connection(
@@ -258,12 +262,7 @@ def _connection(
     transaction by itself: no BEGIN and COMMIT round trips, for which a group's callers all wait."""
     if session.get_bind().dialect.name != "postgresql" or client_dropped or not new:
         return session.connection()
-    wanted = (
-        ("notebook", {e.notebook for e in new.values()}),
-        ("session", {e.session_id for e in new.values()}),
-        ("issue", set(prints.values())),
-    )
-    if any(known.lookup(table, keys)[1] for table, keys in wanted):
+    if _remembered(new, prints, known) is None:
         return session.connection()
     return session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
 

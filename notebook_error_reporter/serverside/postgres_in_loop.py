@@ -58,11 +58,11 @@ class PostgresInLoop:
         if time.monotonic() < self._paused_until:
             return [None] * len(events)
         try:
-            known = known_rows(events, self.known, received)
-            if known is None:
+            rows = known_rows(events, self.known, received)
+            if rows is None:
                 return [None] * len(events)
             connection = await self._connect()
-            stored = await store_and_count_async(connection, known.rows, received)
+            stored = await store_and_count_async(connection, rows, received)
         except Exception as error:  # nothing of the group is stored: the writer thread redoes it
             logger.info("group commit in the loop: %s; handed to the writer", type(error).__name__)
             self._paused_until = time.monotonic() + PAUSE_AFTER_ERROR_S

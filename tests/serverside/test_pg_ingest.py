@@ -48,7 +48,7 @@ def known_ids(database: Database) -> KnownIds:
 def rows_of(known: KnownIds, events: List[CleanEvent]) -> List[Dict[str, Any]]:
     found = known_rows(events, known, NOW)
     assert found is not None, "every id is known"
-    return found.rows
+    return found
 
 
 def test_the_counter_rows_are_locked_in_id_order_and_the_tables_written_in_the_global_order(
