@@ -71,6 +71,26 @@ class Stored:
     regressed: Set[int]
 
 
+def _bumped(name: str, table: str, key: str) -> str:
+    """The CTEs that bump the ``table`` rows named by the inserted events' ``key`` (sessions,
+    notebooks): ``event_count`` and ``last_seen``, the rows locked in id order first."""
+    return f"""per_{name} AS (
+    SELECT {key} AS id, count(*) AS n, max(occurred_at) AS last FROM inserted GROUP BY {key}
+),
+{name}s_locked AS MATERIALIZED (
+    SELECT id FROM {table} WHERE id = ANY(ARRAY(SELECT id FROM per_{name}))
+    ORDER BY id FOR NO KEY UPDATE
+),
+{name}s_bumped AS (
+    UPDATE {table} SET
+        event_count = {table}.event_count + per_{name}.n,
+        last_seen = greatest({table}.last_seen, per_{name}.last)
+    FROM {name}s_locked JOIN per_{name} ON per_{name}.id = {name}s_locked.id
+    WHERE {table}.id = {name}s_locked.id AND {table}.id = ANY(ARRAY(SELECT id FROM {name}s_locked))
+    RETURNING {table}.id
+)"""
+
+
 @functools.lru_cache(maxsize=1)
 def statement() -> str:
     """The SQL, in psycopg's ``%(name)s`` style: ``rows`` (a JSON array of event rows with
@@ -139,37 +159,8 @@ days AS (
     ON CONFLICT (issue_id, day) DO UPDATE SET count = issue_day.count + excluded.count
     RETURNING issue_id
 ),
-per_session AS (
-    SELECT session_pk AS id, count(*) AS n, max(occurred_at) AS last FROM inserted GROUP BY session_pk
-),
-sessions_locked AS MATERIALIZED (
-    SELECT id FROM report_session WHERE id = ANY(ARRAY(SELECT id FROM per_session))
-    ORDER BY id FOR NO KEY UPDATE
-),
-sessions_bumped AS (
-    UPDATE report_session SET
-        event_count = report_session.event_count + per_session.n,
-        last_seen = greatest(report_session.last_seen, per_session.last)
-    FROM sessions_locked JOIN per_session ON per_session.id = sessions_locked.id
-    WHERE report_session.id = sessions_locked.id
-        AND report_session.id = ANY(ARRAY(SELECT id FROM sessions_locked))
-    RETURNING report_session.id
-),
-per_notebook AS (
-    SELECT notebook_id AS id, count(*) AS n, max(occurred_at) AS last FROM inserted GROUP BY notebook_id
-),
-notebooks_locked AS MATERIALIZED (
-    SELECT id FROM notebook WHERE id = ANY(ARRAY(SELECT id FROM per_notebook))
-    ORDER BY id FOR NO KEY UPDATE
-),
-notebooks_bumped AS (
-    UPDATE notebook SET
-        event_count = notebook.event_count + per_notebook.n,
-        last_seen = greatest(notebook.last_seen, per_notebook.last)
-    FROM notebooks_locked JOIN per_notebook ON per_notebook.id = notebooks_locked.id
-    WHERE notebook.id = notebooks_locked.id AND notebook.id = ANY(ARRAY(SELECT id FROM notebooks_locked))
-    RETURNING notebook.id
-)
+{_bumped("session", "report_session", "session_pk")},
+{_bumped("notebook", "notebook", "notebook_id")}
 SELECT 'event' AS kind, event_id AS key, issue_id AS value FROM inserted
 UNION ALL SELECT 'pairs', NULL, count(*) FROM new_pairs
 UNION ALL SELECT 'regressed', NULL, id FROM issues_bumped WHERE reopened
