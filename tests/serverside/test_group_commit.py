@@ -197,26 +197,33 @@ def sqlite_file(database: Database) -> str:
 T = TypeVar("T")
 
 
-def while_another_connection_writes(path: str, store: Callable[[], Awaitable[T]]) -> Tuple[int, bool, T]:
-    """Run ``store()`` while another connection holds SQLite's write lock for 0.5 s: the event loop's
-    ticks meanwhile (about 50 if it was never blocked), whether the store was still waiting when the
-    lock was let go, and its result."""
-    holder = sqlite3.connect(path, isolation_level=None)
-    holder.execute("BEGIN IMMEDIATE")
+def while_held(
+    store: Callable[[], Awaitable[T]], release: Callable[[], object], seconds: float = 0.5
+) -> Tuple[int, bool, T]:
+    """Run ``store()`` in a fresh event loop while a lock stays held for ``seconds``, then
+    ``release()`` it (in a thread): the loop's ticks meanwhile (about 100 a second if it was never
+    blocked), whether the store was still waiting when the lock was let go, and its result."""
 
     async def meanwhile() -> Tuple[int, bool, T]:
         stored = asyncio.ensure_future(store())
         ticks = 0
         started = time.monotonic()
-        while time.monotonic() - started < 0.5:
+        while time.monotonic() - started < seconds:
             await asyncio.sleep(0.01)
             ticks += 1
         waited = not stored.done()
-        holder.execute("ROLLBACK")  # the lock is free again
+        await asyncio.get_running_loop().run_in_executor(None, release)
         return ticks, waited, await asyncio.wait_for(stored, 30)
 
+    return asyncio.run(meanwhile())
+
+
+def while_another_connection_writes(path: str, store: Callable[[], Awaitable[T]]) -> Tuple[int, bool, T]:
+    """``while_held`` with another connection holding SQLite's write lock for 0.5 s."""
+    holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    holder.execute("BEGIN IMMEDIATE")
     try:
-        return asyncio.run(meanwhile())
+        return while_held(store, lambda: holder.execute("ROLLBACK"))  # the lock is free again
     finally:
         holder.close()
 

@@ -7,14 +7,13 @@ processes meet at row locks).
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
-from typing import Iterator, List, Tuple
+from typing import Iterator, List
 
 import httpx
 import pytest
@@ -28,7 +27,7 @@ from notebook_error_reporter.serverside.group_commit import GroupCommit
 from .databases import is_postgres
 from .helpers import ADMIN, make_event
 from .live_server import start_server
-from .test_group_commit import clean, count, sqlite_file
+from .test_group_commit import clean, count, sqlite_file, while_held
 
 pytestmark = pytest.mark.skipif(is_postgres(), reason="turns across processes are for SQLite files")
 
@@ -101,21 +100,11 @@ def test_a_batch_waits_in_the_event_loop_for_another_processes_turn(
     database: Database, holder: subprocess.Popen[str]
 ) -> None:
     group = GroupCommit(database)
-
-    async def meanwhile() -> Tuple[int, bool, int]:
-        stored = asyncio.ensure_future(group.ingest_batch([clean(), clean()]))
-        ticks = 0
-        started = time.monotonic()
-        while time.monotonic() - started < 0.4:
-            await asyncio.sleep(0.01)
-            ticks += 1
-        waited = not stored.done()
-        await asyncio.get_running_loop().run_in_executor(None, let_go, holder)
-        return ticks, waited, len(await asyncio.wait_for(stored, 30))
-
-    ticks, waited, stored = asyncio.run(meanwhile())
+    ticks, waited, stored = while_held(
+        lambda: group.ingest_batch([clean(), clean()]), lambda: let_go(holder), seconds=0.4
+    )
     assert ticks >= 20, f"the event loop was blocked ({ticks} ticks in 0.4 s)"
-    assert waited and stored == 2
+    assert waited and len(stored) == 2
     assert group.loop_batches == 1, "stored by the loop itself once the turn was free, not by a thread"
     assert count(database, EVENT) == 2
 
