@@ -22,8 +22,14 @@ answers with anything that could mean waiting (locked, unavailable), the group g
 thread, which may wait. On PostgreSQL the loop stores a group whose notebook, session and issue
 ids are all known with one statement on an asynchronous connection of its own, serving other
 requests until the answer comes (``postgres_in_loop``); the rest goes to the writer thread.
-A batch (``POST /api/v1/events/batch``) is a transaction of its own, never grouped: on a SQLite
-file in the loop when that needs no waiting (``ingest_batch``), else in a thread of the pool.
+A batch (``POST /api/v1/events/batch``) is stored all or nothing. On a SQLite file the loop stores
+the batches waiting together in one transaction as well (``ingest_batch``): at 100 reports a
+batch's transaction still cost as much again as its rows (its commit writes the same hot index and
+counter pages, and a worker process must read back what another one changed), and with several
+worker processes their turns to write were the bottleneck. If that shared transaction fails for a
+reason other than the database, each batch is stored again on its own. A batch that reports
+dropped reports (``client_dropped``), and every batch elsewhere, is a transaction of its own: in
+the loop when that needs no waiting, else in a thread of the pool.
 
 Before taking the waiting reports the writer pauses while more keep arriving (``_gather``), so
 a group holds what the event loop has parsed meanwhile, not just what it had parsed so far.
@@ -56,6 +62,8 @@ from .scrub import CleanEvent
 logger = logging.getLogger("notebook_error_reporter.server")
 
 MAX_GROUP = 100
+# Batches stored together in the loop: at most this many (of up to 100 reports each).
+MAX_BATCH_GROUP = 5
 IDLE_EXIT_S = 1.0
 # Before storing, the writer waits while more reports keep arriving (see ``_gather``).
 GATHER_PAUSE_S = 0.0002
@@ -102,6 +110,42 @@ def _resolve(waiting: List[_Waiting]) -> None:
             future.set_result(item.result)  # type: ignore[arg-type]
 
 
+class _WaitingBatch:
+    """A batch in the loop's queue and its caller's future: its results, or None if the loop left
+    it to a thread (the database would have made the loop wait)."""
+
+    __slots__ = ("events", "future")
+
+    def __init__(
+        self, events: List[CleanEvent], future: asyncio.Future[Optional[List[IngestResult]]]
+    ) -> None:
+        self.events = events
+        self.future = future
+
+    def finish(
+        self, results: Optional[List[IngestResult]] = None, error: Optional[BaseException] = None
+    ) -> None:
+        if self.future.done():  # its caller went away (a cancelled request); it was stored all the same
+            return
+        if error is not None:
+            self.future.set_exception(error)
+        else:
+            self.future.set_result(results)
+
+
+async def _gathered(queue: List[object], limit: int) -> None:
+    """Let ``queue`` grow while more keeps arriving (serving the requests that bring it): pause,
+    and go once a pause brought nothing, it holds ``limit``, or ``GATHER_MAX_S`` have passed (as
+    ``GroupCommit._gather`` does in the writer thread)."""
+    deadline = time.monotonic() + GATHER_MAX_S
+    seen = len(queue)
+    while seen < limit and time.monotonic() < deadline:
+        await asyncio.sleep(GATHER_PAUSE_S)
+        if len(queue) == seen:
+            return
+        seen = len(queue)
+
+
 # What to do with reports the database could not take now (fail them, or hand them to the writer).
 _Unavailable = Callable[[List["_Waiting"], BaseException], None]
 
@@ -136,6 +180,9 @@ class GroupCommit:
         self.groups = 0  # transactions made (for tests and the benchmark)
         self.handed_over = 0  # groups the loop gave the writer thread rather than wait (tests)
         self.loop_batches = 0  # batches the loop stored itself (tests)
+        self.batch_groups = 0  # transactions of batches in the loop (tests)
+        self._loop_batches: List[_WaitingBatch] = []
+        self._batch_flusher: Optional[asyncio.Task[None]] = None
 
     def ingest(self, event: CleanEvent) -> IngestResult:
         """Store ``event`` (from a thread); returns once it is committed, or raises what stopped it."""
@@ -167,22 +214,35 @@ class GroupCommit:
         return await future
 
     async def ingest_batch(self, events: List[CleanEvent], client_dropped: int = 0) -> List[IngestResult]:
-        """A batch, in one transaction of its own (not grouped): stored in the event loop when that
-        needs no waiting, as groups are (``in_loop``), else in a thread of the pool, which may wait."""
+        """A batch, all or nothing: in the event loop, together with the other batches waiting, when
+        that needs no waiting (``in_loop``); else, or if it reports dropped reports, in a
+        transaction of its own, in the loop if the turn is free, else in a thread of the pool."""
         if not (events or client_dropped):
             return []
-        if self.in_loop:  # wait in the loop: a thread would wait too, then for the GIL as well
+        if self.in_loop and not client_dropped:
+            if self._closed:
+                raise RuntimeError("the server is shutting down")
+            loop = asyncio.get_running_loop()
+            waiting = _WaitingBatch(events, loop.create_future())
+            self._loop_batches.append(waiting)
+            flusher = self._batch_flusher
+            if flusher is None or flusher.done() or flusher.get_loop() is not loop:
+                self._batch_flusher = loop.create_task(self._flush_batches_in_loop())
+            results = await waiting.future
+            if results is not None:
+                return results
+        elif self.in_loop:  # wait in the loop: a thread would wait too, then for the GIL as well
             await self._until_the_turn_looks_free(also_in_this_process=True)
-        try:
-            with self._loop_turn() as session:
-                if session is not None:
-                    results = ingest_events(
-                        session=session, events=events, client_dropped=client_dropped, known=self.known
-                    ).results
-                    self.loop_batches += 1
-                    return results
-        except UNAVAILABLE_ERRORS as error:  # rolled back; the thread below waits, or answers 503
-            logger.info("batch in the loop: %s; handed to a thread", type(error).__name__)
+            try:
+                with self._loop_turn() as session:
+                    if session is not None:
+                        results = ingest_events(
+                            session=session, events=events, client_dropped=client_dropped, known=self.known
+                        ).results
+                        self.loop_batches += 1
+                        return results
+            except UNAVAILABLE_ERRORS as error:  # rolled back; the thread below waits, or answers 503
+                logger.info("batch in the loop: %s; handed to a thread", type(error).__name__)
         return await run_in_threadpool(self._ingest_batch_waiting, events, client_dropped)
 
     def _ingest_batch_waiting(self, events: List[CleanEvent], client_dropped: int) -> List[IngestResult]:
@@ -213,13 +273,7 @@ class GroupCommit:
                 if not self._loop_waiting:
                     if postgres is None or self._closed or not await self._next_arrival():
                         return
-                deadline = time.monotonic() + GATHER_MAX_S
-                seen = len(self._loop_waiting)
-                while seen < self.max_group and time.monotonic() < deadline:
-                    await asyncio.sleep(GATHER_PAUSE_S)
-                    if len(self._loop_waiting) == seen:
-                        break
-                    seen = len(self._loop_waiting)
+                await _gathered(self._loop_waiting, self.max_group)
                 group = self._loop_waiting[: self.max_group]
                 del self._loop_waiting[: self.max_group]
                 if postgres is None:  # a turn of this process's writer thread: it takes the group
@@ -230,6 +284,59 @@ class GroupCommit:
         finally:
             if postgres is not None:
                 await postgres.close()
+
+    async def _flush_batches_in_loop(self) -> None:
+        """Gather the batches waiting, wait for the writer turn (more gather meanwhile), store up to
+        ``MAX_BATCH_GROUP`` of them in one transaction, repeat."""
+        queue = self._loop_batches
+        while queue:
+            await _gathered(queue, MAX_BATCH_GROUP)
+            await self._until_the_turn_looks_free(also_in_this_process=True)
+            group = queue[:MAX_BATCH_GROUP]
+            del queue[:MAX_BATCH_GROUP]
+            try:
+                with self._loop_turn() as session:
+                    if session is not None:
+                        self._store_batches(session, group)
+            except Exception as error:  # opening or closing the session failed: threads try again
+                logger.info("batches in the loop: %s; handed to threads", type(error).__name__)
+            finally:
+                for waiting in group:  # the rest wait for the database in threads
+                    waiting.finish(None)
+
+    def _store_batches(self, session: Session, group: List[_WaitingBatch]) -> None:
+        """Store ``group`` in one transaction, or each batch in its own if that fails for another
+        reason than the database being unavailable (whose batches are left to threads)."""
+        self.batch_groups += 1
+        try:
+            summary = ingest_events(
+                session=session,
+                events=[event for waiting in group for event in waiting.events],
+                known=self.known,
+            )
+        except UNAVAILABLE_ERRORS as error:  # rolled back; every batch would wait alike
+            logger.info("batches in the loop: %s; handed to threads", type(error).__name__)
+            return
+        except Exception as error:
+            if len(group) == 1:
+                group[0].finish(error=error)
+                return
+            for waiting in group:
+                try:
+                    waiting.finish(
+                        ingest_events(session=session, events=waiting.events, known=self.known).results
+                    )
+                    self.loop_batches += 1
+                except UNAVAILABLE_ERRORS:
+                    return
+                except Exception as own:
+                    waiting.finish(error=own)
+            return
+        start = 0
+        for waiting in group:
+            waiting.finish(summary.results[start : start + len(waiting.events)])
+            start += len(waiting.events)
+        self.loop_batches += len(group)
 
     async def _until_the_turn_looks_free(self, *, also_in_this_process: bool) -> None:
         """Wait (serving other requests) while another worker process of the SQLite file, or also

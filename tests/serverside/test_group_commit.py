@@ -314,3 +314,65 @@ def test_a_batch_is_stored_in_the_loop_or_in_a_thread_that_waits_for_the_lock(da
     assert waited and group.loop_batches == 1, "the second batch was stored by a thread"
     assert [r.created for r in second] == [True, False], "new, then a report stored before"
     assert count(database, EVENT) == 6
+
+
+def batches_at_once(group: GroupCommit, batches: List[List[CleanEvent]]) -> List[object]:
+    """Every batch from a coroutine of its own, all started together: results or errors, in order."""
+
+    async def everyone() -> List[object]:
+        return list(await asyncio.gather(*(group.ingest_batch(b) for b in batches), return_exceptions=True))
+
+    return asyncio.run(everyone())
+
+
+def test_batches_waiting_together_share_a_transaction_and_each_gets_its_own_answer(
+    database: Database,
+) -> None:
+    """On a SQLite file the loop stores the batches waiting in one transaction; elsewhere each goes
+    to a thread. Either way each batch gets its own results, in order, and a report in two batches
+    at once is stored once."""
+    group = GroupCommit(database)
+    batches = [[clean(error_name=f"Error{i % 3}") for i in range(7)] for _ in range(4)]
+    batches[3].append(batches[0][2])  # the same report sent again meanwhile (a retry)
+    answers = batches_at_once(group, batches)
+    for batch, answer in zip(batches, answers):
+        assert isinstance(answer, list), answer
+        assert [r.event_id for r in answer] == [e.event_id for e in batch]
+    assert all(r.created for answer in answers[:3] for r in answer)  # type: ignore[union-attr]
+    assert [r.created for r in answers[3]] == [True] * 7 + [False]  # type: ignore[union-attr]
+    assert answers[3][-1].issue_id == answers[0][2].issue_id  # type: ignore[index]
+    assert count(database, EVENT) == 28 and count(database, ISSUE) == 3
+    if database.writes_without_waiting:
+        assert group.loop_batches == 4 and group.batch_groups == 1, "one transaction for all four"
+
+
+def test_a_batch_the_database_refuses_fails_alone_and_stores_none_of_its_reports(
+    database: Database,
+) -> None:
+    group = GroupCommit(database)
+    before, after = [clean() for _ in range(3)], [clean() for _ in range(3)]
+    refused = [clean(), clean(error_name=None), clean()]  # NOT NULL: the database refuses the middle one
+    answers = batches_at_once(group, [before, refused, after])
+    assert isinstance(answers[1], Exception)
+    assert all(r.created for r in answers[0]) and all(r.created for r in answers[2])  # type: ignore[union-attr]
+    assert count(database, EVENT) == 6, "all of the other batches' reports, none of the refused one's"
+    if database.writes_without_waiting:
+        assert group.loop_batches == 2, "the shared transaction failed; the good batches were redone alone"
+
+
+def test_a_batch_whose_caller_went_away_is_stored_and_the_loop_goes_on(database: Database) -> None:
+    """A cancelled request (its client hung up) leaves its batch queued: stored all the same (a
+    retry will be a duplicate), and the batches after it get their answers."""
+    sqlite_file(database)
+    group = GroupCommit(database)
+    gone, kept = [clean()], [clean()]
+
+    async def scenario() -> List[IngestResult]:
+        left = asyncio.ensure_future(group.ingest_batch(gone))
+        await asyncio.sleep(0)  # queued, its caller awaiting
+        left.cancel()
+        return await asyncio.wait_for(group.ingest_batch(kept), 30)
+
+    answer = asyncio.run(scenario())
+    assert answer[0].created and answer[0].event_id == kept[0].event_id
+    assert count(database, EVENT) == 2
