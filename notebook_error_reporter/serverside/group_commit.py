@@ -63,7 +63,7 @@ logger = logging.getLogger("notebook_error_reporter.server")
 
 MAX_GROUP = 100
 # Batches stored together in the loop: at most this many (of up to 100 reports each).
-MAX_BATCH_GROUP = 5
+MAX_BATCH_GROUP = 10
 IDLE_EXIT_S = 1.0
 # Before storing, the writer waits while more reports keep arriving (see ``_gather``).
 GATHER_PAUSE_S = 0.0002

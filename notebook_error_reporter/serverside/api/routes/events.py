@@ -1,10 +1,12 @@
 """Ingest: ``POST /api/v1/events`` (one report) and ``POST /api/v1/events/batch`` (up to 100).
 
-A batch is one transaction and every report in it is judged on its own: a valid one is stored
-(``created``) or recognised (``duplicate``); an invalid one is ``rejected`` with the reason, and the
-rest are stored all the same. Our client deletes created, duplicate and rejected reports from its
-spool (a rejected report would be rejected forever) and keeps nothing half-way: either the whole
-answer arrived, or it sends the whole batch again, which idempotency makes harmless.
+A batch is one transaction (on a SQLite file shared with the other batches waiting at that moment,
+``group_commit.py``: all of a batch's reports are stored, or none) and every report in it is judged
+on its own: a valid one is stored (``created``) or recognised (``duplicate``); an invalid one is
+``rejected`` with the reason, and the rest are stored all the same. Our client deletes created,
+duplicate and rejected reports from its spool (a rejected report would be rejected forever) and
+keeps nothing half-way: either the whole answer arrived, or it sends the whole batch again, which
+idempotency makes harmless.
 """
 
 from __future__ import annotations
@@ -109,8 +111,9 @@ async def post_batch(batch: BatchCreate, state: GuardedStateDep) -> BatchRespons
     `client_dropped` (reports the client's full spool had to drop) is added to the notebook of the
     first valid report.
     """
-    # On a SQLite file the event loop judges the batch and stores it itself when that needs no
-    # waiting (group_commit.py); elsewhere the whole request goes to the thread pool.
+    # On a SQLite file the event loop judges the batch and stores it itself, together with the
+    # other batches waiting, when that needs no waiting (group_commit.py); elsewhere the whole
+    # request goes to the thread pool.
     if not state.group_commit.in_loop:
         return await run_in_threadpool(_post_batch_in_thread, batch, state)
     slots, valid = _judged(batch)
