@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import threading
 import uuid
 from datetime import datetime, timezone
-from typing import Any, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional
 
 ADMIN_TOKEN = "test-admin-token-0123456789abcdef"
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
@@ -38,3 +39,26 @@ def make_event(
         event["occurred_at"] = event["occurred_at"].isoformat()
     event.update(fields)
     return event
+
+
+def errors_of_threads_at_once(
+    count: int, work: Callable[[int], None], timeout: float = 120
+) -> List[BaseException]:
+    """Run ``work(0)`` ... ``work(count - 1)``, each in a thread of its own, all released together;
+    what any of them raised (a deadlock, say), for the test to assert there was none."""
+    start = threading.Barrier(count)
+    errors: List[BaseException] = []
+
+    def run(index: int) -> None:
+        start.wait()
+        try:
+            work(index)
+        except BaseException as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=run, args=(index,)) for index in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=timeout)
+    return errors

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import random
 import re
-import threading
 from datetime import datetime, timezone
 from typing import Dict, List
 
@@ -22,6 +21,7 @@ from notebook_error_reporter.serverside.core.db import Database
 from notebook_error_reporter.serverside.ingest import ingest_events
 
 from .databases import is_postgres
+from .helpers import errors_of_threads_at_once
 from .test_group_commit import clean
 
 postgres_only = pytest.mark.skipif(not is_postgres(), reason="row locks are PostgreSQL's")
@@ -102,29 +102,18 @@ def test_concurrent_bumps_in_any_order_never_deadlock(database: Database) -> Non
     """Writers on connections of their own (as other worker processes are), each bumping the same
     sessions listed in a random order, inside transactions that overlap."""
     ids = issues_and_sessions(database, 6)
-    errors: List[BaseException] = []
     writers, rounds = 4, 25
-    start = threading.Barrier(writers)
 
     def writer(seed: int) -> None:
         shuffle = random.Random(seed).shuffle
-        start.wait()
         for _ in range(rounds):
             sessions = list(ids["sessions"])
             shuffle(sessions)
-            try:
-                with database.engine.begin() as connection:
-                    connection.execute(text("SET LOCAL lock_timeout = '20s'"))
-                    _counters.bump_rows(connection, SESSION, {pk: (1, NOW) for pk in sessions})
-            except BaseException as error:  # a deadlock (40P01) would land here
-                errors.append(error)
-                return
+            with database.engine.begin() as connection:
+                connection.execute(text("SET LOCAL lock_timeout = '20s'"))
+                _counters.bump_rows(connection, SESSION, {pk: (1, NOW) for pk in sessions})
 
-    threads = [threading.Thread(target=writer, args=(seed,)) for seed in range(writers)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
+    errors = errors_of_threads_at_once(writers, writer)  # a deadlock (40P01) would land here
     assert not errors, errors[:1]
     with database.session() as session:
         session_counts = session.execute(select(SESSION.c.event_count)).scalars().all()

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import random
 import re
-import threading
 import uuid
 from datetime import datetime, timezone
 from typing import Any, Dict, List
@@ -24,6 +23,7 @@ from notebook_error_reporter.serverside.known_ids import KnownIds
 from notebook_error_reporter.serverside.scrub import CleanEvent
 
 from .databases import is_postgres
+from .helpers import errors_of_threads_at_once
 from .test_group_commit import clean
 
 pytestmark = pytest.mark.skipif(not is_postgres(), reason="the statement is PostgreSQL's")
@@ -131,31 +131,20 @@ def test_concurrent_writers_with_overlapping_reports_never_deadlock_and_count_ea
     storing random overlapping sets of 300 reports (retries of one another) at the same time."""
     known = known_ids(database)
     pool = [report(n, occurred_at=NOW.replace(day=1 + n % 3)) for n in range(1000, 1300)]
-    errors: List[BaseException] = []
     created: List[int] = []
     writers, rounds = 4, 20
-    start = threading.Barrier(writers)
 
     def writer(seed: int) -> None:
         pick = random.Random(seed)
-        start.wait()
         with database.engine.connect() as connection:
             autocommit = connection.execution_options(isolation_level="AUTOCOMMIT")
             autocommit.execute(text("SET lock_timeout = '20s'"))
             for _ in range(rounds):
                 events = pick.sample(pool, 30)
-                try:
-                    done = _pg_ingest.store_and_count(autocommit, rows_of(known, events), NOW)
-                except BaseException as error:  # a deadlock (40P01) would land here
-                    errors.append(error)
-                    return
+                done = _pg_ingest.store_and_count(autocommit, rows_of(known, events), NOW)
                 created.append(len(done.created))
 
-    threads = [threading.Thread(target=writer, args=(seed,)) for seed in range(writers)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
+    errors = errors_of_threads_at_once(writers, writer)  # a deadlock (40P01) would land here
     assert not errors, errors[:1]
     with database.session() as session:
         stored = session.execute(select(func.count()).select_from(EVENT)).scalar_one() - 20
