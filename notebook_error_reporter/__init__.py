@@ -13,6 +13,7 @@ from ._version import __version__
 from .event import build_event
 from .extension import load_ipython_extension, unload_ipython_extension
 from .reporter import ErrorEvent
+from .retrieved import RetrievedErrors
 from .server import ErrorServer
 from .slack import ErrorSlack
 from .store import ErrorStore
@@ -24,6 +25,7 @@ __all__ = [
     "ErrorSlack",
     "ErrorStore",
     "EventMessageType",
+    "RetrievedErrors",
     "TracebackDetailsType",
     "__version__",
     "build_event",

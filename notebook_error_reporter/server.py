@@ -18,8 +18,9 @@ from urllib.parse import urlsplit, urlunsplit
 
 from . import notice
 from .reporter import DEFAULT_IGNORE, BeforeSend, ErrorEvent
-from .retrieved import RetrievedErrors, RetrieveError, fetch_session_reports, merge
+from .retrieved import RetrievedErrors
 from .sender import Sender, SenderConfig
+from .session_reports import RetrieveError, fetch_session_reports, merge
 from .transport import HttpTransport, Timeout, Transport
 from .types import EventMessageType
 
@@ -153,19 +154,19 @@ class ErrorServer(ErrorEvent):
     def retrieve_errors(self) -> RetrievedErrors:
         """This session's reports: the server's (``delivered: True``) and the spool's (False).
 
-        If the server cannot be asked, the local ones are returned and one line says why.
+        If the server cannot be asked, the local ones are returned and one plain line says why.
         """
         local = []
         try:
             local = self.sender.spool.pending(self.url, self.session_id)
             usage = self.sender.spool.legacy_usage(self.url, self.session_id)
             remote = fetch_session_reports(
-                self.transport, self.url, self.session_id, usage, self.config.timeout
+                self.transport, self.url, self.session_id, usage, self.config.timeout, self.destination()
             )
         except RetrieveError as error:
             notice.say(
-                f"notebook-error-reporter: could not reach {self.destination()} ({error}); "
-                f"showing the {len(local)} report(s) not yet delivered from this session."
+                f"notebook-error-reporter: {error}. "
+                f"Showing the {len(local)} report(s) of this session not yet delivered."
             )
             return merge([], local)
         except Exception:

@@ -33,6 +33,7 @@ from typing import Any, Callable, Deque, Dict, Hashable, List, NamedTuple, Optio
 import requests
 
 from .reporter import DEFAULT_IGNORE, BeforeSend, ErrorEvent
+from .retrieved import RetrievedErrors
 from .retry_after import retry_after_seconds
 from .slack_message import Fingerprint, error_message, fingerprint, storm_message
 from .types import EventMessageType
@@ -258,13 +259,13 @@ class ErrorSlack(ErrorEvent):
             logger.error("notebook_error_reporter: flushing Slack reports failed")
             return False
 
-    def retrieve_errors(self) -> List[EventMessageType]:
+    def retrieve_errors(self) -> RetrievedErrors:
         """Every report this reporter handled (posted or coalesced), as wire-format dicts."""
         with self._lock:
-            return [dict(event) for event in self._handled]  # type: ignore[misc]
+            return RetrievedErrors(dict(event) for event in self._handled)
 
     @property
-    def error_details(self) -> List[EventMessageType]:
+    def error_details(self) -> RetrievedErrors:
         """The 0.1 name for :meth:`retrieve_errors`."""
         return self.retrieve_errors()
 

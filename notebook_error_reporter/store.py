@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import collections
 import threading
-from typing import Any, Deque, List, Optional, Tuple, Type
+from typing import Any, Deque, Optional, Tuple, Type
 
 from .reporter import DEFAULT_IGNORE, BeforeSend, ErrorEvent
+from .retrieved import RetrievedErrors
 from .types import EventMessageType
 
 
@@ -42,13 +43,13 @@ class ErrorStore(ErrorEvent):
                 self.stats.add("dropped")
         self.stats.add("sent")
 
-    def retrieve_errors(self) -> List[EventMessageType]:
+    def retrieve_errors(self) -> RetrievedErrors:
         """The stored reports as dicts of the wire format, the same shape every backend returns."""
         with self._lock:
-            return [dict(event) for event in self._events]  # type: ignore[misc]
+            return RetrievedErrors(dict(event) for event in self._events)
 
     @property
-    def error_details(self) -> List[EventMessageType]:
+    def error_details(self) -> RetrievedErrors:
         """The 0.1 name for :meth:`retrieve_errors`."""
         return self.retrieve_errors()
 

@@ -15,7 +15,7 @@ from delivery_servers import EventStore, FaultServer, SilentServer, free_port, v
 from IPython.core.interactiveshell import InteractiveShell
 from waiting import run, wait_until
 
-from notebook_error_reporter import ErrorServer, retrieved, sender, spool
+from notebook_error_reporter import ErrorServer, sender, session_reports, spool
 from notebook_error_reporter.extension import reporter_from_environment
 from notebook_error_reporter.retrieved import RetrievedErrors
 from notebook_error_reporter.transport import MemoryTransport, Response
@@ -129,7 +129,7 @@ def test_retrieve_errors_merges_delivered_and_waiting_reports(
 def test_retrieve_errors_reads_every_page(
     shell: InteractiveShell, make_reporter: Callable[..., ErrorServer], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(retrieved, "PAGE", 2)
+    monkeypatch.setattr(session_reports, "PAGE", 2)
     memory = MemoryTransport()
     reporter = make_reporter(transport=memory)
     reporter.enable(shell)
@@ -166,7 +166,7 @@ def test_the_table_escapes_what_the_user_wrote(
     table = reporter.retrieve_errors()._repr_html_()
     assert "<script>" not in table and "&lt;script&gt;alert(1)&lt;/script&gt; &amp; more" in table
     assert "&lt;b&gt;title&lt;/b&gt;" in table
-    assert table.startswith("<table") and table.count("<tr>") == 2
+    assert "<table" in table and table.count("<tr>") == 2
     assert "No errors" in RetrievedErrors()._repr_html_()
 
 
@@ -293,6 +293,6 @@ def test_merge_orders_by_time_and_prefers_the_servers_copy() -> None:
         {"event_id": "c", "occurred_at": "2024-01-01T00:00:01+00:00"},
         {"event_id": "a", "occurred_at": "2024-01-01T00:00:02+00:00"},  # acknowledged but not yet deleted
     ]
-    merged = retrieved.merge(server_side, local)
+    merged = session_reports.merge(server_side, local)
     assert [(r["event_id"], r["delivered"]) for r in merged] == [("b", True), ("c", False), ("a", True)]
     assert merged[2]["issue_id"] == 7
