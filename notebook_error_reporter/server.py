@@ -164,8 +164,10 @@ class ErrorServer(ErrorEvent):
                 self.transport, self.url, self.session_id, usage, self.config.timeout, self.destination()
             )
         except RetrieveError as error:
+            problem = str(error)
+            stop = "" if problem.endswith(("?", ".")) else "."
             notice.say(
-                f"notebook-error-reporter: {error}. "
+                f"notebook-error-reporter: {problem}{stop} "
                 f"Showing the {len(local)} report(s) of this session not yet delivered."
             )
             return merge([], local)
