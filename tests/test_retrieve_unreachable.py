@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 import pytest
-from delivery_servers import Answer, FaultServer, SilentServer, free_port
+from delivery_servers import Answer, FaultServer, LegacyStore, SilentServer, free_port
 from IPython.core.interactiveshell import InteractiveShell
 from serverside.live_server import LiveServer, live_server  # noqa: F401 (the fixture)
 from waiting import run
@@ -207,3 +207,22 @@ def test_an_http_answer_other_than_the_reports_is_said_plainly(
     assert one_line(said).startswith(expected.format(url=server.url)), said
     assert [r["delivered"] for r in found] == [False]
     assert reporter.stats.failed == 0
+
+
+def test_a_01_server_is_read_through_its_usage_without_a_word(
+    shell: InteractiveShell, reporters: List[ErrorServer], tmp_path: Path
+) -> None:
+    legacy = LegacyStore()  # its v1 routes answer FastAPI's own 404, {"detail": "Not Found"}
+    with FaultServer(legacy.behaviour) as server:
+        reporter = ErrorServer(server.url, "old-server", spool_path=str(tmp_path / "spool.sqlite3"), **FAST)
+        reporters.append(reporter)
+        reporter.enable(shell)
+        out = io.StringIO()
+        with redirect_stdout(out):
+            assert reporter.retrieve_errors() == []
+        run(shell, "# Load the structures\n{}['protein_id']")
+        assert reporter.flush(10)
+        with redirect_stdout(out):
+            found = reporter.retrieve_errors()
+    assert out.getvalue() == ""
+    assert [(r["first_line"], r["delivered"]) for r in found] == [("# Load the structures", True)]
