@@ -14,7 +14,8 @@ import socket
 import ssl
 from typing import Dict, List, Optional, Tuple, Type, Union
 
-Timeout = Tuple[float, float]
+from .transport import Timeout
+
 _MAX_CHAIN = 32
 
 

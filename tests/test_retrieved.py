@@ -187,6 +187,16 @@ def test_long_values_and_long_lists_are_cut_in_the_table_not_in_the_list() -> No
     assert len(RetrievedErrors(many)) == MAX_ROWS + 5
 
 
+def test_a_slice_is_a_table_too_and_an_index_a_report() -> None:
+    reports = RetrievedErrors([report(1), report(2), report(3)])
+    last_two = reports[-2:]
+    assert type(last_two) is RetrievedErrors and [r["event_id"] for r in last_two] == ["e2", "e3"]
+    assert "2 errors in this session" in last_two._repr_html_()
+    assert reports[0] == report(1) and reports[-1]["event_id"] == "e3"
+    assert [r["event_id"] for r in reports] == ["e1", "e2", "e3"]
+    assert reports == [report(n) for n in (1, 2, 3)]
+
+
 # -- in a real Jupyter kernel ----------------------------------------------------------------------------
 
 
