@@ -71,7 +71,8 @@ def _where(report: Mapping[str, Any]) -> str:
         return ""
     last = frames[-1]
     filename, lineno, function = (_text(last.get(key)) for key in ("filename", "lineno", "fun_name"))
-    return f"{filename}, line {lineno}, in {function}"
+    parts = [filename, f"line {lineno}" if lineno else "", f"in {function}" if function else ""]
+    return ", ".join(part for part in parts if part)
 
 
 def _cell(report: Mapping[str, Any]) -> str:
@@ -137,7 +138,8 @@ def to_html(reports: Sequence[Mapping[str, Any]], zone: Optional[tzinfo] = None)
     head = "".join(f'<th style="{_HEAD_STYLE}">{html.escape(name)}</th>' for name in columns)
     body = []
     for row in rows:
-        error = f"<b>{escaped(row.error_name)}</b>: {escaped(row.message)}"
+        name = f"<b>{escaped(row.error_name)}</b>" if row.error_name else ""
+        error = ": ".join(part for part in (name, escaped(row.message)) if part)
         cells = [
             f'<td style="{_CELL_STYLE};white-space:nowrap">{escaped(row.when)}</td>',
             f'<td style="{_CELL_STYLE}">{escaped(row.cell)}</td>',
@@ -166,7 +168,8 @@ def to_text(reports: Sequence[Mapping[str, Any]], zone: Optional[tzinfo] = None)
     columns = _columns(rows)
     table = [list(columns)]
     for row in rows:
-        values = [row.when, row.cell, f"{row.error_name}: {row.message}", row.first_line, row.where]
+        error = ": ".join(part for part in (row.error_name, row.message) if part)
+        values = [row.when, row.cell, error, row.first_line, row.where]
         values += [row.delivered or ""] if "delivered" in columns else []
         one_line = (visible(value.replace("\n", "↵")) for value in values)
         table.append([_cut(value, _TEXT_WIDTHS[name]) for name, value in zip(columns, one_line)])

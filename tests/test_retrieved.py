@@ -187,6 +187,14 @@ def test_long_values_and_long_lists_are_cut_in_the_table_not_in_the_list() -> No
     assert len(RetrievedErrors(many)) == MAX_ROWS + 5
 
 
+def test_a_report_missing_fields_still_makes_a_tidy_row() -> None:
+    sparse = {"error_message": "boom", "traceback": [{"filename": "<cell 3>"}], "execution_count": None}
+    [line] = to_text([sparse]).splitlines()[2:]
+    assert line.split() == ["boom", "<cell", "3>"]
+    table = to_html([sparse])
+    assert ">boom</td>" in table and ">&lt;cell 3&gt;</td>" in table and "<b>" not in table
+
+
 def test_a_slice_is_a_table_too_and_an_index_a_report() -> None:
     reports = RetrievedErrors([report(1), report(2), report(3)])
     last_two = reports[-2:]
