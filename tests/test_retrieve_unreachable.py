@@ -7,12 +7,17 @@ accepts, one that never answers, TLS spoken to a plain-HTTP server, and small se
 from __future__ import annotations
 
 import io
+import json
 import socket
+import ssl
+import threading
 from contextlib import redirect_stderr, redirect_stdout
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 import pytest
+import trustme
 from delivery_servers import Answer, FaultServer, LegacyStore, SilentServer, free_port
 from IPython.core.interactiveshell import InteractiveShell
 from serverside.live_server import LiveServer, live_server  # noqa: F401 (the fixture)
@@ -128,6 +133,66 @@ def test_https_spoken_to_a_plain_http_server_is_a_tls_failure(
     line = one_line(said)
     assert line.startswith(f"could not reach {address} — the TLS handshake failed ("), line
     assert "is it an https server?" in line and "SSL" not in line
+
+
+class _EmptySession(BaseHTTPRequestHandler):
+    """Answers every GET with an empty list of reports (and POSTs with 503: reports stay spooled)."""
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return None
+
+    def _answer(self, status: int, data: Any) -> None:
+        payload = json.dumps(data).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def do_GET(self) -> None:  # noqa: N802 - the name http.server dispatches to
+        self._answer(200, [])
+
+    def do_POST(self) -> None:  # noqa: N802
+        self._answer(503, {"detail": "not now"})
+
+
+@pytest.fixture
+def https_server(tmp_path: Path) -> Iterator[Tuple[str, str]]:
+    """An HTTPS server on 127.0.0.1 whose certificate comes from a CA no system trusts: (url, CA file)."""
+    authority = trustme.CA()
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    authority.issue_cert("127.0.0.1").configure_cert(context)
+    ca_file = tmp_path / "test-ca.pem"
+    authority.cert_pem.write_to_path(str(ca_file))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _EmptySession)
+    server.daemon_threads = True
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield f"https://127.0.0.1:{server.server_address[1]}", str(ca_file)
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+
+
+def test_an_untrusted_certificate_is_said_and_a_trusted_one_just_works(
+    shell: InteractiveShell,
+    reporters: List[ErrorServer],
+    tmp_path: Path,
+    https_server: Tuple[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    url, ca_file = https_server
+    said, _, _ = asked(shell, reporters, tmp_path, url)
+    assert one_line(said).startswith(
+        f"could not reach {url} — its TLS certificate was not accepted "
+        "(unable to get local issuer certificate)."
+    )
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", ca_file)  # the same server, its CA now trusted
+    said, found, _ = asked(shell, reporters, tmp_path, url)
+    assert said == "" and [r["delivered"] for r in found] == [False]
 
 
 def test_a_server_that_never_answers_is_a_read_timeout(
