@@ -61,6 +61,8 @@ def connection_problem(error: BaseException, destination: str, timeout: Timeout)
 
     chain = _chain(error)
     failed = f"could not reach {destination}"
+    if _first(chain, requests.exceptions.ProxyError) is not None:  # before its own causes
+        return f"{failed} — the proxy did not let the request through (is the proxy setting right?)"
     if _first(chain, ConnectionRefusedError) is not None:
         return f"{failed} — is the server running? (connection refused)"
     if _first(chain, socket.gaierror) is not None:
@@ -72,8 +74,6 @@ def connection_problem(error: BaseException, destination: str, timeout: Timeout)
         return f"{failed} — is the server running and the network up? (no connection within {waited})"
     if _first(chain, requests.exceptions.ReadTimeout) is not None:
         return f"{destination} did not answer within {_seconds(timeout[1])} — is the server overloaded?"
-    if _first(chain, requests.exceptions.ProxyError) is not None:
-        return f"{failed} — the proxy did not let the request through"
     if _first(chain, (ConnectionResetError, ConnectionAbortedError, BrokenPipeError)) is not None:
         return f"{failed} — the connection was closed before an answer came (connection reset)"
     system = next((e for e in chain if isinstance(e, OSError) and e.errno in errno.errorcode), None)

@@ -115,6 +115,17 @@ def test_a_password_in_the_url_is_never_printed(
     assert "s3cret" not in said and "alice" not in said
 
 
+def test_a_proxy_that_is_not_there_is_named_not_the_server(
+    shell: InteractiveShell, reporters: List[ErrorServer], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for variable in ("NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{free_port()}")
+    url = f"http://127.0.0.1:{free_port()}"
+    said, _, _ = asked(shell, reporters, tmp_path, url)
+    assert one_line(said).startswith(f"could not reach {url} — the proxy did not let the request through")
+
+
 def test_an_unknown_host_name(shell: InteractiveShell, reporters: List[ErrorServer], tmp_path: Path) -> None:
     said, _, _ = asked(shell, reporters, tmp_path, "http://errors.nowhere.invalid")
     assert one_line(said).startswith(
