@@ -17,7 +17,7 @@ from sqlmodel import col
 
 from ._queries import event_public, events_query
 from .core.types import utcnow
-from .ingest import IngestResult, IngestSummary, ingest_events
+from .ingest.transaction import IngestResult, IngestSummary, ingest_events
 from .models import (
     DayCount,
     Event,

@@ -15,10 +15,10 @@ from typing import Dict, List
 import pytest
 from sqlalchemy import select, text, update
 
-from notebook_error_reporter.serverside import _counters
-from notebook_error_reporter.serverside._store import ISSUE, NOTEBOOK, SESSION, as_document
 from notebook_error_reporter.serverside.core.db import Database
-from notebook_error_reporter.serverside.ingest import ingest_events
+from notebook_error_reporter.serverside.ingest.sqlite import counters as _counters
+from notebook_error_reporter.serverside.ingest.tables import ISSUE, NOTEBOOK, SESSION, as_document
+from notebook_error_reporter.serverside.ingest.transaction import ingest_events
 
 from .databases import is_postgres
 from .helpers import errors_of_threads_at_once

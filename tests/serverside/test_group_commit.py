@@ -19,11 +19,11 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
-from notebook_error_reporter.serverside import group_commit
-from notebook_error_reporter.serverside._store import EVENT, ISSUE
 from notebook_error_reporter.serverside.core.db import Database
-from notebook_error_reporter.serverside.group_commit import IDLE_EXIT_S, GroupCommit
-from notebook_error_reporter.serverside.ingest import IngestResult
+from notebook_error_reporter.serverside.ingest import scheduling as group_commit
+from notebook_error_reporter.serverside.ingest.scheduling import IDLE_EXIT_S, GroupCommit
+from notebook_error_reporter.serverside.ingest.tables import EVENT, ISSUE
+from notebook_error_reporter.serverside.ingest.transaction import IngestResult
 from notebook_error_reporter.serverside.scrub import CleanEvent
 
 from .helpers import FRAMES
@@ -107,7 +107,7 @@ def test_one_report_alone_is_one_transaction(database: Database) -> None:
 
 def test_a_shared_transaction_that_fails_is_redone_report_by_report(database: Database) -> None:
     """Deterministic: one group holding a report the database refuses (no thread timing involved)."""
-    from notebook_error_reporter.serverside.group_commit import _Waiting
+    from notebook_error_reporter.serverside.ingest.scheduling import _Waiting
 
     group = GroupCommit(database)
     waiting = [_Waiting(clean()), _Waiting(clean(error_name=None)), _Waiting(clean())]

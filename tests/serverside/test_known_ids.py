@@ -14,11 +14,11 @@ import pytest
 from sqlalchemy import event, func, select
 
 from notebook_error_reporter.serverside import grouping
-from notebook_error_reporter.serverside._store import EVENT, ISSUE, NOTEBOOK, SESSION
 from notebook_error_reporter.serverside.alerts import outbox
 from notebook_error_reporter.serverside.core.db import Database
-from notebook_error_reporter.serverside.ingest import ingest_events
-from notebook_error_reporter.serverside.known_ids import KnownIds
+from notebook_error_reporter.serverside.ingest.known_ids import KnownIds
+from notebook_error_reporter.serverside.ingest.tables import EVENT, ISSUE, NOTEBOOK, SESSION
+from notebook_error_reporter.serverside.ingest.transaction import ingest_events
 from notebook_error_reporter.serverside.scrub import CleanEvent
 
 from .test_group_commit import clean

@@ -15,11 +15,11 @@ from typing import List, Sequence
 import pytest
 from sqlalchemy import select, text
 
-from notebook_error_reporter.serverside._store import EVENT, ISSUE, SESSION
 from notebook_error_reporter.serverside.core.db import Database
-from notebook_error_reporter.serverside.group_commit import GroupCommit
-from notebook_error_reporter.serverside.ingest import IngestResult
-from notebook_error_reporter.serverside.postgres_in_loop import APPLICATION_NAME
+from notebook_error_reporter.serverside.ingest.postgres.in_loop import APPLICATION_NAME
+from notebook_error_reporter.serverside.ingest.scheduling import GroupCommit
+from notebook_error_reporter.serverside.ingest.tables import EVENT, ISSUE, SESSION
+from notebook_error_reporter.serverside.ingest.transaction import IngestResult
 from notebook_error_reporter.serverside.scrub import CleanEvent
 
 from .databases import is_postgres

@@ -19,10 +19,10 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from notebook_error_reporter.serverside._store import EVENT
 from notebook_error_reporter.serverside.core.db import Database
 from notebook_error_reporter.serverside.core.process_lock import ProcessLock
-from notebook_error_reporter.serverside.group_commit import GroupCommit
+from notebook_error_reporter.serverside.ingest.scheduling import GroupCommit
+from notebook_error_reporter.serverside.ingest.tables import EVENT
 
 from .databases import is_postgres
 from .helpers import ADMIN, make_event
@@ -35,7 +35,7 @@ pytestmark = pytest.mark.skipif(is_postgres(), reason="turns across processes ar
 HOLDER = """
 import sys
 from sqlalchemy import text
-from notebook_error_reporter.serverside._store import EVENT
+from notebook_error_reporter.serverside.ingest.tables import EVENT
 from notebook_error_reporter.serverside.core.db import Database
 database = Database(sys.argv[1])
 with database.write_session() as session:

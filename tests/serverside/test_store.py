@@ -8,9 +8,9 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import select
 
-from notebook_error_reporter.serverside._store import EVENT, insert_keyed
 from notebook_error_reporter.serverside.core.db import Database
-from notebook_error_reporter.serverside.ingest import ingest_events
+from notebook_error_reporter.serverside.ingest.tables import EVENT, insert_keyed
+from notebook_error_reporter.serverside.ingest.transaction import ingest_events
 
 from .test_group_commit import clean
 

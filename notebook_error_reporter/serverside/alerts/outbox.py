@@ -22,7 +22,7 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from .._store import EVENT, ISSUE, NOTEBOOK, insert_or_skip, table_of
+from ..ingest.tables import EVENT, ISSUE, NOTEBOOK, insert_or_skip, table_of
 from .models import MAX_ERROR_CHARS, TARGETS, Alert, AlertTarget
 
 ALERT = table_of(Alert)

@@ -18,10 +18,10 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import TypeAdapter, ValidationError
 
 from ... import crud
-from ...core.state import ServerState
-from ...ingest import IngestResult
+from ...ingest.transaction import IngestResult
 from ...schemas import BatchCreate, BatchResponse, BatchResult, EventAck, EventCreate
 from ...scrub import CleanEvent, clean_event
+from ...state import ServerState
 from ..deps import GuardedStateDep, limit_session
 from ..docs import answers
 

@@ -52,12 +52,12 @@ from typing import Callable, Dict, Iterator, List, Optional
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from .core.db import UNAVAILABLE_ERRORS, Database
-from .core.types import utcnow
-from .ingest import IngestResult, ingest_events
+from ..core.db import UNAVAILABLE_ERRORS, Database
+from ..core.types import utcnow
+from ..scrub import CleanEvent
 from .known_ids import KnownIds
-from .postgres_in_loop import PostgresInLoop
-from .scrub import CleanEvent
+from .postgres.in_loop import PostgresInLoop
+from .transaction import IngestResult, ingest_events
 
 logger = logging.getLogger("notebook_error_reporter.server")
 

@@ -12,12 +12,12 @@ import threading
 from dataclasses import dataclass, field
 from typing import Dict, Tuple
 
-from ..colab_ranges import IPNetwork, parse_networks
-from ..group_commit import GroupCommit
-from ..known_ids import KnownIds
-from ..ratelimit import RateLimiter
-from .config import Settings
-from .db import Database
+from .colab_ranges import IPNetwork, parse_networks
+from .core.config import Settings
+from .core.db import Database
+from .ingest.known_ids import KnownIds
+from .ingest.scheduling import GroupCommit
+from .ratelimit import RateLimiter
 
 ADDRESS_SECRET_NAME = "address_hash_key"
 DASHBOARD_SECRET_NAME = "dashboard_signing_key"
@@ -77,7 +77,7 @@ class ServerState:
             with self._lock:
                 found = self._secrets.get(name)
                 if found is None:
-                    from .. import crud
+                    from . import crud
 
                     with self.database.write_session() as session:
                         value = crud.server_secret(

@@ -28,11 +28,11 @@ from typing import Any, Dict, List, Optional
 
 import psycopg
 
-from ._pg_ingest import store_and_count_async
-from .core.db import CONNECT_TIMEOUT_S
-from .ingest import IngestResult, known_rows
-from .known_ids import KnownIds
-from .scrub import CleanEvent
+from ...core.db import CONNECT_TIMEOUT_S
+from ...scrub import CleanEvent
+from ..known_ids import KnownIds
+from ..transaction import IngestResult, known_rows
+from .statement import store_and_count_async
 
 logger = logging.getLogger("notebook_error_reporter.server")
 

@@ -39,14 +39,14 @@ from sqlalchemy import Connection
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from . import grouping
-from ._counters import add_issue_sessions, add_to_days, bump_issues, bump_rows
-from ._pg_ingest import store_and_count
-from ._store import EVENT, ISSUE, NOTEBOOK, SESSION, ids_by_key, insert_keyed, insert_new
-from .alerts import outbox
-from .core.types import utcnow
+from .. import grouping
+from ..alerts import outbox
+from ..core.types import utcnow
+from ..scrub import CleanEvent
 from .known_ids import KnownIds, pair_key
-from .scrub import CleanEvent
+from .postgres.statement import store_and_count
+from .sqlite.counters import add_issue_sessions, add_to_days, bump_issues, bump_rows
+from .tables import EVENT, ISSUE, NOTEBOOK, SESSION, ids_by_key, insert_keyed, insert_new
 
 logger = logging.getLogger("notebook_error_reporter.server")
 

@@ -26,9 +26,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from . import _sqlite_rows
-from .core.types import utc_iso
-from .models import Event, Issue, IssueDay, IssueSession, Notebook, ReportSession
+from ..core.types import utc_iso
+from ..models import Event, Issue, IssueDay, IssueSession, Notebook, ReportSession
+from .sqlite import driver_rows as _sqlite_rows
 
 
 def table_of(model: Any) -> Table:

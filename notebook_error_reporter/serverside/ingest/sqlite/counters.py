@@ -23,9 +23,9 @@ from sqlalchemy import BigInteger, Connection, Integer, Table, bindparam, case, 
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.sql.expression import ColumnElement
 
-from . import _sqlite_rows
-from ._store import ISSUE, ISSUE_DAY, ISSUE_SESSION, as_document, insert_new, recordset
-from .core.types import BigId, UTCDateTime
+from ...core.types import BigId, UTCDateTime
+from ..tables import ISSUE, ISSUE_DAY, ISSUE_SESSION, as_document, insert_new, recordset
+from . import driver_rows as _sqlite_rows
 
 
 def add_issue_sessions(connection: Connection, pairs: Set[Tuple[int, int]]) -> Dict[int, int]:

@@ -40,8 +40,8 @@ from typing import Any, Dict, Iterable, Mapping, Sequence, Set
 import psycopg
 from sqlalchemy import Connection
 
-from .alerts.models import TARGETS
-from .core.types import utc_iso
+from ...alerts.models import TARGETS
+from ...core.types import utc_iso
 
 # The columns of an event row as they travel in the JSON document, with their PostgreSQL types
 # (``received_at`` is one parameter for all).
