@@ -2,7 +2,7 @@
 bumps are locked in id order by the bumping statement itself (a MATERIALIZED CTE with FOR NO KEY
 UPDATE, ``_counters._locked_first``), so concurrent writers in other processes never deadlock on
 them. SQLite (one writer, no row locks): issue bumps count, and reopen resolved issues. The
-statement PostgreSQL stores reports with is tested in test_pg_ingest.py.
+statement PostgreSQL stores reports with is tested in postgres/test_statement.py.
 """
 
 from __future__ import annotations
@@ -20,9 +20,8 @@ from notebook_error_reporter.serverside.ingest.sqlite import counters as _counte
 from notebook_error_reporter.serverside.ingest.tables import ISSUE, NOTEBOOK, SESSION, as_document
 from notebook_error_reporter.serverside.ingest.transaction import ingest_events
 
-from .databases import is_postgres
-from .helpers import errors_of_threads_at_once
-from .test_group_commit import clean
+from ..databases import is_postgres
+from ..helpers import clean, errors_of_threads_at_once
 
 postgres_only = pytest.mark.skipif(not is_postgres(), reason="row locks are PostgreSQL's")
 NOW = datetime(2026, 12, 4, 12, 0, tzinfo=timezone.utc)
@@ -72,7 +71,7 @@ def test_the_bumps_lock_their_rows_in_id_order_before_updating(database: Databas
         assert "Update on" in shown.partition(f"CTE locked_{table}")[0], shown
 
 
-@pytest.mark.skipif(is_postgres(), reason="SQLite's issue bumps (PostgreSQL's: test_pg_ingest.py)")
+@pytest.mark.skipif(is_postgres(), reason="SQLite's issue bumps (PostgreSQL's: postgres/test_statement.py)")
 def test_bumped_counts_and_the_status_before_come_back(database: Database) -> None:
     """Counts add up, and a resolved issue is reported (and reopened) as regressed."""
     ids = issues_and_sessions(database, 3)["issues"]

@@ -24,10 +24,9 @@ from notebook_error_reporter.serverside.core.process_lock import ProcessLock
 from notebook_error_reporter.serverside.ingest.scheduling import GroupCommit
 from notebook_error_reporter.serverside.ingest.tables import EVENT
 
-from .databases import is_postgres
-from .helpers import ADMIN, make_event
-from .live_server import start_server
-from .test_group_commit import clean, count, sqlite_file, while_held
+from ..databases import is_postgres
+from ..helpers import ADMIN, clean, count, make_event, sqlite_file, while_held
+from ..live_server import start_server
 
 pytestmark = pytest.mark.skipif(is_postgres(), reason="turns across processes are for SQLite files")
 

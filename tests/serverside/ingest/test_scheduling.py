@@ -6,18 +6,13 @@ Real threads on the suite's real database (SQLite, or PostgreSQL in CI's second 
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import sqlite3
 import threading
 import time
-import uuid
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timezone
-from typing import Awaitable, Callable, List, Tuple, TypeVar
+from typing import Awaitable, Callable, List, Tuple
 
 import pytest
-from sqlalchemy import func, select
-from sqlalchemy.engine import make_url
 
 from notebook_error_reporter.serverside.core.db import Database
 from notebook_error_reporter.serverside.ingest import scheduling as group_commit
@@ -26,22 +21,7 @@ from notebook_error_reporter.serverside.ingest.tables import EVENT, ISSUE
 from notebook_error_reporter.serverside.ingest.transaction import IngestResult
 from notebook_error_reporter.serverside.scrub import CleanEvent
 
-from .helpers import FRAMES
-
-
-def clean(**fields: object) -> CleanEvent:
-    event = CleanEvent(
-        event_id=uuid.uuid4().hex,
-        session_id=uuid.uuid4().hex,
-        notebook="group-commit",
-        error_name="KeyError",
-        error_message="'protein_id'",
-        traceback=tuple(dict(frame) for frame in FRAMES),
-        first_line="df['protein_id']",
-        execution_count=3,
-        occurred_at=datetime.now(timezone.utc),
-    )
-    return dataclasses.replace(event, **fields)  # type: ignore[arg-type]
+from ..helpers import T, clean, count, sqlite_file, while_held
 
 
 def ingest_at_once(group: GroupCommit, events: List[CleanEvent]) -> List[object]:
@@ -57,11 +37,6 @@ def ingest_at_once(group: GroupCommit, events: List[CleanEvent]) -> List[object]
 
     with ThreadPoolExecutor(len(events)) as pool:
         return list(pool.map(one, events))
-
-
-def count(database: Database, table: object) -> int:
-    with database.session() as session:
-        return int(session.execute(select(func.count()).select_from(table)).scalar_one())  # type: ignore[arg-type]
 
 
 def test_concurrent_reports_are_all_stored_in_fewer_transactions(database: Database) -> None:
@@ -186,38 +161,6 @@ def test_reports_arriving_while_the_writer_gathers_join_its_group(
     assert count(database, EVENT) == 4
 
 
-def sqlite_file(database: Database) -> str:
-    if not database.writes_without_waiting:
-        pytest.skip("the event loop stores groups itself on SQLite files only")
-    path = make_url(database.url).database
-    assert path
-    return path
-
-
-T = TypeVar("T")
-
-
-def while_held(
-    store: Callable[[], Awaitable[T]], release: Callable[[], object], seconds: float = 0.5
-) -> Tuple[int, bool, T]:
-    """Run ``store()`` in a fresh event loop while a lock stays held for ``seconds``, then
-    ``release()`` it (in a thread): the loop's ticks meanwhile (about 100 a second if it was never
-    blocked), whether the store was still waiting when the lock was let go, and its result."""
-
-    async def meanwhile() -> Tuple[int, bool, T]:
-        stored = asyncio.ensure_future(store())
-        ticks = 0
-        started = time.monotonic()
-        while time.monotonic() - started < seconds:
-            await asyncio.sleep(0.01)
-            ticks += 1
-        waited = not stored.done()
-        await asyncio.get_running_loop().run_in_executor(None, release)
-        return ticks, waited, await asyncio.wait_for(stored, 30)
-
-    return asyncio.run(meanwhile())
-
-
 def while_another_connection_writes(path: str, store: Callable[[], Awaitable[T]]) -> Tuple[int, bool, T]:
     """``while_held`` with another connection holding SQLite's write lock for 0.5 s."""
     holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
@@ -231,7 +174,7 @@ def while_another_connection_writes(path: str, store: Callable[[], Awaitable[T]]
 def test_the_loop_stores_groups_with_sqlite_or_on_its_own_postgresql_connection(database: Database) -> None:
     group = GroupCommit(database)
     assert group.in_loop == database.is_sqlite, "SQLite: the loop stores with SQLite itself"
-    assert (group.postgres is not None) == (not database.is_sqlite), "PostgreSQL: see test_postgres_in_loop"
+    assert (group.postgres is not None) == (not database.is_sqlite), "PostgreSQL: postgres/test_in_loop.py"
     alone = GroupCommit(database, in_loop=False)
     assert not alone.in_loop and alone.postgres is None
 

@@ -12,7 +12,7 @@ from notebook_error_reporter.serverside.core.db import Database
 from notebook_error_reporter.serverside.ingest.tables import EVENT, insert_keyed
 from notebook_error_reporter.serverside.ingest.transaction import ingest_events
 
-from .test_group_commit import clean
+from ..helpers import clean
 
 
 def test_insert_keyed_returns_only_the_keys_it_inserted(database: Database) -> None:

@@ -2,7 +2,7 @@
 asynchronous connection); everything else still goes to the writer thread.
 
 Real event loops, the writer thread and the suite's real PostgreSQL (skipped on SQLite, where the
-loop stores its groups with SQLite itself: test_group_commit.py).
+loop stores its groups with SQLite itself: test_scheduling.py).
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ from notebook_error_reporter.serverside.ingest.tables import EVENT, ISSUE, SESSI
 from notebook_error_reporter.serverside.ingest.transaction import IngestResult
 from notebook_error_reporter.serverside.scrub import CleanEvent
 
-from .databases import is_postgres
-from .test_group_commit import clean, count
+from ...databases import is_postgres
+from ...helpers import clean, count
 
 pytestmark = pytest.mark.skipif(not is_postgres(), reason="the loop's own connection is PostgreSQL's")
 

@@ -21,7 +21,7 @@ from notebook_error_reporter.serverside.ingest.tables import EVENT, ISSUE, NOTEB
 from notebook_error_reporter.serverside.ingest.transaction import ingest_events
 from notebook_error_reporter.serverside.scrub import CleanEvent
 
-from .test_group_commit import clean
+from ..helpers import clean
 
 
 def statements_of(database: Database, events: List[CleanEvent], known: KnownIds) -> List[str]:

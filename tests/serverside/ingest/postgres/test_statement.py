@@ -22,9 +22,8 @@ from notebook_error_reporter.serverside.ingest.tables import EVENT, ISSUE, ISSUE
 from notebook_error_reporter.serverside.ingest.transaction import ingest_events, known_rows
 from notebook_error_reporter.serverside.scrub import CleanEvent
 
-from .databases import is_postgres
-from .helpers import errors_of_threads_at_once
-from .test_group_commit import clean
+from ...databases import is_postgres
+from ...helpers import clean, errors_of_threads_at_once
 
 pytestmark = pytest.mark.skipif(not is_postgres(), reason="the statement is PostgreSQL's")
 NOW = datetime(2026, 12, 6, 12, 0, tzinfo=timezone.utc)
