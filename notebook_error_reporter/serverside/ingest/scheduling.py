@@ -56,8 +56,9 @@ from ..core.db import UNAVAILABLE_ERRORS, Database
 from ..core.types import utcnow
 from ..scrub import CleanEvent
 from .known_ids import KnownIds
+from .planning import IngestResult
 from .postgres.in_loop import PostgresInLoop
-from .transaction import IngestResult, ingest_events
+from .transaction import ingest_events
 
 logger = logging.getLogger("notebook_error_reporter.server")
 

@@ -22,7 +22,7 @@ from sqlalchemy import text
 from notebook_error_reporter.serverside.core.db import Database
 from notebook_error_reporter.serverside.core.process_lock import ProcessLock
 from notebook_error_reporter.serverside.ingest.scheduling import GroupCommit
-from notebook_error_reporter.serverside.ingest.tables import EVENT
+from notebook_error_reporter.serverside.models import EVENT
 
 from ..databases import is_postgres
 from ..helpers import ADMIN, clean, count, make_event, sqlite_file, while_held
@@ -34,7 +34,7 @@ pytestmark = pytest.mark.skipif(is_postgres(), reason="turns across processes ar
 HOLDER = """
 import sys
 from sqlalchemy import text
-from notebook_error_reporter.serverside.ingest.tables import EVENT
+from notebook_error_reporter.serverside.models import EVENT
 from notebook_error_reporter.serverside.core.db import Database
 database = Database(sys.argv[1])
 with database.write_session() as session:

@@ -16,9 +16,9 @@ import pytest
 
 from notebook_error_reporter.serverside.core.db import Database
 from notebook_error_reporter.serverside.ingest import scheduling as group_commit
+from notebook_error_reporter.serverside.ingest.planning import IngestResult
 from notebook_error_reporter.serverside.ingest.scheduling import IDLE_EXIT_S, GroupCommit
-from notebook_error_reporter.serverside.ingest.tables import EVENT, ISSUE
-from notebook_error_reporter.serverside.ingest.transaction import IngestResult
+from notebook_error_reporter.serverside.models import EVENT, ISSUE
 from notebook_error_reporter.serverside.scrub import CleanEvent
 
 from ..helpers import T, clean, count, sqlite_file, while_held

@@ -31,7 +31,7 @@ import psycopg
 from ...core.db import CONNECT_TIMEOUT_S
 from ...scrub import CleanEvent
 from ..known_ids import KnownIds
-from ..transaction import IngestResult, known_rows
+from ..planning import IngestResult, created_results, known_rows
 from .statement import store_and_count_async
 
 logger = logging.getLogger("notebook_error_reporter.server")
@@ -69,16 +69,7 @@ class PostgresInLoop:
             await self.close()
             return [None] * len(events)
         self.groups += 1
-        results: List[Optional[IngestResult]] = []
-        seen = set()
-        for event in events:
-            key = event.event_id
-            if key in stored.created:
-                results.append(IngestResult(key, stored.created[key], key not in seen))
-            else:  # stored before this group: its issue is the one it was stored with
-                results.append(None)
-            seen.add(key)
-        return results
+        return created_results(events, stored.created)  # None: stored before, its issue is read
 
     async def close(self) -> None:
         """Close the running loop's connection, if it has one."""

@@ -16,10 +16,10 @@ import pytest
 from sqlalchemy import select, text
 
 from notebook_error_reporter.serverside.core.db import Database
+from notebook_error_reporter.serverside.ingest.planning import IngestResult
 from notebook_error_reporter.serverside.ingest.postgres.in_loop import APPLICATION_NAME
 from notebook_error_reporter.serverside.ingest.scheduling import GroupCommit
-from notebook_error_reporter.serverside.ingest.tables import EVENT, ISSUE, SESSION
-from notebook_error_reporter.serverside.ingest.transaction import IngestResult
+from notebook_error_reporter.serverside.models import EVENT, ISSUE, SESSION
 from notebook_error_reporter.serverside.scrub import CleanEvent
 
 from ...databases import is_postgres

@@ -17,9 +17,10 @@ from sqlalchemy import func, select, text, update
 from notebook_error_reporter.serverside.alerts import outbox
 from notebook_error_reporter.serverside.core.db import Database
 from notebook_error_reporter.serverside.ingest.known_ids import KnownIds
+from notebook_error_reporter.serverside.ingest.planning import known_rows
 from notebook_error_reporter.serverside.ingest.postgres import statement as _pg_ingest
-from notebook_error_reporter.serverside.ingest.tables import EVENT, ISSUE, ISSUE_DAY, NOTEBOOK, SESSION
-from notebook_error_reporter.serverside.ingest.transaction import ingest_events, known_rows
+from notebook_error_reporter.serverside.ingest.transaction import ingest_events
+from notebook_error_reporter.serverside.models import EVENT, ISSUE, ISSUE_DAY, NOTEBOOK, SESSION
 from notebook_error_reporter.serverside.scrub import CleanEvent
 
 from ...databases import is_postgres

@@ -30,7 +30,7 @@ from sqlalchemy.dialects import sqlite
 from notebook_error_reporter.serverside import create_db
 from notebook_error_reporter.serverside.core.db import Database
 from notebook_error_reporter.serverside.ingest.sqlite import driver_rows as _sqlite_rows
-from notebook_error_reporter.serverside.ingest.tables import EVENT, NOTEBOOK
+from notebook_error_reporter.serverside.models import EVENT, NOTEBOOK
 
 
 def _raw(path: Path, sql: str) -> List[tuple]:
