@@ -63,7 +63,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
     finally:
         await run_in_threadpool(deliverer.stop)
-        await run_in_threadpool(state.group_commit.close)
+        await run_in_threadpool(state.ingestion.close)
         state.database.dispose()
 
 

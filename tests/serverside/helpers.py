@@ -125,3 +125,10 @@ def while_held(
         return ticks, waited, await asyncio.wait_for(stored, 30)
 
     return asyncio.run(meanwhile())
+
+
+def store_batch(ingestion: Any, events: List[CleanEvent], client_dropped: int = 0) -> Awaitable[Any]:
+    """``ingestion.store_batch`` of ``events``, already judged and admitted (as the route would)."""
+    return ingestion.store_batch(
+        lambda: list(events), lambda _events: None, admit_blocks=False, client_dropped=client_dropped
+    )

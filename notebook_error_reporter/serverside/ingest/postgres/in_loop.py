@@ -38,6 +38,8 @@ logger = logging.getLogger("notebook_error_reporter.server")
 
 # How the loop's connections show in pg_stat_activity.
 APPLICATION_NAME = "notebook-error-reporter loop"
+# What the debug log says of each group the loop stored (its size is the argument).
+STORED_IN_LOOP = "%d reports stored by the event loop on PostgreSQL"
 # After a failure, groups go to the writer thread for this long before the loop tries again.
 PAUSE_AFTER_ERROR_S = 1.0
 
@@ -50,7 +52,6 @@ class PostgresInLoop:
         self.known = known
         self._connections: Dict[asyncio.AbstractEventLoop, psycopg.AsyncConnection[Any]] = {}
         self._paused_until = 0.0
-        self.groups = 0  # groups stored by a loop (for tests)
 
     async def store(self, events: List[CleanEvent], received: datetime) -> List[Optional[IngestResult]]:
         """Each report's result, or None for those the writer thread must take (all of them if any
@@ -68,7 +69,7 @@ class PostgresInLoop:
             self._paused_until = time.monotonic() + PAUSE_AFTER_ERROR_S
             await self.close()
             return [None] * len(events)
-        self.groups += 1
+        logger.debug(STORED_IN_LOOP, len(events))
         return created_results(events, stored.created)  # None: stored before, its issue is read
 
     async def close(self) -> None:
