@@ -264,7 +264,3 @@ ISSUE = table_of(Issue)
 ISSUE_DAY = table_of(IssueDay)
 ISSUE_SESSION = table_of(IssueSession)
 EVENT = table_of(Event)
-
-# --- alerts (their own package; imported here so that the metadata has every table) -----------------------
-
-from .alerts import models as _alert_models  # noqa: E402,F401

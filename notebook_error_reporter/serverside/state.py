@@ -15,8 +15,7 @@ from typing import Dict, Tuple
 from .colab_ranges import IPNetwork, parse_networks
 from .core.config import Settings
 from .core.db import Database
-from .ingest.known_ids import KnownIds
-from .ingest.scheduling import Ingestion
+from .ingest import Ingestion, KnownIds
 from .ratelimit import RateLimiter
 
 ADDRESS_SECRET_NAME = "address_hash_key"

@@ -169,7 +169,7 @@ class Database:
         self.writer_turns = WriterTurns(across=ProcessLock.beside(database_file) if database_file else None)
         self._write_sessions = sessionmaker(self.write_engine, expire_on_commit=False)
         self.writer_turns.attach(self._write_sessions)
-        # libpq's form of the URL, for psycopg's own asynchronous connections (``postgres_in_loop``).
+        # libpq's form of the URL, for psycopg's own asynchronous connections (``ingest/postgres/``).
         self.postgres_conninfo: Optional[str] = (
             make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
             if self.engine.dialect.name == "postgresql"

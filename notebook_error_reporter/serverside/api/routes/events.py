@@ -18,7 +18,7 @@ from fastapi import APIRouter, Response
 from fastapi.concurrency import run_in_threadpool
 from pydantic import TypeAdapter, ValidationError
 
-from ...ingest.planning import IngestResult
+from ...ingest import IngestResult
 from ...schemas import BatchCreate, BatchResponse, BatchResult, EventAck, EventCreate
 from ...scrub import CleanEvent, clean_event
 from ...state import ServerState

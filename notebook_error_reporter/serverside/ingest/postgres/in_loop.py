@@ -1,21 +1,12 @@
-"""PostgreSQL: the event loop stores groups of single reports itself, when their ids are all known.
+"""PostgreSQL: the event loop stores a group of single reports itself, when their ids are all known.
 
-A group handed to the writer thread (``group_commit``) paid for every step twice: the thread waits
-for PostgreSQL's answer, then for the GIL, which the event loop, busy parsing the next requests,
-holds for up to the interpreter's switch interval (5 ms) at a time. Meanwhile every caller of the
-group waits, and with a few connections that is everyone: the server idled a quarter of the time
-under load. Reports whose notebook, session and issue ids are remembered (``KnownIds``: a steady
-stream of them after the first few) need nothing but ``_pg_ingest``'s one statement, which is a
-transaction by itself in autocommit; here the loop sends it on psycopg's asynchronous connection
-and serves other requests until the answer comes.
-
-Whatever this cannot settle goes back to the writer thread, which does the full ingest: a group
-with an id to read or make, reports that were stored before (their issue is looked up there), and
-any error (the statement is atomic, so nothing of the group is stored). After an error the loop
-leaves PostgreSQL to the writer thread for a while, so an outage is answered by the thread's 503s
-without a connection attempt per group. Each event loop has a connection of its own (an
-asynchronous connection belongs to the loop it was made in): opened on first use, closed by the
-loop's flusher task when it ends (idle, or cancelled when the loop stops).
+Reports whose notebook, session and issue ids are remembered (``KnownIds``) need nothing but
+``statement.py``'s one statement, a transaction by itself in autocommit: the loop sends it on
+psycopg's asynchronous connection and serves other requests until the answer comes. Whatever this
+cannot settle goes back to the writer thread: a group with an id to read or make, reports stored
+before (their issue is read there), and any error (nothing of the group was stored); after an error
+the loop leaves PostgreSQL to the writer thread for a while. Each event loop has a connection of
+its own, opened on first use and closed by the loop's flusher when it ends. See docs/design.md.
 """
 
 from __future__ import annotations

@@ -1,32 +1,12 @@
-"""PostgreSQL: reports stored and counted in one statement, once their rows' ids are known.
+"""PostgreSQL: a group's reports stored and counted in one statement, once their rows' ids are known.
 
-With its notebook, session and issue known, a report still touched six tables: its event, the
-issue-session pair, the issue's counters (reopening it if resolved, with its regression alerts),
-its day, its session and its notebook. As six statements that cost six round trips and, more,
-the writer's CPU: SQLAlchemy and psycopg spend 0.2-0.35 ms on each statement, while the callers of
-a group of single reports (``group_commit``) all wait for its commit. Here they are the
-data-modifying CTEs of one statement, with all the reports as one JSON document
-(``json_to_recordset``), sent to the driver as it is (``exec_driver_sql``): nothing for
-SQLAlchemy to build or process.
-
-What it keeps from the statements it replaces:
-
-* Counters are bumped only for the events this statement inserted (``inserted``: the RETURNING of
-  ``INSERT ... ON CONFLICT (event_id) DO NOTHING``), so a retried report is never counted twice.
-* The global lock order of ``ingest.py``: events (by event id), issue-session pairs, issues, days,
-  sessions, notebooks, each in id order. The statement's result is a ``UNION ALL`` whose parts
-  read the CTEs in that order (PostgreSQL runs a ``UNION ALL``'s parts one after another, and a
-  CTE when it is first read), and the counter rows are locked ``FOR NO KEY UPDATE`` in id order by
-  a ``MATERIALIZED`` CTE before the ``UPDATE`` joined to it touches them, as ``_counters`` does.
-* Counter rows are found by primary key (``id = ANY(ARRAY(SELECT ...))``): with ``IN (SELECT ...)``
-  over a CTE, which the planner guesses at 100 rows, it read small tables whole and joined them
-  (the statement took about a quarter longer for a group of 16 with 500 sessions stored).
-* An issue that was resolved is reopened and marked a regression by the same UPDATE; its ids come
-  back, for the alert outbox (``ingest.py`` enqueues the alerts in the same transaction).
-
-Every table is written by one CTE only, so no row is changed twice by the statement (which
-PostgreSQL would not allow): notebooks' new-session counts and a client's dropped reports stay
-with ``_counters.bump_rows``.
+The statement's data-modifying CTEs insert the events not stored yet (``ON CONFLICT (event_id) DO
+NOTHING``) and, for those inserted only, add the issue-session pairs, bump the issues (reopening a
+resolved one, with its regression alerts from ``alerts/outbox.enqueue_sql``), days, sessions and
+notebooks, in the order of ``lock_order.py``: a ``UNION ALL`` reads the CTEs in that order, and each
+counter table's rows are locked in id order by a ``MATERIALIZED`` CTE before its ``UPDATE``. Every
+table is written by one CTE, so no row changes twice; notebooks' new sessions and a client's dropped
+reports are left to ``counters.bump_rows``. See docs/design.md; docs/performance.md says why.
 """
 
 from __future__ import annotations
@@ -168,7 +148,7 @@ def store_and_count(
 async def store_and_count_async(
     connection: psycopg.AsyncConnection[Any], rows: Sequence[Mapping[str, Any]], received: datetime
 ) -> EventsWritten:
-    """``store_and_count`` on psycopg's asynchronous connection (``group_commit`` in the event loop)."""
+    """``store_and_count`` on psycopg's asynchronous connection (``in_loop.py``)."""
     cursor = await connection.execute(statement(), _parameters(rows, received))
     return _stored(await cursor.fetchall())
 
