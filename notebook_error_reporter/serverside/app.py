@@ -24,8 +24,8 @@ from .api.bodylimit import BodyLimitMiddleware
 from .api.main import api_router, root_router
 from .core import schema
 from .core.config import Settings
-from .core.state import ServerState
 from .core.types import utcnow
+from .state import ServerState
 
 logger = logging.getLogger("notebook_error_reporter.server")
 
@@ -63,7 +63,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
     finally:
         await run_in_threadpool(deliverer.stop)
-        await run_in_threadpool(state.group_commit.close)
+        await run_in_threadpool(state.ingestion.close)
         state.database.dispose()
 
 

@@ -1,8 +1,8 @@
 """Database operations with no HTTP in them: keyword-only functions taking a SQLAlchemy session.
 
-Writes that store reports live in ``ingest.py`` (re-exported here), the 0.1 usages in
-``crud_legacy.py``; this module holds the reads, the status change, retention and the server's
-secrets. Reads never select anything about client addresses: the tables have no such column.
+Reports are stored by the write path (``ingest/``), 0.1's usages by ``crud_legacy.py``; this module
+holds the reads, the status change, retention and the server's secrets. Reads never select
+anything about client addresses: the tables have no such column.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from sqlmodel import col
 
 from ._queries import event_public, events_query
 from .core.types import utcnow
-from .ingest import IngestResult, IngestSummary, ingest_events
 from .models import (
     DayCount,
     Event,
@@ -42,11 +41,8 @@ ISSUE_SORTS: Dict[str, Tuple[Any, ...]] = {
 PURGE_CHUNK = 5000
 
 __all__ = [
-    "IngestResult",
-    "IngestSummary",
     "find_session",
     "get_issue",
-    "ingest_events",
     "issue_events",
     "list_events",
     "list_issues",
@@ -226,7 +222,7 @@ def issue_events(*, session: Session, issue_id: int, limit: int, offset: int = 0
 def set_issue_status(*, session: Session, issue_id: int, status: str) -> Optional[IssuePublic]:
     """Open, resolve or ignore an issue (committed). An admin has looked: the regression flag clears.
 
-    Resolving deletes nothing; a new report on a resolved issue reopens it (see ingest.py).
+    Resolving deletes nothing; a new report on a resolved issue reopens it (see ingest/).
     """
     found = _issue_with_notebook(session, issue_id)
     if found is None:

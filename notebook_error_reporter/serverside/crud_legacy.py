@@ -8,10 +8,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from ._queries import event_public, events_query, pk
-from ._store import NOTEBOOK, SESSION, ids_by_key, insert_or_skip
+from ._queries import event_public, events_query, ids_by_key, insert_or_skip, pk
 from .core.types import utcnow
-from .models import Event, EventPublic, LegacyError, LegacyUsage, Notebook, ReportSession
+from .models import NOTEBOOK, SESSION, Event, EventPublic, LegacyError, LegacyUsage, Notebook, ReportSession
 
 LEGACY_ERRORS_PER_USAGE = 1000
 

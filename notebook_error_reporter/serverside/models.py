@@ -16,21 +16,13 @@ Design points, each a promise of DESIGN.md:
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, Dict, List, Literal, Optional
+from typing import Any, Dict, List, Literal, Optional, cast
 
-from sqlalchemy import JSON, BigInteger, Index, Text, UniqueConstraint
-from sqlmodel import Field, SQLModel
+from sqlalchemy import JSON, BigInteger, Index, Table, Text, UniqueConstraint
+from sqlmodel import Field
 
+from .core.metadata import SQLModel
 from .core.types import BigId, UTCDateTime
-
-# Named constraints, so the migrations can name (and later alter) exactly what the models declare.
-SQLModel.metadata.naming_convention = {
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
 
 IssueStatus = Literal["open", "resolved", "ignored"]
 ISSUE_STATUSES = ("open", "resolved", "ignored")
@@ -259,6 +251,16 @@ class LegacyUsage(SQLModel):
     errors: List[LegacyError] = []
 
 
-# --- alerts (their own package; imported here so that the metadata has every table) -----------------------
+# --- the tables as Core handles, for statements without ORM bookkeeping (the write path) ------------------
 
-from .alerts import models as _alert_models  # noqa: E402,F401
+
+def table_of(model: Any) -> Table:
+    return cast(Table, model.__table__)
+
+
+NOTEBOOK = table_of(Notebook)
+SESSION = table_of(ReportSession)
+ISSUE = table_of(Issue)
+ISSUE_DAY = table_of(IssueDay)
+ISSUE_SESSION = table_of(IssueSession)
+EVENT = table_of(Event)

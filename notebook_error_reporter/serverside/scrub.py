@@ -12,7 +12,7 @@ alone in the message (``Permission denied for alice``). So the owners of the hom
 report's message, first line and frame files are that report's user names (``report_context``), hidden
 like our client hides its user's. A report our client scrubbed has no such path, and costs a substring test.
 
-The result is a ``CleanEvent``: what ``ingest.py`` stores, whichever API the report came through.
+The result is a ``CleanEvent``: what ``ingest/`` stores, whichever API the report came through.
 """
 
 from __future__ import annotations
@@ -166,7 +166,7 @@ def clean_client(client: Optional[Mapping[str, str]]) -> Optional[Dict[str, str]
 
 @functools.lru_cache(maxsize=1024)
 def _clean_client_items(items: Tuple[Tuple[str, str], ...]) -> Dict[str, str]:
-    # Shared, so that storing a batch encodes it once (_sqlite_rows encodes an object once per statement).
+    # Shared, so that storing a batch encodes it once (driver_rows encodes an object once per statement).
     return {key: scrub_repeated(value, schemas.MAX_CLIENT_FIELD) for key, value in items}
 
 

@@ -1,11 +1,22 @@
-"""Small builders shared by the server tests."""
+"""Small builders shared by the server tests: wire-format reports, scrubbed reports for the write
+path, row counts, and runners for concurrent writers and held locks."""
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import threading
+import time
 import uuid
 from datetime import datetime, timezone
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Awaitable, Callable, Dict, List, Optional, Tuple, TypeVar
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.engine import make_url
+
+from notebook_error_reporter.serverside.core.db import Database
+from notebook_error_reporter.serverside.scrub import CleanEvent
 
 ADMIN_TOKEN = "test-admin-token-0123456789abcdef"
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
@@ -62,3 +73,62 @@ def errors_of_threads_at_once(
     for thread in threads:
         thread.join(timeout=timeout)
     return errors
+
+
+def clean(**fields: object) -> CleanEvent:
+    event = CleanEvent(
+        event_id=uuid.uuid4().hex,
+        session_id=uuid.uuid4().hex,
+        notebook="group-commit",
+        error_name="KeyError",
+        error_message="'protein_id'",
+        traceback=tuple(dict(frame) for frame in FRAMES),
+        first_line="df['protein_id']",
+        execution_count=3,
+        occurred_at=datetime.now(timezone.utc),
+    )
+    return dataclasses.replace(event, **fields)  # type: ignore[arg-type]
+
+
+def count(database: Database, table: object) -> int:
+    with database.session() as session:
+        return int(session.execute(select(func.count()).select_from(table)).scalar_one())  # type: ignore[arg-type]
+
+
+def sqlite_file(database: Database) -> str:
+    if not database.writes_without_waiting:
+        pytest.skip("the event loop stores groups itself on SQLite files only")
+    path = make_url(database.url).database
+    assert path
+    return path
+
+
+T = TypeVar("T")
+
+
+def while_held(
+    store: Callable[[], Awaitable[T]], release: Callable[[], object], seconds: float = 0.5
+) -> Tuple[int, bool, T]:
+    """Run ``store()`` in a fresh event loop while a lock stays held for ``seconds``, then
+    ``release()`` it (in a thread): the loop's ticks meanwhile (about 100 a second if it was never
+    blocked), whether the store was still waiting when the lock was let go, and its result."""
+
+    async def meanwhile() -> Tuple[int, bool, T]:
+        stored = asyncio.ensure_future(store())
+        ticks = 0
+        started = time.monotonic()
+        while time.monotonic() - started < seconds:
+            await asyncio.sleep(0.01)
+            ticks += 1
+        waited = not stored.done()
+        await asyncio.get_running_loop().run_in_executor(None, release)
+        return ticks, waited, await asyncio.wait_for(stored, 30)
+
+    return asyncio.run(meanwhile())
+
+
+def store_batch(ingestion: Any, events: List[CleanEvent], client_dropped: int = 0) -> Awaitable[Any]:
+    """``ingestion.store_batch`` of ``events``, already judged and admitted (as the route would)."""
+    return ingestion.store_batch(
+        lambda: list(events), lambda _events: None, admit_blocks=False, client_dropped=client_dropped
+    )

@@ -9,7 +9,6 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import inspect, select
 
-from notebook_error_reporter.serverside._store import ISSUE, NOTEBOOK
 from notebook_error_reporter.serverside.alerts import messages
 from notebook_error_reporter.serverside.alerts.deliverer import AlertConfig, backoff
 from notebook_error_reporter.serverside.alerts.outbox import ALERT, ClaimedAlert, enqueue, expire
@@ -17,6 +16,7 @@ from notebook_error_reporter.serverside.alerts.transport import outcome_of, safe
 from notebook_error_reporter.serverside.core import schema
 from notebook_error_reporter.serverside.core.config import Settings
 from notebook_error_reporter.serverside.core.db import Database
+from notebook_error_reporter.serverside.models import ISSUE, NOTEBOOK
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc)
 BASE = "https://errors.example.org"

@@ -18,9 +18,9 @@ from datetime import datetime
 from typing import Optional
 
 from sqlalchemy import Index
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
 
-from .. import models as _models  # noqa: F401  (the naming convention comes first)
+from ..core.metadata import SQLModel
 from ..core.types import UTCDateTime
 
 KINDS = ("new", "regression")

@@ -22,7 +22,8 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from .._store import EVENT, ISSUE, NOTEBOOK, insert_or_skip, table_of
+from .._queries import insert_or_skip
+from ..models import EVENT, ISSUE, NOTEBOOK, table_of
 from .models import MAX_ERROR_CHARS, TARGETS, Alert, AlertTarget
 
 ALERT = table_of(Alert)
@@ -77,11 +78,27 @@ def _row(issue_id: int, kind: str, target: str, now: datetime) -> Dict[str, obje
         "issue_id": issue_id,
         "kind": kind,
         "target": target,
-        "status": "pending",
+        **_FRESH,
         "created_at": now,
-        "attempts": 0,
         "next_attempt_at": now,
     }
+
+
+# What every new alert row starts with, besides its issue, kind, target and times.
+_FRESH: Dict[str, object] = {"status": "pending", "attempts": 0}
+
+
+def enqueue_sql(*, kind: str, issue_ids: str, now: str) -> str:
+    """``enqueue``'s rows as PostgreSQL text, for a statement that finds the issues itself (the
+    ingest statement's data-modifying CTE): ``issue_ids`` is a query of one column ``id``, ``now``
+    the SQL of the time. The rows go in issue and target order; ``RETURNING issue_id``."""
+    targets = ", ".join(f"('{target}')" for target in TARGETS)
+    fresh = ", ".join(f"{value!r}" if isinstance(value, str) else str(value) for value in _FRESH.values())
+    return f"""INSERT INTO alert (issue_id, kind, target, {", ".join(_FRESH)}, created_at, next_attempt_at)
+    SELECT issues.id, '{kind}', targets.target, {fresh}, {now}, {now}
+    FROM ({issue_ids}) AS issues CROSS JOIN (VALUES {targets}) AS targets(target)
+    ORDER BY issues.id, targets.target
+    RETURNING issue_id"""
 
 
 def pending(*, session: Session) -> List[PendingTarget]:

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from ..core.addresses import address_key, client_address, in_networks
 from ..core.config import Settings
-from ..core.state import ADDRESS_SECRET_NAME, ServerState
+from ..state import ADDRESS_SECRET_NAME, ServerState
 
 bearer = HTTPBearer(auto_error=False, description="The admin token printed at the server's first start.")
 COLAB_ONLY = "This server accepts reports from Google Colab only."

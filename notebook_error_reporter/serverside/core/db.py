@@ -1,24 +1,12 @@
 """Database engines: a SQLite file by default (WAL, busy timeout), PostgreSQL through psycopg 3 by URL.
 
-SQLite needs care to be a good server database. WAL lets readers run beside the one writer; a busy
-timeout makes a second writer wait instead of failing at once. And a transaction that will write
-must take the write lock when it *begins* (``BEGIN IMMEDIATE``): a deferred one that reads first
-and writes later can find its snapshot stale and fail with "database is locked" however long the
-timeout. So there are two entry points: ``session()`` for reads (deferred) and ``write_session()``
-for ingest and other changes (immediate). On PostgreSQL both are the same engine.
-
-The writers of one process take turns (``WriterTurns``): a write session's transaction waits for
-its turn on a Python lock before it starts. Concurrent ingest transactions touch the same rows
-(the notebook's counters, its issues), so they are serialised by the database anyway, but badly:
-SQLite's busy handler polls with sleeps of up to 100 ms and PostgreSQL's row locks queue them into
-deadlock retries, so a dozen concurrent batches were slower than one at a time, with tails of
-seconds. The worker processes of one SQLite file also take turns, on a lock file beside it
-(``process_lock.py``); on PostgreSQL other processes meet at the database's row locks.
-
-On a SQLite file there is a third entry point, ``no_wait_write_session()``: a write session for the
-event loop, which must never wait. It takes the turn only if it is free (``WriterTurns.try_take``)
-and its connection has no busy timeout, so a write lock held by another process fails it at once
-(``OperationalError``) and the caller hands the work to a thread that may wait.
+Three entry points: ``session()`` for reads; ``write_session()`` for changes, which on SQLite
+takes the write lock when it begins (``BEGIN IMMEDIATE``: a deferred transaction that reads first
+can fail with "database is locked" however long the timeout); and, on a SQLite file,
+``no_wait_write_session()`` for the event loop, which fails at once rather than wait. The writers
+of one process take turns (``WriterTurns``) before the database's own locks; the worker processes
+of one SQLite file take turns on a lock file (``process_lock.py``). See docs/design.md and, for
+why, docs/performance.md.
 """
 
 from __future__ import annotations
@@ -169,7 +157,7 @@ class Database:
         self.writer_turns = WriterTurns(across=ProcessLock.beside(database_file) if database_file else None)
         self._write_sessions = sessionmaker(self.write_engine, expire_on_commit=False)
         self.writer_turns.attach(self._write_sessions)
-        # libpq's form of the URL, for psycopg's own asynchronous connections (``postgres_in_loop``).
+        # libpq's form of the URL, for psycopg's own asynchronous connections (``ingest/postgres/``).
         self.postgres_conninfo: Optional[str] = (
             make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
             if self.engine.dialect.name == "postgresql"

@@ -10,7 +10,8 @@ from alembic import context
 from sqlalchemy import text
 
 from notebook_error_reporter.serverside import models  # noqa: F401  (registers the tables)
-from notebook_error_reporter.serverside.models import SQLModel
+from notebook_error_reporter.serverside.alerts import models as alert_models  # noqa: F401  (and these)
+from notebook_error_reporter.serverside.core.metadata import SQLModel
 
 # Any 64-bit number: PostgreSQL serialises concurrent upgrades (several workers or machines at once).
 MIGRATION_LOCK_KEY = 7_224_914_020_001

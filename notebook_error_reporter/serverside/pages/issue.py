@@ -3,7 +3,7 @@
 The page reads the issue row, its daily counts, the frames of its newest report and the first lines
 of its newest 200 reports: a bounded amount whatever the issue's size. Changing the status always
 needs the signed-in admin and a valid CSRF token, ``max_transparency`` or not; resolving deletes
-nothing, and a later report reopens the issue as a regression (``ingest.py``).
+nothing, and a later report reopens the issue as a regression (``ingest/``).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Ingest: ``POST /api/v1/events`` (one report) and ``POST /api/v1/events/batch`` (up to 100).
 
-A batch is one transaction (on a SQLite file shared with the other batches waiting at that moment,
-``group_commit.py``: all of a batch's reports are stored, or none) and every report in it is judged
+A batch is one transaction (it may be shared with the other batches waiting at that moment,
+``ingest/scheduling.py``: all of a batch's reports are stored, or none) and every report in it is judged
 on its own: a valid one is stored (``created``) or recognised (``duplicate``); an invalid one is
 ``rejected`` with the reason, and the rest are stored all the same. Our client deletes created,
 duplicate and rejected reports from its spool (a rejected report would be rejected forever) and
@@ -11,17 +11,17 @@ idempotency makes harmless.
 
 from __future__ import annotations
 
-from typing import Any, List, Optional, Tuple
+import functools
+from typing import Any, List, Optional
 
 from fastapi import APIRouter, Response
 from fastapi.concurrency import run_in_threadpool
 from pydantic import TypeAdapter, ValidationError
 
-from ... import crud
-from ...core.state import ServerState
 from ...ingest import IngestResult
 from ...schemas import BatchCreate, BatchResponse, BatchResult, EventAck, EventCreate
 from ...scrub import CleanEvent, clean_event
+from ...state import ServerState
 from ..deps import GuardedStateDep, limit_session
 from ..docs import answers
 
@@ -47,12 +47,12 @@ _ACK_EXAMPLE = {"event_id": "2f1c9a7e8d6b4c3a9e0f1a2b3c4d5e6f", "issue_id": 42}
 )
 async def post_event(event: EventCreate, response: Response, state: GuardedStateDep) -> EventAck:
     """Idempotent on `event_id`: posting the same report again answers 200 with the same issue."""
-    # In the event loop (see group_commit.py); only a limit kept over the network goes to a thread.
+    # In the event loop; only a limit kept over the network goes to a thread.
     if state.limiter.in_process:
         limit_session(state, event.session_id)
     else:
         await run_in_threadpool(limit_session, state, event.session_id)
-    result = await state.group_commit.ingest_async(clean_event(event))
+    result = await state.ingestion.store_report(clean_event(event))
     if not result.created:
         response.status_code = 200
     return EventAck(event_id=result.event_id, issue_id=result.issue_id)
@@ -111,47 +111,25 @@ async def post_batch(batch: BatchCreate, state: GuardedStateDep) -> BatchRespons
     `client_dropped` (reports the client's full spool had to drop) is added to the notebook of the
     first valid report.
     """
-    # On a SQLite file the event loop judges the batch and stores it itself, together with the
-    # other batches waiting, when that needs no waiting (group_commit.py); elsewhere the whole
-    # request goes to the thread pool.
-    if not state.group_commit.in_loop:
-        return await run_in_threadpool(_post_batch_in_thread, batch, state)
-    slots, valid = _judged(batch)
-    sessions = sorted({event.session_id for event in valid})
-    if state.limiter.in_process:
-        _limit_sessions(state, sessions)
-    else:
-        await run_in_threadpool(_limit_sessions, state, sessions)
-    stored = await state.group_commit.ingest_batch(valid, batch.client_dropped)
+    # Judged, limited and stored where ingest/scheduling.py decides.
+    slots: List[Optional[BatchResult]] = []
+    stored = await state.ingestion.store_batch(
+        functools.partial(_judged, batch, slots),
+        functools.partial(_limit_sessions, state),
+        admit_blocks=not state.limiter.in_process,
+        client_dropped=batch.client_dropped,
+    )
     return _answer(batch, slots, stored)
 
 
-def _post_batch_in_thread(batch: BatchCreate, state: ServerState) -> BatchResponse:
-    """The batch in a thread of the pool, in a write session of its own."""
-    with state.database.write_session() as session:
-        # Take this process's writer turn first (core/db.py): the validating and scrubbing below
-        # are the CPU-heavy part, and done outside the turn they starve its holder of the GIL
-        # between queries.
-        session.begin()
-        slots, valid = _judged(batch)
-        _limit_sessions(state, sorted({event.session_id for event in valid}))
-        stored: List[IngestResult] = []
-        if valid or batch.client_dropped:
-            stored = crud.ingest_events(
-                session=session, events=valid, client_dropped=batch.client_dropped, known=state.known_ids
-            ).results
-        return _answer(batch, slots, stored)
-
-
-def _limit_sessions(state: ServerState, session_ids: List[str]) -> None:
-    for session_id in session_ids:
+def _limit_sessions(state: ServerState, events: List[CleanEvent]) -> None:
+    for session_id in sorted({event.session_id for event in events}):
         limit_session(state, session_id)
 
 
-def _judged(batch: BatchCreate) -> Tuple[List[Optional[BatchResult]], List[CleanEvent]]:
-    """Each report validated and scrubbed on its own: a slot per report (its rejection, or None for
-    a valid one) and the valid ones, in order."""
-    slots: List[Optional[BatchResult]] = []
+def _judged(batch: BatchCreate, slots: List[Optional[BatchResult]]) -> List[CleanEvent]:
+    """Each report validated and scrubbed on its own: a slot per report in ``slots`` (its rejection,
+    or None for a valid one); the valid ones, in order."""
     valid: List[CleanEvent] = []
     for item in batch.events:
         try:
@@ -161,7 +139,7 @@ def _judged(batch: BatchCreate) -> Tuple[List[Optional[BatchResult]], List[Clean
             continue
         slots.append(None)
         valid.append(clean_event(event))
-    return slots, valid
+    return valid
 
 
 def _answer(

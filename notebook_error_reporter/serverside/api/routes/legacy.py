@@ -70,7 +70,7 @@ def create_error(
     event = clean_legacy_event(
         error.model_dump(), session_id=key, notebook=usage.notebook, received_at=utcnow()
     )
-    state.group_commit.ingest(event)
+    state.ingestion.store_report_waiting(event)
     stored = crud_legacy.legacy_error(session=session, event_id=event.event_id)
     if stored is None:  # pragma: no cover - it was stored a moment ago
         raise RuntimeError("the report just stored is gone")

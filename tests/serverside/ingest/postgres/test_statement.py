@@ -1,6 +1,7 @@
-"""PostgreSQL's one-statement ingest (``_pg_ingest``): what it locks and in which order, the alert rows
-it writes, and concurrent writers with overlapping reports (retries) that never deadlock and count
-every report once. The suite's real PostgreSQL; skipped on SQLite, which never runs this statement.
+"""PostgreSQL's one-statement ingest (``ingest/postgres/statement.py``): what it locks and in which
+order, the alert rows it writes, and concurrent writers with overlapping reports (retries) that
+never deadlock and count every report once. The suite's real PostgreSQL; skipped on SQLite, which
+never runs this statement.
 """
 
 from __future__ import annotations
@@ -14,17 +15,17 @@ from typing import Any, Dict, List
 import pytest
 from sqlalchemy import func, select, text, update
 
-from notebook_error_reporter.serverside import _pg_ingest
-from notebook_error_reporter.serverside._store import EVENT, ISSUE, ISSUE_DAY, NOTEBOOK, SESSION
 from notebook_error_reporter.serverside.alerts import outbox
 from notebook_error_reporter.serverside.core.db import Database
-from notebook_error_reporter.serverside.ingest import ingest_events, known_rows
-from notebook_error_reporter.serverside.known_ids import KnownIds
+from notebook_error_reporter.serverside.ingest.known_ids import KnownIds
+from notebook_error_reporter.serverside.ingest.planning import known_rows
+from notebook_error_reporter.serverside.ingest.postgres import statement
+from notebook_error_reporter.serverside.ingest.transaction import ingest_events
+from notebook_error_reporter.serverside.models import EVENT, ISSUE, ISSUE_DAY, NOTEBOOK, SESSION
 from notebook_error_reporter.serverside.scrub import CleanEvent
 
-from .databases import is_postgres
-from .helpers import errors_of_threads_at_once
-from .test_group_commit import clean
+from ...databases import is_postgres
+from ...helpers import clean, errors_of_threads_at_once
 
 pytestmark = pytest.mark.skipif(not is_postgres(), reason="the statement is PostgreSQL's")
 NOW = datetime(2026, 12, 6, 12, 0, tzinfo=timezone.utc)
@@ -61,7 +62,7 @@ def test_the_counter_rows_are_locked_in_id_order_and_the_tables_written_in_the_g
         assert raw is not None
         with raw.cursor() as cursor:
             cursor.execute(
-                "EXPLAIN (VERBOSE, COSTS OFF) " + _pg_ingest.statement(), _pg_ingest._parameters(rows, NOW)
+                "EXPLAIN (VERBOSE, COSTS OFF) " + statement.statement(), statement._parameters(rows, NOW)
             )
             shown = "\n".join(str(row[0]) for row in cursor.fetchall())
         raw.rollback()
@@ -73,7 +74,7 @@ def test_the_counter_rows_are_locked_in_id_order_and_the_tables_written_in_the_g
         body = shown.partition(f"  CTE {cte}\n")[2].partition("\n  CTE ")[0]
         assert "LockRows" in body and re.search(rf"Sort Key: {table}(_\d+)?\.id\b", body), body
         assert body.index("LockRows") < body.index("Sort"), "the sorted rows are what is locked"
-    # The result reads the writing CTEs in the global lock order of ingest.py (one after another).
+    # The result reads the writing CTEs in the lock order of ingest/lock_order.py (one after another).
     main = shown[shown.index("\n  ->  ") :]  # the Append's own parts, after every CTE
     scans = re.findall(r"CTE Scan on (\w+)", main)
     order = [
@@ -98,7 +99,7 @@ def test_a_regression_reopens_the_issue_and_writes_the_alert_rows_the_outbox_wou
         session.commit()
     with database.engine.connect() as connection:
         autocommit = connection.execution_options(isolation_level="AUTOCOMMIT")
-        done = _pg_ingest.store_and_count(
+        done = statement.store_and_count(
             autocommit, rows_of(known, [report(n) for n in range(200, 210)]), NOW
         )
     assert done.regressed == {issue_ids[1]} and len(done.created) == 10
@@ -141,7 +142,7 @@ def test_concurrent_writers_with_overlapping_reports_never_deadlock_and_count_ea
             autocommit.execute(text("SET lock_timeout = '20s'"))
             for _ in range(rounds):
                 events = pick.sample(pool, 30)
-                done = _pg_ingest.store_and_count(autocommit, rows_of(known, events), NOW)
+                done = statement.store_and_count(autocommit, rows_of(known, events), NOW)
                 created.append(len(done.created))
 
     errors = errors_of_threads_at_once(writers, writer)  # a deadlock (40P01) would land here

@@ -1,18 +1,12 @@
 """SQLite: a Core statement compiled once, its rows handed to the sqlite3 driver as plain tuples.
 
-For every row of an executemany SQLAlchemy builds a parameter dictionary and runs each value through
-its type's processor in generic code; on the ingest path that cost more than SQLite storing the rows
-(a batch of 100 reports: about 0.45 ms of 1.3 ms for its events alone). Here a statement is compiled
-once (cached here) into its SQL text and, for each ``?``, which row and column its value
-comes from and the bind processor of that column's type; each call then makes the driver's
-parameters in one pass and hands them to ``exec_driver_sql``: an executemany of one tuple per row,
-or, when rows must come back (sqlite3's executemany returns none), one execute of a multi-row
-``VALUES`` list.
-
-The statements are still SQLAlchemy constructs (the SQL is SQLAlchemy's); only the parameters skip
-its per-row machinery. A bind the rows do not supply must be a constant of the statement (a column
-default such as ``source='v1'``); a default computed per row (a Python callable) is refused when the
-statement is compiled, since nothing here would call it.
+A statement is compiled once (cached here) into its SQL text and, for each ``?``, which row and
+column its value comes from and the bind processor of that column's type; each call makes the
+driver's parameters in one pass and hands them to ``exec_driver_sql``: an executemany of one tuple
+per row, or, when rows must come back (sqlite3's executemany returns none), one execute of a
+multi-row ``VALUES`` list. A bind the rows do not supply must be a constant of the statement (a
+column default such as ``source='v1'``); a default computed per row is refused when the statement
+is compiled. docs/performance.md says why SQLAlchemy's per-row parameter work is skipped.
 """
 
 from __future__ import annotations

@@ -19,15 +19,16 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from notebook_error_reporter.serverside._store import EVENT
 from notebook_error_reporter.serverside.core.db import Database
 from notebook_error_reporter.serverside.core.process_lock import ProcessLock
-from notebook_error_reporter.serverside.group_commit import GroupCommit
+from notebook_error_reporter.serverside.ingest.groups import STORED_BATCHES
+from notebook_error_reporter.serverside.ingest.scheduling import Ingestion
+from notebook_error_reporter.serverside.models import EVENT
 
-from .databases import is_postgres
-from .helpers import ADMIN, make_event
-from .live_server import start_server
-from .test_group_commit import clean, count, sqlite_file, while_held
+from ..databases import is_postgres
+from ..helpers import ADMIN, clean, count, make_event, sqlite_file, store_batch, while_held
+from ..live_server import start_server
+from .conftest import WriteLog
 
 pytestmark = pytest.mark.skipif(is_postgres(), reason="turns across processes are for SQLite files")
 
@@ -35,7 +36,7 @@ pytestmark = pytest.mark.skipif(is_postgres(), reason="turns across processes ar
 HOLDER = """
 import sys
 from sqlalchemy import text
-from notebook_error_reporter.serverside._store import EVENT
+from notebook_error_reporter.serverside.models import EVENT
 from notebook_error_reporter.serverside.core.db import Database
 database = Database(sys.argv[1])
 with database.write_session() as session:
@@ -97,15 +98,17 @@ def test_the_turn_held_by_another_process_is_seen_and_waited_for(
 
 
 def test_a_batch_waits_in_the_event_loop_for_another_processes_turn(
-    database: Database, holder: subprocess.Popen[str]
+    database: Database, holder: subprocess.Popen[str], write_log: WriteLog
 ) -> None:
-    group = GroupCommit(database)
+    group = Ingestion(database)
     ticks, waited, stored = while_held(
-        lambda: group.ingest_batch([clean(), clean()]), lambda: let_go(holder), seconds=0.4
+        lambda: store_batch(group, [clean(), clean()]), lambda: let_go(holder), seconds=0.4
     )
     assert ticks >= 20, f"the event loop was blocked ({ticks} ticks in 0.4 s)"
     assert waited and len(stored) == 2
-    assert group.loop_batches == 1, "stored by the loop itself once the turn was free, not by a thread"
+    assert write_log.total(STORED_BATCHES) == 1, (
+        "stored by the loop itself once the turn was free, not by a thread"
+    )
     assert count(database, EVENT) == 2
 
 

@@ -1,8 +1,10 @@
-"""The counter functions of ``_counters``. PostgreSQL: the session and notebook rows ``bump_rows``
-bumps are locked in id order by the bumping statement itself (a MATERIALIZED CTE with FOR NO KEY
-UPDATE, ``_counters._locked_first``), so concurrent writers in other processes never deadlock on
-them. SQLite (one writer, no row locks): issue bumps count, and reopen resolved issues. The
-statement PostgreSQL stores reports with is tested in test_pg_ingest.py.
+"""The counter bumps of ``ingest/sqlite/counters.py`` and ``ingest/postgres/counters.py``.
+
+PostgreSQL: the session and notebook rows ``bump_rows`` bumps are locked in id order by the bumping
+statement itself (a MATERIALIZED CTE with FOR NO KEY UPDATE, ``locked_first``), so concurrent
+writers in other processes never deadlock on them. SQLite (one writer, no row locks): issue bumps
+count, and reopen resolved issues. The statement PostgreSQL stores reports with is tested in
+postgres/test_statement.py.
 """
 
 from __future__ import annotations
@@ -15,14 +17,15 @@ from typing import Dict, List
 import pytest
 from sqlalchemy import select, text, update
 
-from notebook_error_reporter.serverside import _counters
-from notebook_error_reporter.serverside._store import ISSUE, NOTEBOOK, SESSION, as_document
 from notebook_error_reporter.serverside.core.db import Database
-from notebook_error_reporter.serverside.ingest import ingest_events
+from notebook_error_reporter.serverside.ingest.postgres import counters as postgres_counters
+from notebook_error_reporter.serverside.ingest.postgres.documents import document
+from notebook_error_reporter.serverside.ingest.sqlite import counters as sqlite_counters
+from notebook_error_reporter.serverside.ingest.transaction import ingest_events
+from notebook_error_reporter.serverside.models import ISSUE, NOTEBOOK, SESSION
 
-from .databases import is_postgres
-from .helpers import errors_of_threads_at_once
-from .test_group_commit import clean
+from ..databases import is_postgres
+from ..helpers import clean, errors_of_threads_at_once
 
 postgres_only = pytest.mark.skipif(not is_postgres(), reason="row locks are PostgreSQL's")
 NOW = datetime(2026, 12, 4, 12, 0, tzinfo=timezone.utc)
@@ -41,15 +44,12 @@ def issues_and_sessions(database: Database, count: int) -> Dict[str, List[int]]:
 
 def plan(database: Database, statement: object, rows: List[Dict[str, object]]) -> str:
     """PostgreSQL's plan of ``statement`` run over ``rows`` (one recordset document)."""
-    from psycopg.types.json import Json
-
     with database.engine.connect() as connection:
         compiled = statement.compile(dialect=connection.dialect)  # type: ignore[attr-defined]
         raw = connection.connection.dbapi_connection
         assert raw is not None
         with raw.cursor() as cursor:
-            document = {"rows": Json(as_document(rows)["rows"])}  # what the JSON type's processor sends
-            cursor.execute("EXPLAIN (VERBOSE, COSTS OFF) " + compiled.string, document)
+            cursor.execute("EXPLAIN (VERBOSE, COSTS OFF) " + compiled.string, {"rows": document(rows)})
             lines = [str(row[0]) for row in cursor.fetchall()]
         raw.rollback()
     return "\n".join(lines)
@@ -61,8 +61,8 @@ def test_the_bumps_lock_their_rows_in_id_order_before_updating(database: Databas
     session_rows = [{"b_pk": pk, "b_n": 1, "b_when": NOW} for pk in reversed(ids["sessions"])]
     notebook_rows = [{"b_pk": 1, "b_n": 0, "b_when": None, "b_session_count": 2}]
     for statement, rows, table in (
-        (_counters._bump_rows_at_once(SESSION, ()), session_rows, "report_session"),
-        (_counters._bump_rows_at_once(NOTEBOOK, ("session_count",)), notebook_rows, "notebook"),
+        (postgres_counters.bump_rows_at_once(SESSION, ()), session_rows, "report_session"),
+        (postgres_counters.bump_rows_at_once(NOTEBOOK, ("session_count",)), notebook_rows, "notebook"),
     ):
         shown = plan(database, statement, rows)
         assert f"CTE locked_{table}" in shown, shown
@@ -72,7 +72,7 @@ def test_the_bumps_lock_their_rows_in_id_order_before_updating(database: Databas
         assert "Update on" in shown.partition(f"CTE locked_{table}")[0], shown
 
 
-@pytest.mark.skipif(is_postgres(), reason="SQLite's issue bumps (PostgreSQL's: test_pg_ingest.py)")
+@pytest.mark.skipif(is_postgres(), reason="SQLite's issue bumps (PostgreSQL's: postgres/test_statement.py)")
 def test_bumped_counts_and_the_status_before_come_back(database: Database) -> None:
     """Counts add up, and a resolved issue is reported (and reopened) as regressed."""
     ids = issues_and_sessions(database, 3)["issues"]
@@ -81,7 +81,7 @@ def test_bumped_counts_and_the_status_before_come_back(database: Database) -> No
         session.commit()
     with database.write_session() as session:
         connection = session.connection()
-        regressed = _counters.bump_issues(
+        regressed = sqlite_counters.bump_issues(
             connection, {ids[2]: [NOW, NOW], ids[1]: [NOW], ids[0]: [NOW]}, {ids[0]: 2}, NOW
         )
         session.commit()
@@ -111,7 +111,7 @@ def test_concurrent_bumps_in_any_order_never_deadlock(database: Database) -> Non
             shuffle(sessions)
             with database.engine.begin() as connection:
                 connection.execute(text("SET LOCAL lock_timeout = '20s'"))
-                _counters.bump_rows(connection, SESSION, {pk: (1, NOW) for pk in sessions})
+                postgres_counters.bump_rows(connection, SESSION, {pk: (1, NOW) for pk in sessions}, {})
 
     errors = errors_of_threads_at_once(writers, writer)  # a deadlock (40P01) would land here
     assert not errors, errors[:1]

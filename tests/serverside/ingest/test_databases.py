@@ -1,21 +1,31 @@
-"""``insert_keyed``: the report rows inserted now are told apart from those stored before, and what
-is stored reads back as written (timestamps aware and in UTC, JSON as sent)."""
+"""The database's ``insert_new`` (``ingest/databases.py``): the report rows inserted now are told
+apart from those stored before, and what is stored reads back as written (timestamps aware and in
+UTC, JSON as sent)."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from typing import Any, Dict, List, Set
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from notebook_error_reporter.serverside._store import EVENT, insert_keyed
 from notebook_error_reporter.serverside.core.db import Database
-from notebook_error_reporter.serverside.ingest import ingest_events
+from notebook_error_reporter.serverside.ingest.databases import writes_for
+from notebook_error_reporter.serverside.ingest.transaction import ingest_events
+from notebook_error_reporter.serverside.models import EVENT
 
-from .test_group_commit import clean
+from ..helpers import clean
 
 
-def test_insert_keyed_returns_only_the_keys_it_inserted(database: Database) -> None:
+def insert_keyed(session: Session, rows: List[Dict[str, Any]]) -> Set[str]:
+    """The event ids of the ``rows`` inserted now."""
+    inserted = writes_for(session).insert_new(session.connection(), EVENT, rows, ("event_id",), ("event_id",))
+    return {str(key) for (key,) in inserted}
+
+
+def test_insert_new_returns_only_the_keys_it_inserted(database: Database) -> None:
     first = clean()
     with database.write_session() as session:
         stored = ingest_events(session=session, events=[first]).results[0]
@@ -36,7 +46,7 @@ def test_insert_keyed_returns_only_the_keys_it_inserted(database: Database) -> N
     again.pop("id")
     with database.write_session() as session:
         rows = sorted([fresh, again, bare], key=lambda r: str(r["event_id"]))
-        created = insert_keyed(session, EVENT, rows, "event_id")
+        created = insert_keyed(session, rows)
         session.commit()
     assert created == {"f" * 32, "e" * 32}, "the report stored before is not inserted again"
     with database.session() as session:
@@ -68,4 +78,4 @@ def test_a_naive_timestamp_is_refused_on_the_way_in(database: Database) -> None:
         "source": "v1",
     }
     with pytest.raises(Exception, match="naive"), database.write_session() as session:
-        insert_keyed(session, EVENT, [row], "event_id")
+        insert_keyed(session, [row])

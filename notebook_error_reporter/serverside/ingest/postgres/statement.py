@@ -1,47 +1,26 @@
-"""PostgreSQL: reports stored and counted in one statement, once their rows' ids are known.
+"""PostgreSQL: a group's reports stored and counted in one statement, once their rows' ids are known.
 
-With its notebook, session and issue known, a report still touched six tables: its event, the
-issue-session pair, the issue's counters (reopening it if resolved, with its regression alerts),
-its day, its session and its notebook. As six statements that cost six round trips and, more,
-the writer's CPU: SQLAlchemy and psycopg spend 0.2-0.35 ms on each statement, while the callers of
-a group of single reports (``group_commit``) all wait for its commit. Here they are the
-data-modifying CTEs of one statement, with all the reports as one JSON document
-(``json_to_recordset``), sent to the driver as it is (``exec_driver_sql``): nothing for
-SQLAlchemy to build or process.
-
-What it keeps from the statements it replaces:
-
-* Counters are bumped only for the events this statement inserted (``inserted``: the RETURNING of
-  ``INSERT ... ON CONFLICT (event_id) DO NOTHING``), so a retried report is never counted twice.
-* The global lock order of ``ingest.py``: events (by event id), issue-session pairs, issues, days,
-  sessions, notebooks, each in id order. The statement's result is a ``UNION ALL`` whose parts
-  read the CTEs in that order (PostgreSQL runs a ``UNION ALL``'s parts one after another, and a
-  CTE when it is first read), and the counter rows are locked ``FOR NO KEY UPDATE`` in id order by
-  a ``MATERIALIZED`` CTE before the ``UPDATE`` joined to it touches them, as ``_counters`` does.
-* Counter rows are found by primary key (``id = ANY(ARRAY(SELECT ...))``): with ``IN (SELECT ...)``
-  over a CTE, which the planner guesses at 100 rows, it read small tables whole and joined them
-  (the statement took about a quarter longer for a group of 16 with 500 sessions stored).
-* An issue that was resolved is reopened and marked a regression by the same UPDATE; its ids come
-  back, for the alert outbox (``ingest.py`` enqueues the alerts in the same transaction).
-
-Every table is written by one CTE only, so no row is changed twice by the statement (which
-PostgreSQL would not allow): notebooks' new-session counts and a client's dropped reports stay
-with ``_counters.bump_rows``.
+The statement's data-modifying CTEs insert the events not stored yet (``ON CONFLICT (event_id) DO
+NOTHING``) and, for those inserted only, add the issue-session pairs, bump the issues (reopening a
+resolved one, with its regression alerts from ``alerts/outbox.enqueue_sql``), days, sessions and
+notebooks, in the order of ``lock_order.py``: a ``UNION ALL`` reads the CTEs in that order, and each
+counter table's rows are locked in id order by a ``MATERIALIZED`` CTE before its ``UPDATE``. Every
+table is written by one CTE, so no row changes twice; notebooks' new sessions and a client's dropped
+reports are left to ``counters.bump_rows``. See docs/design.md; docs/performance.md says why.
 """
 
 from __future__ import annotations
 
 import functools
-import json
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Dict, Iterable, Mapping, Sequence, Set
 
 import psycopg
 from sqlalchemy import Connection
 
-from .alerts.models import TARGETS
-from .core.types import utc_iso
+from ...alerts.outbox import enqueue_sql
+from ..planning import EventsWritten
+from .documents import document
 
 # The columns of an event row as they travel in the JSON document, with their PostgreSQL types
 # (``received_at`` is one parameter for all).
@@ -60,15 +39,6 @@ _EVENT_COLUMNS = (
     ("source", "varchar"),
 )
 EVENT_FIELDS = tuple(name for name, _ in _EVENT_COLUMNS)
-
-
-@dataclass(frozen=True)
-class Stored:
-    """What the statement did: ``{event_id: issue_id}`` of the events it inserted (the others were
-    stored before), and the resolved issues it reopened."""
-
-    created: Dict[str, int]
-    regressed: Set[int]
 
 
 def _bumped(name: str, table: str, key: str) -> str:
@@ -98,7 +68,7 @@ def statement() -> str:
     columns = ", ".join(name for name, _ in _EVENT_COLUMNS)
     typed = ", ".join(f"{name} {type_}" for name, type_ in _EVENT_COLUMNS)
     resolved = "locked.status = 'resolved'"
-    targets = ", ".join(f"('{target}')" for target in TARGETS)
+    received = "%(received)s::timestamptz"
     return f"""
 WITH given AS MATERIALIZED (
     SELECT * FROM json_to_recordset(%(rows)s::json) AS given({typed})
@@ -144,13 +114,7 @@ issues_bumped AS (
     RETURNING issue.id, {resolved} AS reopened
 ),
 regression_alerts AS (
-    INSERT INTO alert (issue_id, kind, target, status, created_at, attempts, next_attempt_at)
-    SELECT issues_bumped.id, 'regression', targets.target, 'pending',
-           %(received)s::timestamptz, 0, %(received)s::timestamptz
-    FROM issues_bumped CROSS JOIN (VALUES {targets}) AS targets(target)
-    WHERE issues_bumped.reopened
-    ORDER BY issues_bumped.id, targets.target
-    RETURNING issue_id
+    {enqueue_sql(kind="regression", issue_ids="SELECT id FROM issues_bumped WHERE reopened", now=received)}
 ),
 days AS (
     INSERT INTO issue_day (issue_id, day, count)
@@ -171,18 +135,9 @@ UNION ALL SELECT 'notebooks', NULL, count(*) FROM notebooks_bumped
 """
 
 
-def _json_default(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return utc_iso(value)  # a naive one is refused, as UTCDateTime refuses it
-    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
-
-
-def document(rows: Sequence[Mapping[str, Any]]) -> str:
-    """The event rows (each with ``EVENT_FIELDS``) as the statement's JSON parameter."""
-    return json.dumps([{name: row[name] for name in EVENT_FIELDS} for row in rows], default=_json_default)
-
-
-def store_and_count(connection: Connection, rows: Sequence[Mapping[str, Any]], received: datetime) -> Stored:
+def store_and_count(
+    connection: Connection, rows: Sequence[Mapping[str, Any]], received: datetime
+) -> EventsWritten:
     """Insert the event ``rows`` (sorted by event id) that are not stored yet and bump every counter
     but notebooks' session and dropped counts for them, in the caller's transaction (or alone, in
     autocommit: the statement is a transaction by itself)."""
@@ -192,17 +147,17 @@ def store_and_count(connection: Connection, rows: Sequence[Mapping[str, Any]], r
 
 async def store_and_count_async(
     connection: psycopg.AsyncConnection[Any], rows: Sequence[Mapping[str, Any]], received: datetime
-) -> Stored:
-    """``store_and_count`` on psycopg's asynchronous connection (``group_commit`` in the event loop)."""
+) -> EventsWritten:
+    """``store_and_count`` on psycopg's asynchronous connection (``in_loop.py``)."""
     cursor = await connection.execute(statement(), _parameters(rows, received))
     return _stored(await cursor.fetchall())
 
 
 def _parameters(rows: Sequence[Mapping[str, Any]], received: datetime) -> Dict[str, Any]:
-    return {"rows": document(rows), "received": received}
+    return {"rows": document(rows, EVENT_FIELDS), "received": received}
 
 
-def _stored(result: Iterable[Sequence[Any]]) -> Stored:
+def _stored(result: Iterable[Sequence[Any]]) -> EventsWritten:
     created: Dict[str, int] = {}
     regressed: Set[int] = set()
     for kind, key, value in result:
@@ -210,4 +165,4 @@ def _stored(result: Iterable[Sequence[Any]]) -> Stored:
             created[str(key)] = int(value)
         elif kind == "regressed":
             regressed.add(int(value))
-    return Stored(created, regressed)
+    return EventsWritten(created, regressed, {})

@@ -1,21 +1,12 @@
-"""PostgreSQL: the event loop stores groups of single reports itself, when their ids are all known.
+"""PostgreSQL: the event loop stores a group of single reports itself, when their ids are all known.
 
-A group handed to the writer thread (``group_commit``) paid for every step twice: the thread waits
-for PostgreSQL's answer, then for the GIL, which the event loop, busy parsing the next requests,
-holds for up to the interpreter's switch interval (5 ms) at a time. Meanwhile every caller of the
-group waits, and with a few connections that is everyone: the server idled a quarter of the time
-under load. Reports whose notebook, session and issue ids are remembered (``KnownIds``: a steady
-stream of them after the first few) need nothing but ``_pg_ingest``'s one statement, which is a
-transaction by itself in autocommit; here the loop sends it on psycopg's asynchronous connection
-and serves other requests until the answer comes.
-
-Whatever this cannot settle goes back to the writer thread, which does the full ingest: a group
-with an id to read or make, reports that were stored before (their issue is looked up there), and
-any error (the statement is atomic, so nothing of the group is stored). After an error the loop
-leaves PostgreSQL to the writer thread for a while, so an outage is answered by the thread's 503s
-without a connection attempt per group. Each event loop has a connection of its own (an
-asynchronous connection belongs to the loop it was made in): opened on first use, closed by the
-loop's flusher task when it ends (idle, or cancelled when the loop stops).
+Reports whose notebook, session and issue ids are remembered (``KnownIds``) need nothing but
+``statement.py``'s one statement, a transaction by itself in autocommit: the loop sends it on
+psycopg's asynchronous connection and serves other requests until the answer comes. Whatever this
+cannot settle goes back to the writer thread: a group with an id to read or make, reports stored
+before (their issue is read there), and any error (nothing of the group was stored); after an error
+the loop leaves PostgreSQL to the writer thread for a while. Each event loop has a connection of
+its own, opened on first use and closed by the loop's flusher when it ends. See docs/design.md.
 """
 
 from __future__ import annotations
@@ -28,16 +19,18 @@ from typing import Any, Dict, List, Optional
 
 import psycopg
 
-from ._pg_ingest import store_and_count_async
-from .core.db import CONNECT_TIMEOUT_S
-from .ingest import IngestResult, known_rows
-from .known_ids import KnownIds
-from .scrub import CleanEvent
+from ...core.db import CONNECT_TIMEOUT_S
+from ...scrub import CleanEvent
+from ..known_ids import KnownIds
+from ..planning import IngestResult, created_results, known_rows
+from .statement import store_and_count_async
 
 logger = logging.getLogger("notebook_error_reporter.server")
 
 # How the loop's connections show in pg_stat_activity.
 APPLICATION_NAME = "notebook-error-reporter loop"
+# What the debug log says of each group the loop stored (its size is the argument).
+STORED_IN_LOOP = "%d reports stored by the event loop on PostgreSQL"
 # After a failure, groups go to the writer thread for this long before the loop tries again.
 PAUSE_AFTER_ERROR_S = 1.0
 
@@ -50,7 +43,6 @@ class PostgresInLoop:
         self.known = known
         self._connections: Dict[asyncio.AbstractEventLoop, psycopg.AsyncConnection[Any]] = {}
         self._paused_until = 0.0
-        self.groups = 0  # groups stored by a loop (for tests)
 
     async def store(self, events: List[CleanEvent], received: datetime) -> List[Optional[IngestResult]]:
         """Each report's result, or None for those the writer thread must take (all of them if any
@@ -68,17 +60,8 @@ class PostgresInLoop:
             self._paused_until = time.monotonic() + PAUSE_AFTER_ERROR_S
             await self.close()
             return [None] * len(events)
-        self.groups += 1
-        results: List[Optional[IngestResult]] = []
-        seen = set()
-        for event in events:
-            key = event.event_id
-            if key in stored.created:
-                results.append(IngestResult(key, stored.created[key], key not in seen))
-            else:  # stored before this group: its issue is the one it was stored with
-                results.append(None)
-            seen.add(key)
-        return results
+        logger.debug(STORED_IN_LOOP, len(events))
+        return created_results(events, stored.created)  # None: stored before, its issue is read
 
     async def close(self) -> None:
         """Close the running loop's connection, if it has one."""

@@ -1,5 +1,6 @@
-"""``_sqlite_rows``: rows handed to the sqlite3 driver as tuples are stored exactly as SQLAlchemy's own
-executemany stores them, and a statement whose defaults only SQLAlchemy could compute is refused.
+"""``ingest/sqlite/driver_rows.py``: rows handed to the sqlite3 driver as tuples are stored exactly as
+SQLAlchemy's own executemany stores them, and a statement whose defaults only SQLAlchemy could
+compute is refused.
 
 SQLite only, whatever database the suite runs on: this is the SQLite write path.
 """
@@ -27,9 +28,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import sqlite
 
-from notebook_error_reporter.serverside import _sqlite_rows, create_db
-from notebook_error_reporter.serverside._store import EVENT, NOTEBOOK
+from notebook_error_reporter.serverside import create_db
 from notebook_error_reporter.serverside.core.db import Database
+from notebook_error_reporter.serverside.ingest.sqlite import driver_rows
+from notebook_error_reporter.serverside.models import EVENT, NOTEBOOK
 
 
 def _raw(path: Path, sql: str) -> List[tuple]:
@@ -69,7 +71,7 @@ def test_rows_are_stored_as_sqlalchemy_stores_them(tmp_path: Path) -> None:
     with database.write_session() as session:
         connection = session.connection()
         notebook = {"name": "nb", "created_at": received}  # the counters come from column defaults
-        inserted = _sqlite_rows.insert_returning(connection, NOTEBOOK, [notebook], ("name",), ("name", "id"))
+        inserted = driver_rows.insert_returning(connection, NOTEBOOK, [notebook], ("name",), ("name", "id"))
         session.execute(NOTEBOOK.insert(), [{"name": "nb-by-sqlalchemy", "created_at": received}])
         connection.exec_driver_sql(  # what the reports refer to
             "INSERT INTO report_session (id, session_id, notebook_id, created_at, event_count)"
@@ -82,8 +84,8 @@ def test_rows_are_stored_as_sqlalchemy_stores_them(tmp_path: Path) -> None:
         )
         session.execute(sqlite.insert(EVENT), _event_rows("a", received, client))
         ours = _event_rows("b", received, client)
-        created = _sqlite_rows.insert_returning(connection, EVENT, ours, ("event_id",), ("event_id",))
-        again = _sqlite_rows.insert_returning(connection, EVENT, ours[:2], ("event_id",), ("event_id",))
+        created = driver_rows.insert_returning(connection, EVENT, ours, ("event_id",), ("event_id",))
+        again = driver_rows.insert_returning(connection, EVENT, ours[:2], ("event_id",), ("event_id",))
         session.commit()
     database.dispose()
 
@@ -116,10 +118,10 @@ def test_an_executemany_binds_each_row_and_repeated_names(tmp_path: Path) -> Non
     first, second = datetime(2026, 1, 2, 3, 4, 5), datetime(2026, 6, 7, 8, 9, 10)
     with engine.begin() as connection:
         connection.execute(table.insert(), [{"id": 1}, {"id": 2}, {"id": 3}])
-        _sqlite_rows.executemany(
+        driver_rows.executemany(
             connection, statement, [{"b_id": 1, "b_when": first}, {"b_id": 3, "b_when": second}]
         )
-        _sqlite_rows.executemany(connection, statement, [])
+        driver_rows.executemany(connection, statement, [])
         assert connection.execute(table.select().order_by(table.c.id)).all() == [
             (1, first),
             (2, None),
@@ -140,9 +142,9 @@ def test_a_default_computed_per_row_must_come_with_the_rows(tmp_path: Path) -> N
     table.metadata.create_all(engine)
     with engine.begin() as connection:
         with pytest.raises(TypeError, match="made.at: a default computed per row"):
-            _sqlite_rows.insert_returning(connection, table, [{"name": "x"}], ("name",), ("id",))
+            driver_rows.insert_returning(connection, table, [{"name": "x"}], ("name",), ("id",))
         at = datetime(2026, 1, 1)
-        assert _sqlite_rows.insert_returning(
+        assert driver_rows.insert_returning(
             connection, table, [{"name": "x", "at": at}], ("name",), ("id",)
         ) == [(1,)]
     engine.dispose()
@@ -174,7 +176,7 @@ def test_an_object_shared_by_rows_is_processed_once_per_statement(tmp_path: Path
     rows = [{"key": f"k{n}", "data": shared} for n in range(5)] + [{"key": "own", "data": {"own": 1}}]
     with engine.begin() as connection:
         _CountedText.calls.clear()
-        created = _sqlite_rows.insert_returning(connection, table, rows, ("key",), ("key",))
+        created = driver_rows.insert_returning(connection, table, rows, ("key",), ("key",))
         assert len(created) == 6
         assert _CountedText.calls == [shared, {"own": 1}], "once for the shared dict, once for the other"
         stored = [data for (data,) in connection.exec_driver_sql("SELECT data FROM shared ORDER BY id")]
@@ -185,7 +187,7 @@ def test_an_object_shared_by_rows_is_processed_once_per_statement(tmp_path: Path
     statement = table.update().where(table.c.key == bindparam("b_key")).values(data=bindparam("b_data"))
     with engine.begin() as connection:
         _CountedText.calls.clear()
-        _sqlite_rows.executemany(connection, statement, updates)
+        driver_rows.executemany(connection, statement, updates)
         assert _CountedText.calls == [shared, changed], "once for the shared dict, once for the other"
         stored = [data for (data,) in connection.exec_driver_sql("SELECT data FROM shared ORDER BY id")]
     assert stored == [repr(shared)] * 4 + [repr(changed), repr({"own": 1})]

@@ -2,7 +2,7 @@
 asynchronous connection); everything else still goes to the writer thread.
 
 Real event loops, the writer thread and the suite's real PostgreSQL (skipped on SQLite, where the
-loop stores its groups with SQLite itself: test_group_commit.py).
+loop stores its groups with SQLite itself: test_scheduling.py).
 """
 
 from __future__ import annotations
@@ -15,15 +15,17 @@ from typing import List, Sequence
 import pytest
 from sqlalchemy import select, text
 
-from notebook_error_reporter.serverside._store import EVENT, ISSUE, SESSION
 from notebook_error_reporter.serverside.core.db import Database
-from notebook_error_reporter.serverside.group_commit import GroupCommit
-from notebook_error_reporter.serverside.ingest import IngestResult
-from notebook_error_reporter.serverside.postgres_in_loop import APPLICATION_NAME
+from notebook_error_reporter.serverside.ingest.groups import HANDED_TO_WRITER, REPORTS_TRANSACTION
+from notebook_error_reporter.serverside.ingest.planning import IngestResult
+from notebook_error_reporter.serverside.ingest.postgres.in_loop import APPLICATION_NAME, STORED_IN_LOOP
+from notebook_error_reporter.serverside.ingest.scheduling import Ingestion
+from notebook_error_reporter.serverside.models import EVENT, ISSUE, SESSION
 from notebook_error_reporter.serverside.scrub import CleanEvent
 
-from .databases import is_postgres
-from .test_group_commit import clean, count
+from ...databases import is_postgres
+from ...helpers import clean, count
+from ..conftest import WriteLog
 
 pytestmark = pytest.mark.skipif(not is_postgres(), reason="the loop's own connection is PostgreSQL's")
 
@@ -38,12 +40,12 @@ def wave(size: int, **fields: object) -> List[CleanEvent]:
     ]
 
 
-def ingest_all(group: GroupCommit, events: Sequence[CleanEvent]) -> List[object]:
+def ingest_all(group: Ingestion, events: Sequence[CleanEvent]) -> List[object]:
     """Every report awaited at once in a fresh event loop (as concurrent requests are); results or errors."""
 
     async def everyone() -> List[object]:
         return list(
-            await asyncio.gather(*(group.ingest_async(event) for event in events), return_exceptions=True)
+            await asyncio.gather(*(group.store_report(event) for event in events), return_exceptions=True)
         )
 
     return asyncio.run(everyone())
@@ -55,23 +57,24 @@ def loop_connections(database: Database) -> int:
         return int(connection.execute(query, {"name": APPLICATION_NAME}).scalar_one())
 
 
-def loop_groups(group: GroupCommit) -> int:
-    assert group.postgres is not None
-    return group.postgres.groups
-
-
-def test_known_reports_are_stored_by_the_loop_and_new_ids_by_the_writer(database: Database) -> None:
-    group = GroupCommit(database)
+def test_known_reports_are_stored_by_the_loop_and_new_ids_by_the_writer(
+    database: Database, write_log: WriteLog
+) -> None:
+    group = Ingestion(database)
     first = ingest_all(group, wave(6))
     assert all(isinstance(r, IngestResult) and r.created for r in first), first
-    assert loop_groups(group) == 0 and group.handed_over >= 1, "new ids: the writer made them"
-    writer_groups = group.groups
+    assert write_log.count(STORED_IN_LOOP) == 0 and write_log.count(HANDED_TO_WRITER) >= 1, (
+        "new ids: the writer made them"
+    )
+    writer_groups = write_log.count(REPORTS_TRANSACTION)
 
     second_wave = wave(12)
     second = ingest_all(group, second_wave)
     assert all(isinstance(r, IngestResult) and r.created for r in second), second
     assert [r.event_id for r in second] == [e.event_id for e in second_wave]  # type: ignore[union-attr]
-    assert loop_groups(group) >= 1 and group.groups == writer_groups, "the loop stored them all"
+    assert write_log.count(STORED_IN_LOOP) >= 1 and write_log.count(REPORTS_TRANSACTION) == writer_groups, (
+        "the loop stored them all"
+    )
     issue_of = {f"Error{i % 3}": first[i].issue_id for i in range(3)}  # type: ignore[union-attr]
     assert [r.issue_id for r in second] == [issue_of[e.error_name] for e in second_wave]  # type: ignore[union-attr]
     with database.session() as session:
@@ -85,12 +88,14 @@ def test_known_reports_are_stored_by_the_loop_and_new_ids_by_the_writer(database
     assert loop_connections(database) == 0, "the loop's connection closed with its loop"
 
 
-def test_a_report_stored_before_gets_its_issue_from_the_writer(database: Database) -> None:
-    group = GroupCommit(database)
+def test_a_report_stored_before_gets_its_issue_from_the_writer(
+    database: Database, write_log: WriteLog
+) -> None:
+    group = Ingestion(database)
     ingest_all(group, wave(3))
     (stored,) = ingest_all(group, wave(1))
-    assert isinstance(stored, IngestResult) and stored.created and loop_groups(group) == 1
-    handed = group.handed_over
+    assert isinstance(stored, IngestResult) and stored.created and write_log.count(STORED_IN_LOOP) == 1
+    handed = write_log.count(HANDED_TO_WRITER)
     again = clean(event_id=stored.event_id, error_name="Error0", session_id=SESSIONS[0])
     fresh = wave(1)[0]
     results = ingest_all(group, [again, fresh, again])
@@ -99,12 +104,14 @@ def test_a_report_stored_before_gets_its_issue_from_the_writer(database: Databas
         (True, stored.issue_id),
         (False, stored.issue_id),
     ]
-    assert group.handed_over > handed, "the retry went to the writer thread"
+    assert write_log.count(HANDED_TO_WRITER) > handed, "the retry went to the writer thread"
     assert count(database, EVENT) == 5
 
 
-def test_a_group_the_database_refuses_is_redone_by_the_writer_report_by_report(database: Database) -> None:
-    group = GroupCommit(database)
+def test_a_group_the_database_refuses_is_redone_by_the_writer_report_by_report(
+    database: Database, write_log: WriteLog
+) -> None:
+    group = Ingestion(database)
     ingest_all(group, wave(3))
     good = wave(4)
     bad = dataclasses.replace(
@@ -115,7 +122,7 @@ def test_a_group_the_database_refuses_is_redone_by_the_writer_report_by_report(d
     assert all(isinstance(r, IngestResult) and r.created for i, r in enumerate(results) if i != 2), results
     assert count(database, EVENT) == 3 + 4
     # Right after the failure the loop leaves PostgreSQL to the writer for a moment.
-    handed = group.handed_over
+    handed = write_log.count(HANDED_TO_WRITER)
     later = ingest_all(group, wave(2))
     assert all(isinstance(r, IngestResult) and r.created for r in later)
-    assert group.handed_over > handed and loop_groups(group) == 0
+    assert write_log.count(HANDED_TO_WRITER) > handed and write_log.count(STORED_IN_LOOP) == 0

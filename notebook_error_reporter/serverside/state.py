@@ -1,5 +1,5 @@
 """What one app instance holds for its whole life: settings, database, limiter, networks, known ids,
-group commit.
+the write path's entry.
 
 Kept on ``app.state.server`` so that two apps in one process (tests, a host embedding two servers)
 never share anything by accident.
@@ -12,12 +12,11 @@ import threading
 from dataclasses import dataclass, field
 from typing import Dict, Tuple
 
-from ..colab_ranges import IPNetwork, parse_networks
-from ..group_commit import GroupCommit
-from ..known_ids import KnownIds
-from ..ratelimit import RateLimiter
-from .config import Settings
-from .db import Database
+from .colab_ranges import IPNetwork, parse_networks
+from .core.config import Settings
+from .core.db import Database
+from .ingest import Ingestion, KnownIds
+from .ratelimit import RateLimiter
 
 ADDRESS_SECRET_NAME = "address_hash_key"
 DASHBOARD_SECRET_NAME = "dashboard_signing_key"
@@ -32,13 +31,13 @@ class ServerState:
     trusted_proxies: Tuple[IPNetwork, ...]
     # Ids that never change (notebooks, sessions, issues), remembered between transactions.
     known_ids: KnownIds = field(default_factory=KnownIds)
-    # Single reports arriving together share one transaction (see group_commit.py).
-    group_commit: GroupCommit = field(init=False)
+    # Where reports are stored (the write path's entry, ingest/scheduling.py).
+    ingestion: Ingestion = field(init=False)
     _secrets: Dict[str, bytes] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
-        self.group_commit = GroupCommit(self.database, self.known_ids)
+        self.ingestion = Ingestion(self.database, self.known_ids)
 
     @classmethod
     def create(cls, settings: Settings) -> ServerState:
@@ -77,7 +76,7 @@ class ServerState:
             with self._lock:
                 found = self._secrets.get(name)
                 if found is None:
-                    from .. import crud
+                    from . import crud
 
                     with self.database.write_session() as session:
                         value = crud.server_secret(

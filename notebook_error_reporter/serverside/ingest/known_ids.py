@@ -1,16 +1,11 @@
 """Row ids that never change once made, remembered between ingest transactions (pure, no I/O).
 
-A notebook's id for its name, a session's row id for its session id and an issue's id for its
-fingerprint are fixed when the row is inserted, and those rows are never deleted (retention purges
-reports only). So once one transaction has committed them, the next can use them without asking
-the database: a steady stream of reports from known notebooks, sessions and issues then costs its
-inserts and counter updates only, not a lookup per table. The same goes for the pairs of an issue
-and a session that met it (``issue_session``, keyed ``"<issue id>:<session row id>"``): those rows
-are never deleted either, so a session failing again in a known issue costs no statement for it.
-
-Only committed ids are learned (``ingest.py`` calls ``learn`` after its commit): an id from a
-transaction that rolled back would point at nothing. Each map is bounded; a full map is emptied and
-refilled from the database, which is always right, only slower.
+A notebook's id for its name, a session's row id for its session id, an issue's id for its
+fingerprint, and the pairs of an issue and a session that met it (``issue_session``, keyed
+``"<issue id>:<session row id>"``) are fixed when the row is inserted and never deleted (retention
+purges reports only). Only committed ids are learned (``transaction.py`` calls ``learn`` after its
+commit): an id from a transaction that rolled back would point at nothing. Each map is bounded; a
+full map is emptied and refilled from the database, which is always right, only slower.
 """
 
 from __future__ import annotations

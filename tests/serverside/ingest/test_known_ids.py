@@ -14,14 +14,14 @@ import pytest
 from sqlalchemy import event, func, select
 
 from notebook_error_reporter.serverside import grouping
-from notebook_error_reporter.serverside._store import EVENT, ISSUE, NOTEBOOK, SESSION
 from notebook_error_reporter.serverside.alerts import outbox
 from notebook_error_reporter.serverside.core.db import Database
-from notebook_error_reporter.serverside.ingest import ingest_events
-from notebook_error_reporter.serverside.known_ids import KnownIds
+from notebook_error_reporter.serverside.ingest.known_ids import KnownIds
+from notebook_error_reporter.serverside.ingest.transaction import ingest_events
+from notebook_error_reporter.serverside.models import EVENT, ISSUE, NOTEBOOK, SESSION
 from notebook_error_reporter.serverside.scrub import CleanEvent
 
-from .test_group_commit import clean
+from ..helpers import clean
 
 
 def statements_of(database: Database, events: List[CleanEvent], known: KnownIds) -> List[str]:
@@ -67,14 +67,14 @@ def test_known_notebook_session_and_issue_cost_no_lookups(database: Database) ->
     print(f"statements: {len(cold)} for new rows, {len(warm)} once their ids are known")  # noqa: T201
     assert len(warm) < len(cold)
     # What is left to read: the issues' statuses (regressions) and, on PostgreSQL, the report ids
-    # already stored (see _store.insert_keyed).
+    # already stored (see DatabaseWrites.insert_new).
     lookups = [
         s
         for s in warm
         if s.lstrip().upper().startswith("SELECT") and "FROM issue" not in s and "FROM event" not in s
     ]
     assert lookups == [], lookups
-    if database.engine.dialect.name == "postgresql":  # _pg_ingest: one statement stores and counts
+    if database.engine.dialect.name == "postgresql":  # postgres/statement.py: one statement stores and counts
         assert len(warm) == 1 and warm[0].lstrip().startswith("WITH given"), warm
     else:
         assert not [s for s in warm if "issue_session" in s], "the session already met this issue"

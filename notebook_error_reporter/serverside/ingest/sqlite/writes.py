@@ -1,0 +1,99 @@
+"""SQLite's half of the write path (see ``ingest/databases.py``): rows to the driver as tuples,
+events inserted and then counted table by table, in one writer's transaction."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, datetime
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Set, Tuple
+
+from sqlalchemy import Connection, Table
+from sqlalchemy.orm import Session
+
+from ...alerts import outbox
+from ...models import EVENT, SESSION
+from ..known_ids import KnownIds, pair_key
+from ..planning import EventsWritten
+from . import counters, driver_rows
+
+
+class SqliteWrites:
+    def connection(self, session: Session, one_statement: Callable[[], bool]) -> Connection:
+        return session.connection()
+
+    def insert_new(
+        self,
+        connection: Connection,
+        table: Table,
+        rows: List[Dict[str, Any]],
+        keys: Tuple[str, ...],
+        returning: Tuple[str, ...],
+    ) -> List[Tuple[Any, ...]]:
+        return driver_rows.insert_returning(connection, table, rows, keys, returning) if rows else []
+
+    def write_events(
+        self,
+        connection: Connection,
+        rows: Sequence[Mapping[str, Any]],
+        received: datetime,
+        known: KnownIds,
+        learned: Dict[str, Dict[str, int]],
+    ) -> EventsWritten:
+        created = {
+            str(k) for (k,) in self.insert_new(connection, EVENT, list(rows), ("event_id",), ("event_id",))
+        }
+        inserted = [row for row in rows if row["event_id"] in created]
+        regressed = _count(connection, inserted, received, known, learned)
+        notebook_times: Dict[int, List[datetime]] = defaultdict(list)
+        for row in inserted:
+            notebook_times[row["notebook_id"]].append(row["occurred_at"])
+        return EventsWritten(
+            {row["event_id"]: row["issue_id"] for row in inserted}, regressed, notebook_times
+        )
+
+    def bump_rows(
+        self,
+        connection: Connection,
+        table: Table,
+        per_row: Dict[int, Tuple[int, Optional[datetime]]],
+        extra: Dict[str, Dict[int, int]],
+    ) -> None:
+        counters.bump_rows(connection, table, per_row, extra)
+
+    def enqueue_alerts(
+        self, session: Session, new: Iterable[int], regressed: Iterable[int], now: datetime
+    ) -> None:
+        outbox.enqueue(session=session, new=new, regressed=regressed, now=now)
+
+
+def _count(
+    connection: Connection,
+    inserted: List[Mapping[str, Any]],
+    received: datetime,
+    known: KnownIds,
+    learned: Dict[str, Dict[str, int]],
+) -> Set[int]:
+    """All counters but the notebooks' for the ``inserted`` event rows; the issues that regressed.
+
+    Issue-session pairs already committed (``known``) are not sent again: they are not new.
+    """
+    if not inserted:
+        return set()
+    per_issue: Dict[int, List[datetime]] = defaultdict(list)
+    per_day: Dict[Tuple[int, date], int] = defaultdict(int)
+    per_session: Dict[int, List[datetime]] = defaultdict(list)
+    pairs: Set[Tuple[int, int]] = set()
+    for row in inserted:
+        issue_id, pk, when = row["issue_id"], row["session_pk"], row["occurred_at"]
+        per_issue[issue_id].append(when)
+        per_day[(issue_id, when.date())] += 1
+        per_session[pk].append(when)
+        pairs.add((issue_id, pk))
+    by_key = {pair_key(issue_id, pk): (issue_id, pk) for issue_id, pk in pairs}
+    _, unknown = known.lookup("issue_session", by_key)
+    new_pairs = counters.add_issue_sessions(connection, {by_key[key] for key in unknown})
+    learned["issue_session"].update(dict.fromkeys(unknown, 1))  # every one exists once this commits
+    regressed = counters.bump_issues(connection, per_issue, new_pairs, received)
+    counters.add_to_days(connection, per_day)
+    counters.bump_rows(connection, SESSION, {pk: (len(w), max(w)) for pk, w in per_session.items()}, {})
+    return regressed
