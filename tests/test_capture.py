@@ -381,3 +381,144 @@ def test_enable_outside_ipython_does_nothing(monkeypatch: pytest.MonkeyPatch) ->
     reporter = ErrorStore(quiet=True)
     reporter.enable()
     assert not reporter.enabled
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_enable_after_a_failed_cell_reports_nothing_old(shell: InteractiveShell, method: str) -> None:
+    run(shell, "{}['protein_id']")
+    reporter = ErrorStore(quiet=True)
+    run(shell, "x = 1")
+    shell.user_ns["_ner_setup"] = lambda: reporter.enable(shell, method=method)
+    setup = run(shell, "# set-up cell\n_ner_setup()")
+    assert setup.success
+    run(shell, "y = 2")
+    assert reporter.retrieve_errors() == []
+    run(shell, "int('x')")
+    assert [e["error_name"] for e in reporter.retrieve_errors()] == ["ValueError"]
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_disable_fail_enable_does_not_report_the_failure_of_the_pause(
+    shell: InteractiveShell, method: str
+) -> None:
+    reporter = ErrorStore(quiet=True)
+    shell.user_ns["_ner_reporter"] = reporter
+    run(shell, f"_ner_reporter.enable(method={method!r})")
+    run(shell, "_ner_reporter.disable()")
+    run(shell, "1/0")
+    run(shell, f"_ner_reporter.enable(method={method!r})")
+    run(shell, "z = 3")
+    assert reporter.retrieve_errors() == []
+
+
+def test_load_ext_after_a_failed_cell_reports_nothing_old(
+    shell: InteractiveShell, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from notebook_error_reporter.extension import loaded_reporter, unload_ipython_extension
+
+    monkeypatch.delenv("NOTEBOOK_ERROR_REPORTER_URL", raising=False)
+    monkeypatch.delenv("NOTEBOOK_ERROR_REPORTER_SLACK_WEBHOOK", raising=False)
+    run(shell, "{}['protein_id']")
+    run(shell, "%load_ext notebook_error_reporter")
+    reporter = loaded_reporter(shell)
+    try:
+        assert reporter is not None and reporter.enabled
+        run(shell, "x = 1")
+        assert reporter.retrieve_errors() == []  # type: ignore[attr-defined]
+    finally:
+        unload_ipython_extension(shell)
+        shell.extension_manager.loaded.discard("notebook_error_reporter")
+
+
+CAPTURE_BODY_FAILS = "%%capture\n# inside capture\nx = 1\n{}['protein_id']"
+
+
+def test_a_failing_capture_cell_is_reported_once_as_itself(
+    shell: InteractiveShell, store: ErrorStore
+) -> None:
+    result = run(shell, CAPTURE_BODY_FAILS)
+    event = only_event(store)
+    assert event["error_name"] == "KeyError"
+    assert event["execution_count"] == result.execution_count
+    assert event["first_line"] == "%%capture"
+
+
+def test_a_succeeding_capture_cell_after_a_failure_reports_nothing(
+    shell: InteractiveShell, store: ErrorStore
+) -> None:
+    run(shell, "{}['protein_id']")
+    run(shell, "%%capture\n!python --version")
+    run(shell, "%%capture\nprint('installed')")
+    run(shell, "%%time\nx = 1")
+    assert [e["error_name"] for e in store.retrieve_errors()] == ["KeyError"]
+
+
+def test_run_cell_inside_a_cell_is_reported_once_as_that_cell(
+    shell: InteractiveShell, store: ErrorStore
+) -> None:
+    result = run(shell, "# runs another\nget_ipython().run_cell('1/0', store_history=False)")
+    event = only_event(store)
+    assert (event["error_name"], event["first_line"]) == ("ZeroDivisionError", "# runs another")
+    assert event["execution_count"] == result.execution_count
+
+
+def test_each_run_that_stores_no_history_is_its_own_report(
+    shell: InteractiveShell, store: ErrorStore
+) -> None:
+    with redirect_stdout(io.StringIO()), redirect_stderr(io.StringIO()):
+        shell.run_cell("# first\n1/0", store_history=False)
+        shell.run_cell("x = 1", store_history=False)
+        shell.run_cell("# second\n{}['a']", store_history=False)
+        shell.run_cell("# third\nint('x')", store_history=False)
+    events = store.retrieve_errors()
+    assert [(e["error_name"], e["first_line"]) for e in events] == [
+        ("ZeroDivisionError", "# first"),
+        ("KeyError", "# second"),
+        ("ValueError", "# third"),
+    ]
+    assert {e["execution_count"] for e in events} == {shell.execution_count}
+
+
+def test_a_failing_run_of_a_script_in_a_capture_cell_is_reported_once(
+    shell: InteractiveShell, store: ErrorStore, tmp_path: Path
+) -> None:
+    script = tmp_path / "step.py"
+    script.write_text("raise ValueError('bad input')\n")
+    result = run(shell, f"%%capture\n%run {script}")
+    event = only_event(store)
+    assert (event["error_name"], event["first_line"]) == ("ValueError", "%%capture")
+    assert event["execution_count"] == result.execution_count
+    run(shell, "%%capture\nx = 1")
+    assert len(store.retrieve_errors()) == 1
+
+
+def test_setting_the_class_showtraceback_still_takes_effect(shell: InteractiveShell) -> None:
+    reporter = ErrorStore(quiet=True)
+    reporter.enable(shell, method="showtraceback")
+    original = InteractiveShell.showtraceback
+    try:
+        result = run(
+            shell,
+            "import IPython.core.interactiveshell\n"
+            "IPython.core.interactiveshell.InteractiveShell.showtraceback = None\n"
+            "assert False, 'fails'",
+        )
+    finally:
+        InteractiveShell.showtraceback = original  # type: ignore[method-assign]
+    assert isinstance(result.error_in_exec, TypeError)
+    assert str(result.error_in_exec) == "'NoneType' object is not callable"
+
+
+def test_disable_leaves_a_showtraceback_set_after_enable_alone(shell: InteractiveShell) -> None:
+    reporter = ErrorStore(quiet=True)
+    reporter.enable(shell, method="showtraceback")
+
+    def users_own(*args: Any, **kwargs: Any) -> None:
+        return None
+
+    shell.showtraceback = users_own  # type: ignore[method-assign]
+    reporter.disable()
+    try:
+        assert shell.showtraceback is users_own
+    finally:
+        del shell.showtraceback
