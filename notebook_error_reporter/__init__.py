@@ -9,6 +9,8 @@ reported. The collection server lives in ``notebook_error_reporter.serverside`` 
 and is never imported by the client.
 """
 
+import logging
+
 from ._version import __version__
 from .event import build_event
 from .extension import load_ipython_extension, unload_ipython_extension
@@ -18,6 +20,10 @@ from .server import ErrorServer
 from .slack import ErrorSlack
 from .store import ErrorStore
 from .types import EventMessageType, TracebackDetailsType
+
+# A library's logger: without a handler Python's last-resort handler would print our own failures
+# into the user's cell. Applications that want them attach a handler.
+logging.getLogger("notebook_error_reporter").addHandler(logging.NullHandler())
 
 __all__ = [
     "ErrorEvent",

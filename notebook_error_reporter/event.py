@@ -11,7 +11,7 @@ import re
 import uuid
 from datetime import datetime, timezone
 from types import TracebackType
-from typing import List, Mapping, Optional, Tuple
+from typing import Dict, List, Mapping, Optional, Tuple
 
 from .privacy import PrivacyContext, scrub_text, strip_filename
 from .types import ClientInfoType, EventMessageType, TracebackDetailsType
@@ -28,6 +28,8 @@ UNPRINTABLE_MESSAGE = "<exception str() failed>"
 # (ipykernel: /tmp/ipykernel_123/3456.py, xeus-python: /tmp/xpython_123/456.py).
 _IPYTHON_INPUT = re.compile(r"<ipython-input-(\d+)-[0-9a-f]+>")
 _KERNEL_TEMP_CELL = re.compile(r"(?:[A-Za-z]:)?[^\s'\"<>]*[\\/](?:ipykernel|xpython)_\d+[\\/]\d+\.py")
+# A file's base name standing alone, as a SyntaxError's message quotes it: "(396663807.py, line 2)".
+_BARE_FILE = re.compile(r"(?<![\w.\\/-])[\w-]+\.py(?![\w.])")
 # IPython's execution machinery sits at the top of every cell's traceback; it says nothing
 # about the user's code. Stripped names starting with these are dropped from the top.
 # IPython 7.34 on Python 3.11 names a cell's top-level code "<cell line: 0>"; others say "<module>".
@@ -136,20 +138,48 @@ def truncate(text: str, limit: int) -> str:
     return text[: max(0, limit - len(TRUNCATION_MARK))] + TRUNCATION_MARK
 
 
-def rename_cells_in_text(text: str, cell_filenames: Mapping[str, int]) -> str:
-    """Messages (a SyntaxError's especially) mention cell files by their machine names."""
+def _base_name(filename: str) -> str:
+    return re.split(r"[\\/]", filename)[-1]
+
+
+def _cells_by_base_name(cell_filenames: Mapping[str, int], error_filename: str) -> Dict[str, str]:
+    """``{"396663807.py": "<cell 3>"}`` for the cell files that are paths (the kernels' temp files)."""
+    names: Dict[str, str] = {}
+    for filename, count in cell_filenames.items():
+        base = _base_name(filename)
+        if base != filename:
+            names[base] = f"<cell {count}>"
+    own = cell_name(error_filename, cell_filenames) if error_filename else None
+    if own is not None and _base_name(error_filename) != error_filename:
+        names.setdefault(_base_name(error_filename), own)
+    return names
+
+
+def rename_cells_in_text(text: str, cell_filenames: Mapping[str, int], error_filename: str = "") -> str:
+    """Messages mention cell files by their machine names, a SyntaxError's by the base name alone.
+
+    ``error_filename`` is the file the error itself names (``SyntaxError.filename``), a cell's
+    even when the shell keeps no map of its cell files.
+    """
     text = _IPYTHON_INPUT.sub(lambda m: f"<cell {m.group(1)}>", text)
     for filename, count in cell_filenames.items():
         if filename in text:
             text = text.replace(filename, f"<cell {count}>")
-    return _KERNEL_TEMP_CELL.sub("<cell>", text)
+    text = _KERNEL_TEMP_CELL.sub("<cell>", text)
+    if _BARE_FILE.search(text) is None:
+        return text
+    names = _cells_by_base_name(cell_filenames, error_filename)
+    return _BARE_FILE.sub(lambda m: names.get(m.group(0), m.group(0)), text)
 
 
-def scrub_message(message: str, context: PrivacyContext, cell_filenames: Mapping[str, int]) -> str:
+def scrub_message(
+    message: str, context: PrivacyContext, cell_filenames: Mapping[str, int], error_filename: str = ""
+) -> str:
     """Rename cells and scrub a window a little longer than the limit, then cut to the limit."""
     cut_before_scrub = len(message) > MAX_MESSAGE_CHARS + _SCRUB_MARGIN
     window = scrub_text(
-        rename_cells_in_text(message[: MAX_MESSAGE_CHARS + _SCRUB_MARGIN], cell_filenames), context
+        rename_cells_in_text(message[: MAX_MESSAGE_CHARS + _SCRUB_MARGIN], cell_filenames, error_filename),
+        context,
     )
     if cut_before_scrub or len(window) > MAX_MESSAGE_CHARS:
         return window[: MAX_MESSAGE_CHARS - len(TRUNCATION_MARK)] + TRUNCATION_MARK
@@ -177,6 +207,11 @@ def syntax_error_frame(
     if name is None:
         return None
     return {"filename": name, "fun_name": "<module>", "lineno": int(error.lineno or 0)}
+
+
+def _error_filename(error: BaseException) -> str:
+    filename = getattr(error, "filename", None) if isinstance(error, SyntaxError) else None
+    return filename if isinstance(filename, str) else ""
 
 
 def error_name_of(error: BaseException) -> str:
@@ -212,7 +247,7 @@ def build_event(
         "session_id": session_id,
         "notebook": notebook,
         "error_name": error_name_of(error),
-        "error_message": scrub_message(safe_message(error), context, cells),
+        "error_message": scrub_message(safe_message(error), context, cells, _error_filename(error)),
         "traceback": frames,
         "first_line": first_line_of(raw_cell, context),
         "execution_count": int(execution_count),

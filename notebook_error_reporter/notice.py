@@ -19,7 +19,7 @@ def enabled_line(notebook: str, destination: str) -> str:
     return (
         f"notebook-error-reporter: errors in notebook {notebook!r} are reported to {destination} "
         f"(error, message and traceback without paths or secrets, cell's first line). "
-        f"Opt out: set {DISABLE_VARIABLE}=1."
+        f"Opt out: set {DISABLE_VARIABLE}=1 (e.g. %env {DISABLE_VARIABLE}=1) or call disable()."
     )
 
 

@@ -144,6 +144,10 @@ class ErrorEvent:
     # -- the failing cell's path ---------------------------------------------------------------
     def _handle_error(self, error: BaseException, raw_cell: str, execution_count: int) -> None:
         try:
+            # Read for every report, so that `%env NOTEBOOK_ERROR_REPORTER_DISABLE=1` in the middle
+            # of a session stops reporting at once (two dict lookups, about a microsecond).
+            if opt_out_variable() is not None:
+                return
             if isinstance(error, self.ignore) or _is_clean_exit(error):
                 return
             self.stats.add("captured")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import sys
 import textwrap
+import time
 import warnings
 from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
@@ -328,7 +329,7 @@ def test_enable_prints_one_line_saying_where_and_how_to_opt_out(shell: Interacti
     lines = out.getvalue().splitlines()
     assert len(lines) == 1
     assert "protein-design" in lines[0]
-    assert "NOTEBOOK_ERROR_REPORTER_DISABLE=1" in lines[0]
+    assert "NOTEBOOK_ERROR_REPORTER_DISABLE=1" in lines[0] and "disable()" in lines[0]
 
 
 def test_quiet_hides_the_line(shell: InteractiveShell) -> None:
@@ -522,3 +523,21 @@ def test_disable_leaves_a_showtraceback_set_after_enable_alone(shell: Interactiv
         assert shell.showtraceback is users_own
     finally:
         del shell.showtraceback
+
+
+@pytest.mark.parametrize("variable", ["NOTEBOOK_ERROR_REPORTER_DISABLE", "DO_NOT_TRACK"])
+def test_opting_out_after_enable_stops_reports_at_once_and_cheaply(
+    shell: InteractiveShell, store: ErrorStore, variable: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run(shell, f"%env {variable}=1")
+    monkeypatch.setenv(variable, "1")  # undone after the test, whatever %env did
+    rounds = 2000
+    error = ZeroDivisionError("division by zero")
+    started = time.perf_counter()
+    for _ in range(rounds):
+        store._handle_error(error, "1/0", 1)
+    per_report = (time.perf_counter() - started) / rounds
+    run(shell, "1/0")
+    assert store.retrieve_errors() == []
+    assert store.stats.captured == 0
+    assert per_report < 50e-6, per_report  # about 5 µs; building a report costs far more

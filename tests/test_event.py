@@ -180,6 +180,28 @@ def test_syntax_error_points_at_its_cell_line() -> None:
     assert "ipython-input" not in event["error_message"]
 
 
+@pytest.mark.parametrize(
+    "source, kind", [("def f(:\n    pass", "SyntaxError"), ("if x:\npass", "IndentationError")]
+)
+def test_kernel_cell_files_are_named_as_cells_in_messages(source: str, kind: str) -> None:
+    kernel_file = "/tmp/ipykernel_4242/396663807.py"
+    try:
+        compile(source, kernel_file, "exec")
+    except SyntaxError as error:
+        mapped = event_for(error, cell_filenames={kernel_file: 3, "/tmp/ipykernel_4242/12.py": 4})
+        unmapped = event_for(error)
+    assert mapped["error_name"] == unmapped["error_name"] == kind
+    assert "(<cell 3>, line " in mapped["error_message"]
+    assert "(<cell>, line " in unmapped["error_message"]
+    assert "396663807" not in mapped["error_message"] + unmapped["error_message"]
+
+
+def test_other_file_names_in_messages_are_kept() -> None:
+    error = raised(ValueError("cannot import setup.py (1396663807.py, line 2) from x/12.py"))
+    event = event_for(error, cell_filenames={"/tmp/ipykernel_1/12.py": 4, "/tmp/ipykernel_1/396663807.py": 5})
+    assert event["error_message"] == "cannot import setup.py (1396663807.py, line 2) from x/12.py"
+
+
 def test_building_an_event_has_no_ipython_or_http_imports() -> None:
     import notebook_error_reporter.event as event_module
 
