@@ -13,7 +13,7 @@ import uuid
 from typing import Any, Callable, Hashable, Optional, Tuple, Type
 
 from . import notice
-from .capture import Capture, install, registry_for, resolve_method
+from .capture import Capture, cell_files, install, registry_for, resolve_method
 from .environment import client_info, opt_out_variable, privacy_context
 from .event import MAX_FRAMES, build_event
 from .stats import ReporterStats
@@ -163,9 +163,6 @@ class ErrorEvent:
         self, error: BaseException, raw_cell: str = "", execution_count: int = -1
     ) -> EventMessageType:
         """The scrubbed report for ``error`` (what would be sent), without sending it."""
-        shell = self._shell
-        compiler = getattr(shell, "compile", None)
-        cell_filenames = getattr(compiler, "_filename_map", None)
         return build_event(
             error,
             raw_cell=raw_cell,
@@ -174,7 +171,7 @@ class ErrorEvent:
             session_id=self.session_id,
             context=privacy_context(),
             client=client_info(),
-            cell_filenames=cell_filenames if isinstance(cell_filenames, dict) else None,
+            cell_filenames=cell_files(self._shell, raw_cell, execution_count),
             max_frames=self.max_frames,
         )
 

@@ -20,6 +20,7 @@ import inspect
 from typing import Any, Callable, Optional
 
 from ._events import EventsCapture
+from ._history import cell_files
 from ._registry import Registry, registry_for
 from ._showtraceback import ShowTracebackCapture
 from ._types import Capture, ErrorCallback
@@ -65,6 +66,7 @@ __all__ = [
     "Capture",
     "ErrorCallback",
     "Registry",
+    "cell_files",
     "events_supported",
     "install",
     "registry_for",

@@ -1,4 +1,4 @@
-"""Recover a cell's number and source from the shell's input history.
+"""Recover a cell's number, source and code file from what the shell keeps.
 
 Results of old shells don't carry them, and when ``showtraceback`` runs, whether
 ``shell.execution_count`` has already moved on differs between IPython versions. The history is
@@ -7,7 +7,7 @@ written before a cell runs, in every version, so its last entry is the running c
 
 from __future__ import annotations
 
-from typing import Any, Tuple
+from typing import Any, Dict, Optional, Tuple
 
 
 def raw_cell_from_history(shell: Any, execution_count: int) -> str:
@@ -36,3 +36,21 @@ def running_cell(shell: Any) -> Tuple[int, str]:
         cell = history[last]
         return last, cell if isinstance(cell, str) else ""
     return current, ""
+
+
+def cell_files(shell: Any, raw_cell: str, execution_count: int) -> Optional[Dict[str, int]]:
+    """Code file name -> cell number, as the shell's compiler knows them.
+
+    IPython >= 8 keeps a map of every cell; older compilers (IPython 7 under ipykernel, whose
+    cell files are /tmp/ipykernel_<pid>/<hash>.py) only tell the name of a given cell's file,
+    so the failing cell's own entry is made from its source.
+    """
+    compiler = getattr(shell, "compile", None)
+    known = getattr(compiler, "_filename_map", None)
+    if isinstance(known, dict):
+        return known
+    try:
+        name = compiler.get_code_name(raw_cell, raw_cell, execution_count)  # type: ignore[union-attr]
+    except Exception:
+        return None
+    return {name: execution_count} if isinstance(name, str) and raw_cell else None
