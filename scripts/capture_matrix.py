@@ -39,6 +39,9 @@ CELLS: List[Tuple[str, str]] = [
     ("RecursionError", "def dive(n):\n    return dive(n + 1)\ndive(0)"),
     ("error in user module", "import lab_helpers\nlab_helpers.load('abc')"),
     ("success", "x = 41 + 1"),
+    ("%%capture error", "%%capture\n{}['protein_id']"),
+    ("%%capture success", "%%capture\nx = 1"),
+    ("run_cell inside a cell", "# runs another\nget_ipython().run_cell('1/0', store_history=False)"),
 ]
 
 

@@ -60,7 +60,7 @@ def table(data: Dict[str, Any]) -> str:
 
 def main() -> None:
     sections = [HEADER.format(day=date.today().isoformat())]
-    for version in VERSIONS:
+    for version in [*VERSIONS, "colab"]:
         result = run_with_repo(ensure_env(version), "scripts/capture_matrix.py")
         sections.append(table(json.loads(result.stdout.strip().splitlines()[-1])))
     text = "\n".join(sections)

@@ -1,4 +1,6 @@
-"""Both capture methods on IPython 7.34 (Colab's for years) and the newest IPython 9, in their own venvs.
+"""Both capture methods on IPython 7.34 (Colab's for years), the newest IPython 9 and Colab's stack
+today (IPython 7.34 on Python 3.13), each in its own venv; on Colab's stack the capture tests
+themselves (a real shell and a real kernel) run too.
 
 The environments are made by ``scripts/ipython_envs.py`` on first use (cached in ``.envs/``); the
 cells come from ``scripts/capture_matrix.py``, which also makes the table of experimentation.md.
@@ -15,7 +17,7 @@ from typing import Any, Dict, List
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
-from ipython_envs import ensure_env, run_with_repo  # noqa: E402
+from ipython_envs import COLAB_PYTHON, ensure_env, run_with_repo  # noqa: E402
 
 EXPECTED = {
     "exception": "KeyError",
@@ -31,6 +33,9 @@ EXPECTED = {
     "RecursionError": "RecursionError",
     "error in user module": "ValueError",
     "success": None,
+    "%%capture error": "KeyError",
+    "%%capture success": None,
+    "run_cell inside a cell": "ZeroDivisionError",
 }
 
 
@@ -49,12 +54,28 @@ def _normalised(row: Dict[str, Any]) -> List[Dict[str, Any]]:
     ]
 
 
-@pytest.fixture(scope="module", params=["7.34", "9"])
+# IPython 7.34 predates the deprecations of Python 3.12/3.13 (sqlite3's datetime adapter...) and
+# leaves its history database to the garbage collector; the suite's "warnings are errors" would
+# fail every test on IPython's account, not ours.
+OLD_IPYTHON_WARNINGS = (
+    "-W",
+    "ignore::DeprecationWarning",
+    "-W",
+    "ignore::ResourceWarning",
+    "-W",
+    "ignore::pytest.PytestUnraisableExceptionWarning",
+)
+VERSIONS_OF = {"7.34": ("3.11", "7.34"), "9": ("3.11", "9"), "colab": (COLAB_PYTHON, "7.34")}
+
+
+@pytest.fixture(scope="module", params=list(VERSIONS_OF))
 def matrix(request: pytest.FixtureRequest) -> Dict[str, Any]:
     python = ensure_env(request.param)
     result = run_with_repo(python, "scripts/capture_matrix.py")
     data: Dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
-    assert data["ipython"].startswith(request.param), data["ipython"]
+    python_version, ipython_version = VERSIONS_OF[request.param]
+    assert data["ipython"].startswith(ipython_version), data["ipython"]
+    assert data["python"].startswith(python_version), data["python"]
     return data
 
 
@@ -73,3 +94,24 @@ def test_both_methods_report_the_same_events(matrix: Dict[str, Any]) -> None:
     for row in matrix["rows"]:
         by_method[row["method"]][row["cell"]] = _normalised(row)
     assert by_method["events"] == by_method["showtraceback"]
+
+
+@pytest.mark.timeout(1500)
+def test_capture_tests_pass_on_colabs_stack() -> None:
+    python = ensure_env("colab")
+    result = run_with_repo(
+        python,
+        "-m",
+        "pytest",
+        "tests/test_capture.py",
+        "tests/test_kernel.py",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        *OLD_IPYTHON_WARNINGS,
+        timeout=900,
+        check=False,
+    )
+    summary = result.stdout.strip().splitlines()[-1] if result.stdout.strip() else ""
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    assert re.fullmatch(r"\d+ passed in .*", summary), summary
