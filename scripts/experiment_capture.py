@@ -29,6 +29,10 @@ Notes, also measured here:
 * IPython 7.34 on Python 3.11 names a cell's top-level code `<cell line: 0>`; we report `<module>`.
 * An exception whose `__str__` raises: IPython 9 replaces it (in `error_in_exec` and on screen)
   by the error its traceback formatter hit; `showtraceback` sees the original first.
+* `%%capture` (like `%%time`) runs its body with `run_cell`, which fires `pre_run_cell` and
+  `post_run_cell` again inside the cell; a nested run's error is reported once, as the cell's.
+  The `%%capture success` row runs right after the failing `%%capture error` row.
+* The last section is Colab's stack: IPython 7.34 on Python 3.13.
 """
 
 

@@ -67,9 +67,7 @@ class EventsCapture:
             error = result.error_before_exec or result.error_in_exec
         except AttributeError:
             error = None
-        runs = self._runs
-        runs.finish(result)
-        if runs.nested:  # a run inside a cell: the cell it runs in reports, once
+        if self._runs.finish(result):  # a run inside a cell: the cell it runs in reports, once
             if self._nested_error is None:
                 self._nested_error = error
             return

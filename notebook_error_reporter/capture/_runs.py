@@ -36,22 +36,26 @@ class CellRuns:
         self._infos.append(info)
         return top_level
 
-    def finish(self, result: Any) -> None:
-        """Note the run of ``result`` finishing (an empty run, which never started, is ignored)."""
+    def finish(self, result: Any) -> bool:
+        """Note the run of ``result`` finishing; True if it was nested (another run goes on).
+
+        An empty run, which never started, is ignored.
+        """
         infos = self._infos
         if not infos:
-            return
+            return False
         info = getattr(result, "info", None)
         if info is not None and infos[-1] is not info:
             for index in range(len(infos) - 2, -1, -1):
                 if infos[index] is info:  # the runs above it never finished (e.g. interrupted)
                     del infos[index:]
-                    return
+                    return bool(infos)
             raw_cell = getattr(info, "raw_cell", None)
             if isinstance(raw_cell, str) and not raw_cell.strip():
-                return
+                return True
             # Otherwise IPython made a new info for this run (when the cell failed to run at all).
         infos.pop()
+        return bool(infos)
 
     def clear(self) -> None:
         self._infos.clear()

@@ -81,7 +81,7 @@ class ShowTracebackCapture:
 
     def _post_run_cell(self, result: Any = None) -> None:
         if self._runs is not None:
-            self._runs.finish(result)
+            self._runs.finish(result)  # nested or not, the wrapper asks ``outermost`` when it matters
 
     def _original(self, name: str) -> Any:
         """What ``shell.<name>`` would be without us, looked up now."""
