@@ -65,6 +65,8 @@ OLD_IPYTHON_WARNINGS = (
     "-W",
     "ignore::pytest.PytestUnraisableExceptionWarning",
 )
+# The first run makes the venvs (Colab's with a kernel and pytest): minutes on a slow machine.
+pytestmark = pytest.mark.timeout(1500)
 VERSIONS_OF = {"7.34": ("3.11", "7.34"), "9": ("3.11", "9"), "colab": (COLAB_PYTHON, "7.34")}
 
 
@@ -96,7 +98,6 @@ def test_both_methods_report_the_same_events(matrix: Dict[str, Any]) -> None:
     assert by_method["events"] == by_method["showtraceback"]
 
 
-@pytest.mark.timeout(1500)
 def test_capture_tests_pass_on_colabs_stack() -> None:
     python = ensure_env("colab")
     result = run_with_repo(
