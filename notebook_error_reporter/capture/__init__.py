@@ -11,7 +11,9 @@ Two ways in, chosen by feature detection (never by version number):
   shell's history. The wrapper calls the original first and unchanged, so the user's traceback
   looks exactly as it would without us.
 
-Both call ``on_error(error, raw_cell, execution_count)``; both undo exactly what they did.
+Both call ``on_error(error, raw_cell, execution_count)`` once per top-level cell (runs nested in a
+cell, as under ``%%capture``, are part of it: ``_runs.py``), only for errors raised or shown after
+``install()``; both undo exactly what they did.
 """
 
 from __future__ import annotations

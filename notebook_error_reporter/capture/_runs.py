@@ -21,8 +21,8 @@ class CellRuns:
         self._infos: List[Any] = []
 
     @property
-    def nested(self) -> bool:
-        """True while some run is still in progress (so a run finishing now was nested in it)."""
+    def running(self) -> bool:
+        """True while some run is in progress."""
         return bool(self._infos)
 
     @property

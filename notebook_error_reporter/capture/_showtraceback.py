@@ -121,15 +121,22 @@ class ShowTracebackCapture:
             return None
 
     def _running_cell(self) -> Tuple[Tuple[str, int], int, str]:
-        """(which run, count, raw source) of the top-level cell running now."""
-        info = self._runs.outermost if self._runs is not None and self._runs.nested else None
-        if info is not None and getattr(info, "store_history", True) is False:
+        """(key of the run, count, raw source) of the top-level cell running now.
+
+        The key tells runs apart for the one-report-per-cell rule: the run's number where runs
+        are followed, else the execution count (a shell without events, the cell that enabled us).
+        """
+        runs = self._runs
+        if runs is None or not runs.running:
+            count, raw_cell = running_cell(self.shell)
+            return ("count", count), count, raw_cell
+        key = ("run", self._run_number)
+        info = runs.outermost
+        if getattr(info, "store_history", True) is False:  # no history entry: the info has it
             raw_cell = getattr(info, "raw_cell", "")
-            return ("run", self._run_number), self._run_count, raw_cell if isinstance(raw_cell, str) else ""
+            return key, self._run_count, raw_cell if isinstance(raw_cell, str) else ""
         count, raw_cell = running_cell(self.shell)
-        if self._runs is not None and self._runs.nested:
-            return ("run", self._run_number), count, raw_cell
-        return ("count", count), count, raw_cell
+        return key, count, raw_cell
 
     def _report(self, error: BaseException) -> None:
         try:
