@@ -451,7 +451,15 @@ def test_a_succeeding_capture_cell_after_a_failure_reports_nothing(
     run(shell, "%%capture\n!python --version")
     run(shell, "%%capture\nprint('installed')")
     run(shell, "%%time\nx = 1")
+    run(shell, "get_ipython().run_cell('  ')")  # an empty run: post_run_cell without pre_run_cell
     assert [e["error_name"] for e in store.retrieve_errors()] == ["KeyError"]
+    result = run(shell, "# then\nget_ipython().run_cell('')\nint('x')")
+    events = store.retrieve_errors()
+    assert [(e["error_name"], e["first_line"]) for e in events] == [
+        ("KeyError", "{}['protein_id']"),
+        ("ValueError", "# then"),
+    ]
+    assert events[-1]["execution_count"] == result.execution_count
 
 
 def test_run_cell_inside_a_cell_is_reported_once_as_that_cell(
