@@ -67,7 +67,8 @@ OLD_IPYTHON_WARNINGS = (
 )
 # The first run makes the venvs (Colab's with a kernel and pytest): minutes on a slow machine.
 pytestmark = pytest.mark.timeout(1500)
-VERSIONS_OF = {"7.34": ("3.11", "7.34"), "9": ("3.11", "9"), "colab": (COLAB_PYTHON, "7.34")}
+THIS_PYTHON = "{}.{}".format(*sys.version_info[:2])  # the other venvs are made with it
+VERSIONS_OF = {"7.34": (THIS_PYTHON, "7.34"), "9": (THIS_PYTHON, "9"), "colab": (COLAB_PYTHON, "7.34")}
 
 
 @pytest.fixture(scope="module", params=list(VERSIONS_OF))
@@ -77,7 +78,7 @@ def matrix(request: pytest.FixtureRequest) -> Dict[str, Any]:
     data: Dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
     python_version, ipython_version = VERSIONS_OF[request.param]
     assert data["ipython"].startswith(ipython_version), data["ipython"]
-    assert data["python"].startswith(python_version), data["python"]
+    assert data["python"].startswith(python_version + "."), data["python"]
     return data
 
 
