@@ -93,19 +93,26 @@ def test_a_wrong_token_is_refused_and_sets_no_cookie(client: TestClient) -> None
 
 def test_a_forged_or_expired_cookie_is_not_the_admin(client: TestClient) -> None:
     now = int(time.time())
+    assert sign_in(client).status_code == 303
+    genuine = client.cookies[ADMIN_COOKIE]
+    _, _, sign_in_id, _ = genuine.split(".")
+    client.cookies.clear()
     for value in (
-        f"v1.{now}.{'0' * 64}",
-        "v1.notanumber.abc",
+        f"v2.{now}.{sign_in_id}.{'0' * 64}",
+        "v2.notanumber.abc.def",
         ADMIN_TOKEN,
-        _signing.sign_in_cookie(b"another key", ADMIN_TOKEN, now),
+        _signing.sign_in_cookie(b"another key", ADMIN_TOKEN, sign_in_id, now),
     ):
         client.cookies.set(ADMIN_COOKIE, value)
         assert client.get("/issues", follow_redirects=False).status_code == 303, value
     key = client.app.state.server.dashboard_secret()  # type: ignore[attr-defined]
     old = now - _signing.SIGN_IN_MAX_AGE - 10
-    client.cookies.set(ADMIN_COOKIE, _signing.sign_in_cookie(key, ADMIN_TOKEN, old))
+    client.cookies.set(ADMIN_COOKIE, _signing.sign_in_cookie(key, ADMIN_TOKEN, sign_in_id, old))
     assert client.get("/issues", follow_redirects=False).status_code == 303, "expired"
-    client.cookies.set(ADMIN_COOKIE, _signing.sign_in_cookie(key, ADMIN_TOKEN, now))
+    never_started = _signing.sign_in_cookie(key, ADMIN_TOKEN, _signing.new_id(), now)
+    client.cookies.set(ADMIN_COOKIE, never_started)
+    assert client.get("/issues", follow_redirects=False).status_code == 303, "a sign-in the server never made"
+    client.cookies.set(ADMIN_COOKIE, genuine)
     assert client.get("/issues", follow_redirects=False).status_code == 200, "the genuine article"
 
 
@@ -446,15 +453,20 @@ def test_bar_chart_keeps_zero_days_in_place() -> None:
 
 def test_csrf_and_cookie_signatures() -> None:
     key = b"k" * 32
-    nonce = _signing.new_nonce()
-    assert _signing.csrf_valid(key, nonce, _signing.csrf_token(key, nonce))
-    assert not _signing.csrf_valid(key, nonce, _signing.csrf_token(b"other", nonce))
-    assert not _signing.csrf_valid(key, None, _signing.csrf_token(key, nonce))
-    cookie = _signing.sign_in_cookie(key, "token-0123456789abcdef", 1000)
-    assert _signing.sign_in_valid(key, "token-0123456789abcdef", cookie, 1000)
-    assert not _signing.sign_in_valid(key, "token-changed-0123456789", cookie, 1000)
-    assert not _signing.sign_in_valid(key, None, cookie, 1000)
-    assert not _signing.sign_in_valid(
-        key, "token-0123456789abcdef", cookie, 1000 + _signing.SIGN_IN_MAX_AGE + 1
+    nonce, sign_in_id = _signing.new_id(), _signing.new_id()
+    assert _signing.csrf_valid(key, None, nonce, _signing.csrf_token(key, None, nonce))
+    assert _signing.csrf_valid(key, sign_in_id, nonce, _signing.csrf_token(key, sign_in_id, nonce))
+    assert not _signing.csrf_valid(key, sign_in_id, nonce, _signing.csrf_token(key, None, nonce))
+    assert not _signing.csrf_valid(key, None, nonce, _signing.csrf_token(b"other", None, nonce))
+    assert not _signing.csrf_valid(key, None, None, _signing.csrf_token(key, None, nonce))
+    cookie = _signing.sign_in_cookie(key, "token-0123456789abcdef", sign_in_id, 1000)
+    assert _signing.read_sign_in(key, "token-0123456789abcdef", cookie, 1000) == _signing.SignIn(
+        sign_in_id, 1000
+    )
+    assert _signing.read_sign_in(key, "token-changed-0123456789", cookie, 1000) is None
+    assert _signing.read_sign_in(key, None, cookie, 1000) is None
+    assert (
+        _signing.read_sign_in(key, "token-0123456789abcdef", cookie, 1000 + _signing.SIGN_IN_MAX_AGE + 1)
+        is None
     )
     assert CSRF_COOKIE != ADMIN_COOKIE

@@ -25,7 +25,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
-from ..core.addresses import address_key, client_address, in_networks
+from ..core.addresses import address_key, client_address, in_networks, reached_over_https
 from ..core.config import Settings
 from ..state import ADDRESS_SECRET_NAME, ServerState
 
@@ -75,6 +75,13 @@ def address_of(request: Request, state: ServerState) -> str:
     """The request's client address: the peer's, or behind trusted proxies the forwarded one."""
     peer = request.client.host if request.client else None
     return client_address(peer, request.headers.getlist("x-forwarded-for"), state.trusted_proxies)
+
+
+def is_https(request: Request, state: ServerState) -> bool:
+    """Whether the client reached us over HTTPS (directly, or via a trusted proxy that says so)."""
+    peer = request.client.host if request.client else None
+    forwarded = request.headers.getlist("x-forwarded-proto")
+    return reached_over_https(request.url.scheme, peer, forwarded, state.trusted_proxies)
 
 
 def check_admin_token(request: Request, state: ServerState, token: str) -> bool:

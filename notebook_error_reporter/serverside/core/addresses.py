@@ -9,7 +9,9 @@ otherwise dodge the limit by hopping through it.
 
 ``X-Forwarded-For`` is believed only when the peer is a configured trusted proxy, and then read
 from the right: the first hop that is not itself a trusted proxy is the client. Anything a client
-writes into the header itself sits further left and is ignored.
+writes into the header itself sits further left and is ignored. Likewise the request counts as
+HTTPS (``Secure`` cookies, HSTS) when it came over TLS directly, or from a trusted proxy whose
+``X-Forwarded-Proto`` says ``https``; never because a client said so.
 """
 
 from __future__ import annotations
@@ -63,6 +65,19 @@ def client_address(
             return hop_address
         address = hop_address
     return address
+
+
+def reached_over_https(
+    scheme: str, peer: Optional[str], forwarded_proto: Sequence[str], trusted_proxies: Sequence[IPNetwork]
+) -> bool:
+    """Whether the client used HTTPS: our own TLS, or a trusted proxy's ``X-Forwarded-Proto``
+    (the nearest hop's, the last value)."""
+    if scheme == "https":
+        return True
+    if not in_networks(parse_address(peer), trusted_proxies):
+        return False
+    protos = [proto.strip().lower() for header in forwarded_proto for proto in header.split(",")]
+    return bool(protos) and protos[-1] == "https"
 
 
 def address_key(address: Optional[IPAddress], secret: bytes) -> str:

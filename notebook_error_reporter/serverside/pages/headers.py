@@ -8,6 +8,9 @@ site frame the dashboard (clickjacking of the status buttons) nor receive its fo
 Every answer gets the headers, JSON included (harmless there, and nothing is forgotten), except
 FastAPI's interactive API documentation, which loads Swagger UI from a CDN with an inline script:
 it gets ``nosniff`` and framing protection, but not the policy that would break it.
+
+An answer to a request that came over HTTPS (our own TLS, or a trusted proxy's
+``X-Forwarded-Proto``) also gets HSTS: browsers then never try plain HTTP on this host again.
 """
 
 from __future__ import annotations
@@ -15,7 +18,10 @@ from __future__ import annotations
 from typing import List, Tuple
 
 from starlette.datastructures import MutableHeaders
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from ..api.deps import is_https
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -27,6 +33,12 @@ ALWAYS: List[Tuple[str, str]] = [
     ("Referrer-Policy", "same-origin"),
 ]
 DOCS_PATHS = ("/docs", "/redoc")
+STRICT_TRANSPORT_SECURITY = "max-age=31536000"  # a year
+
+
+def _over_https(scope: Scope) -> bool:
+    state = getattr(scope["app"].state, "server", None) if "app" in scope else None
+    return state is not None and is_https(Request(scope), state)
 
 
 class SecurityHeadersMiddleware:
@@ -38,6 +50,7 @@ class SecurityHeadersMiddleware:
             await self.app(scope, receive, send)
             return
         with_policy = not str(scope.get("path", "")).startswith(DOCS_PATHS)
+        https = _over_https(scope)
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -46,6 +59,8 @@ class SecurityHeadersMiddleware:
                     headers.setdefault(name, value)
                 if with_policy:
                     headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+                if https:
+                    headers.setdefault("Strict-Transport-Security", STRICT_TRANSPORT_SECURITY)
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

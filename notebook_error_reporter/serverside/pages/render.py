@@ -19,7 +19,7 @@ from starlette.responses import Response
 
 from ..._version import __version__
 from . import _signing
-from .deps import CSRF_COOKIE, Viewer
+from .deps import CSRF_COOKIE, Viewer, cookie_name
 
 HERE = Path(__file__).resolve().parent.parent
 TEMPLATES_DIR = HERE / "templates"
@@ -77,7 +77,7 @@ def render(
     status_code: int = 200,
 ) -> Response:
     """The template ``name`` with the shared context; sets the CSRF nonce cookie if the browser lacks it."""
-    nonce = viewer.nonce or _signing.new_nonce()
+    nonce = viewer.nonce or _signing.new_id()
     response = templates.TemplateResponse(
         request=request,
         name=name,
@@ -85,20 +85,26 @@ def render(
         status_code=status_code,
     )
     if viewer.nonce != nonce:
-        set_cookie(request, response, CSRF_COOKIE, nonce, max_age=None)
+        set_cookie(viewer, response, CSRF_COOKIE, nonce, max_age=None)
     response.headers["Cache-Control"] = "no-store"
     return response
 
 
-def set_cookie(request: Request, response: Response, name: str, value: str, max_age: Optional[int]) -> None:
+def set_cookie(viewer: Viewer, response: Response, name: str, value: str, max_age: Optional[int]) -> None:
     """Our cookies are HttpOnly (no script reads them), SameSite=Strict (no other site sends them),
-    and Secure when the page came over HTTPS."""
+    and over HTTPS Secure with a ``__Host-`` name (no other host, no plain-HTTP page can set them)."""
     response.set_cookie(
-        name,
+        cookie_name(name, viewer.https),
         value,
         max_age=max_age,
         path="/",
         httponly=True,
         samesite="strict",
-        secure=request.url.scheme == "https",
+        secure=viewer.https,
+    )
+
+
+def delete_cookie(viewer: Viewer, response: Response, name: str) -> None:
+    response.delete_cookie(
+        cookie_name(name, viewer.https), path="/", httponly=True, samesite="strict", secure=viewer.https
     )
