@@ -3,9 +3,11 @@
 Pure functions, no I/O: the sender thread calls them, tests call them directly. The payload is a
 plain dict that the caller serialises with ``json``; nothing here builds JSON by formatting
 strings. Everything a user can influence (the error message, the first line, file and function
-names, the notebook name) goes through :func:`escape` so that ``&``, ``<`` and ``>`` can neither
-break the markup nor ping a channel (``<!channel>``), and through :func:`code` so that it cannot
-close the code block it is shown in.
+names, the notebook name, the client's versions) is shown inside code marks, where Slack renders
+no markup and links nothing: :func:`quoted` for one line (line breaks become spaces, so nothing
+can start a line that looks like ours), :func:`code` for a block. Both escape ``&``, ``<`` and
+``>`` (no ``<!channel>``, no ``<url|fake link>``), neutralise backticks (the marks cannot be closed
+early), show bidi controls as ``[U+202E]`` and break URLs (``https[:]//``), see ``inert_text.py``.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import re
 from typing import Any, Dict, List, Mapping, Sequence, Tuple
 
+from .inert_text import inert, unlinked, visible_bidi
 from .types import EventMessageType
 
 # Slack's limits: a section's text is at most 3,000 characters, a message's fallback 40,000.
@@ -44,13 +47,23 @@ def cut(text: str, limit: int) -> str:
 
 
 def code(text: str) -> str:
-    """Text for inside a ```code block```: escaped, and unable to close the block early."""
-    return escape(text).replace("```", "'''") or " "
+    """Text for inside a ```code block```: lines kept, inert, and without a backtick to end the block."""
+    return escape(unlinked(visible_bidi(text))).replace("`", "'") or " "
 
 
 def inline_code(text: str) -> str:
-    """Text for inside `inline code`: escaped, without a backtick to end it early."""
-    return escape(text).replace("`", "'") or " "
+    """Text for inside `inline code`: one line, inert, escaped, without a backtick to end it early."""
+    return escape(inert(text)).replace("`", "'") or " "
+
+
+def quoted(text: str) -> str:
+    """A stranger's one-line value as `inline code` (Slack renders no markup and no link inside)."""
+    return f"`{inline_code(text)}`"
+
+
+def _fallback_quoted(message: str) -> str:
+    """The message in the notification text: short, and like every stranger's value, in code marks."""
+    return quoted(cut(message, MAX_FALLBACK_CHARS - 2 * MAX_NAME_CHARS))
 
 
 def _get(event: Mapping[str, Any], key: str, default: Any = "") -> Any:
@@ -65,8 +78,10 @@ def _frames(event: Mapping[str, Any]) -> List[Mapping[str, Any]]:
 
 
 def format_frame(frame: Mapping[str, Any]) -> str:
-    """One frame as Python prints it, minus the path: ``<cell 7>, line 2, in f``."""
-    return f"{frame.get('filename', '?')}, line {frame.get('lineno', 0)}, in {frame.get('fun_name', '?')}"
+    """One frame as Python prints it, minus the path, on one line: ``<cell 7>, line 2, in f``."""
+    return inert(
+        f"{frame.get('filename', '?')}, line {frame.get('lineno', 0)}, in {frame.get('fun_name', '?')}"
+    )
 
 
 def shown_frames(frames: Sequence[Mapping[str, Any]]) -> List[str]:
@@ -121,7 +136,7 @@ def _context_line(event: Mapping[str, Any]) -> str:
         str(_get(event, "occurred_at", "")),
         f"session {str(_get(event, 'session_id'))[:8]}",
     ]
-    return escape(" · ".join(bit for bit in bits if bit))
+    return quoted(" · ".join(bit for bit in bits if bit))
 
 
 def _section(markdown: str) -> Dict[str, Any]:
@@ -137,7 +152,7 @@ def error_message(event: EventMessageType) -> Dict[str, Any]:
     cell = _cell_label(event)
 
     blocks: List[Dict[str, Any]] = [
-        _section(f":rotating_light: *{escape(name)}* in notebook *{escape(notebook)}*, cell {cell}"),
+        _section(f":rotating_light: {quoted(name)} in notebook {quoted(notebook)}, cell {cell}"),
         _section(f"```{code(message)}```"),
         {
             "type": "section",
@@ -150,8 +165,8 @@ def error_message(event: EventMessageType) -> Dict[str, Any]:
     if frames:
         blocks.append(_section("*Traceback* (most recent call last)\n```" + code("\n".join(frames)) + "```"))
     blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": _context_line(event)}]})
-    fallback = f"{name} in notebook {notebook}, cell {cell}: {message}"
-    return {"text": escape(cut(fallback, MAX_FALLBACK_CHARS)), "blocks": blocks}
+    fallback = f"{quoted(name)} in notebook {quoted(notebook)}, cell {cell}: {_fallback_quoted(message)}"
+    return {"text": fallback, "blocks": blocks}
 
 
 def duration(seconds: float) -> str:
@@ -172,14 +187,14 @@ def storm_message(event: EventMessageType, repeats: int, seconds: float) -> Dict
     times = "time" if repeats == 1 else "times"
     window = duration(seconds)
     headline = (
-        f":repeat: …and {repeats} more: *{escape(name)}* in notebook *{escape(notebook)}* "
+        f":repeat: …and {repeats} more: {quoted(name)} in notebook {quoted(notebook)} "
         f"happened {repeats} more {times} within {window} (last in cell {_cell_label(event)})"
     )
     fallback = (
-        f"…and {repeats} more: {name} in notebook {notebook} happened {repeats} more {times} "
-        f"within {window}: {message}"
+        f"…and {repeats} more: {quoted(name)} in notebook {quoted(notebook)} happened {repeats} more"
+        f" {times} within {window}: {_fallback_quoted(message)}"
     )
     return {
-        "text": escape(cut(fallback, MAX_FALLBACK_CHARS)),
+        "text": fallback,
         "blocks": [_section(headline), _section(f"```{code(message)}```")],
     }

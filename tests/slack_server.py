@@ -15,6 +15,7 @@ timeouts, headers) runs end to end. Queue replies with :meth:`SlackServer.reply`
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -151,3 +152,21 @@ class SlackServer:
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(5)
+
+
+_CODE = re.compile(r"```.*?```|`[^`\n]*`", re.DOTALL)
+
+
+def outside_code(mrkdwn: str) -> str:
+    """A Slack mrkdwn text without its code spans and blocks: what Slack formats and links."""
+    return _CODE.sub("", mrkdwn)
+
+
+def mrkdwn_texts(payload: Any) -> List[str]:
+    """Every ``text`` of a Slack payload (the fallback, sections, fields, context elements)."""
+    if isinstance(payload, dict):
+        texts = [payload["text"]] if isinstance(payload.get("text"), str) else []
+        return texts + [text for value in payload.values() for text in mrkdwn_texts(value)]
+    if isinstance(payload, list):
+        return [text for value in payload for text in mrkdwn_texts(value)]
+    return []

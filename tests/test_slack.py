@@ -14,7 +14,7 @@ from typing import Any, Dict, Iterator, List, Set
 
 import pytest
 from IPython.core.interactiveshell import InteractiveShell
-from slack_server import WEBHOOK_PATH, Received, SlackServer
+from slack_server import WEBHOOK_PATH, Received, SlackServer, mrkdwn_texts, outside_code
 
 from notebook_error_reporter import ErrorSlack, ErrorStore
 from notebook_error_reporter.slack import _WORKER
@@ -119,10 +119,10 @@ def test_a_failing_cell_posts_one_readable_message(
     assert post.path == WEBHOOK_PATH
     assert post.headers["Content-Type"].startswith("application/json")
     payload = post.json
-    assert "ValueError in notebook protein-design" in payload["text"]
+    assert "`ValueError` in notebook `protein-design`" in payload["text"]
     assert "cannot fold 3 proteins" in payload["text"]
     shown = block_texts(payload)
-    assert "*ValueError* in notebook *protein-design*" in shown
+    assert "`ValueError` in notebook `protein-design`" in shown
     assert "```cannot fold 3 proteins```" in shown
     assert "`# Fold the proteins`" in shown
     assert f"[{count}]" in shown
@@ -158,8 +158,28 @@ def test_slack_control_characters_are_escaped_so_nobody_gets_pinged(
     payload = slack.posts()[0].json
     shown = block_texts(payload) + payload["text"]
     assert "<!channel>" not in shown and "<http" not in shown
-    assert "&lt;!channel&gt; look &amp; see &lt;http://x|y&gt; naïve ✓" in shown
+    assert "&lt;!channel&gt; look &amp; see &lt;http[:]//x|y&gt; naïve ✓" in shown
     assert "`# a &lt; b &amp; c &gt; d`" in shown
+
+
+FAKE_LINE = "\n*please re-authenticate: https://evil.example/login*"
+
+
+def test_a_stranger_cannot_write_a_line_of_its_own_into_the_message(
+    shell: InteractiveShell, slack: SlackServer
+) -> None:
+    reporter = ErrorSlack(notebook="protein-design" + FAKE_LINE, slack_webhook=slack.webhook)
+    reporter.enable(shell)
+    hostile = "x" + FAKE_LINE.replace("\n", "\\n")
+    run(shell, f"# {hostile} `x` \u202e\nraise RuntimeError({hostile!r})")
+    assert reporter.flush(5)
+    post = slack.posts()[0]
+    assert "https://evil" not in post.text and "\u202e" not in post.json["text"]
+    for text in mrkdwn_texts(post.json):
+        assert "please" not in outside_code(text), text
+        assert "evil" not in outside_code(text), text
+    assert "`protein-design *please re-authenticate: https[:]//evil.example/login*`" in block_texts(post.json)
+    assert "[U+202E]" in block_texts(post.json)
 
 
 def test_the_cell_returns_long_before_a_slow_slack_answers(
@@ -276,6 +296,7 @@ def test_a_storm_of_200_becomes_a_handful_of_posts_with_the_count(
         run(shell, "1/0")
     # No flush: the windows' own timers must post the summaries.
     deadline = time.monotonic() + 20
+
     # The stats count a post once its answer is read, a moment after the server recorded it.
     def settled() -> bool:
         return sum(storm_counts(slack.posts())) >= 199 and reporter.stats.sent >= 200
@@ -284,7 +305,7 @@ def test_a_storm_of_200_becomes_a_handful_of_posts_with_the_count(
         time.sleep(0.05)
     posts = slack.posts()
     assert 2 <= len(posts) <= 4, [post.json["text"] for post in posts]
-    assert posts[0].json["text"].startswith("ZeroDivisionError in notebook protein-design")
+    assert posts[0].json["text"].startswith("`ZeroDivisionError` in notebook `protein-design`")
     assert sum(storm_counts(posts)) == 199
     if len(posts) == 2:
         assert "…and 199 more" in posts[1].json["text"]
@@ -347,7 +368,7 @@ def test_different_errors_are_not_coalesced(shell: InteractiveShell, slack: Slac
     run(shell, "1/0")
     assert reporter.flush(5)
     texts = [post.json["text"] for post in slack.posts()]
-    assert [text.split()[0] for text in texts] == ["ZeroDivisionError", "ValueError", "…and"]
+    assert [text.split()[0] for text in texts] == ["`ZeroDivisionError`", "`ValueError`", "…and"]
 
 
 def test_storm_window_zero_posts_every_report(shell: InteractiveShell, slack: SlackServer) -> None:
@@ -434,7 +455,7 @@ def test_a_payload_is_valid_json_within_slack_limits_even_for_hostile_text() -> 
 
 def test_a_report_changed_by_before_send_still_formats() -> None:
     payload = error_message({"error_name": None, "traceback": "nonsense"})  # type: ignore[typeddict-item]
-    assert payload["text"].startswith("Error in notebook unknown")
+    assert payload["text"].startswith("`Error` in notebook `unknown`")
 
 
 def test_fingerprint_ignores_cell_and_line_numbers_but_not_the_error() -> None:
@@ -449,7 +470,7 @@ def test_fingerprint_ignores_cell_and_line_numbers_but_not_the_error() -> None:
 def test_escape_and_storm_wording() -> None:
     assert escape("a<b>&c") == "a&lt;b&gt;&amp;c"
     payload = storm_message(event(), 180, 60)
-    assert payload["text"].startswith("…and 180 more: KeyError in notebook nb")
+    assert payload["text"].startswith("…and 180 more: `KeyError` in notebook `nb`")
     assert "180 more times within 60 s" in block_texts(payload)
     assert "1 more time within 0.4 s" in block_texts(storm_message(event(), 1, 0.4))
     assert [duration(s) for s in (0.0, 2.0, 45.4, 600, 10_800)] == ["0 s", "2 s", "45 s", "10 min", "3 h"]

@@ -92,7 +92,7 @@ def test_one_message_per_new_issue_none_for_repeats(
     assert "New issue" in text and "protein-design" in text and "KeyError" in text
     assert "'protein_id'" in text and "df = load('&lt;b&gt;x&lt;/b&gt;')" in text
     assert f"{BASE}/issues/{first}" in text and "1 report in 1 session" in text
-    assert post.json["text"] == "New issue in protein-design: KeyError"
+    assert post.json["text"] == "New issue in `protein-design`: `KeyError`"
 
     sent = make_event()
     for _ in range(3):  # the same problem again, and a client's retry of one report
@@ -128,7 +128,7 @@ def test_a_regression_alerts_once(make_client: MakeClient, slack: SlackServer, d
     assert report(client) == issue  # reopens it
     regression = slack.wait_for(2)[1]
     assert "Regression" in regression.text and f"/issues/{issue}" in regression.text
-    assert regression.json["text"] == "Regression in protein-design: KeyError"
+    assert regression.json["text"] == "Regression in `protein-design`: `KeyError`"
     assert "2 reports" in regression.text
     report(client)  # open again: a repeat, no alert
     report(client, error_name="TypeError")  # the barrier
@@ -146,7 +146,7 @@ def test_a_burst_becomes_one_digest(make_client: MakeClient, slack: SlackServer,
     digest = slack.wait_for(1)[0]
     wait_until(lambda: settled(database))
     assert len(slack.posts()) == 1
-    assert digest.json["text"] == "5 new issues in protein-design"
+    assert digest.json["text"] == "5 new issues in `protein-design`"
     issue_ids = {r["issue_id"] for r in rows(database)}
     assert len(issue_ids) == 5
     for issue_id in issue_ids:
@@ -161,11 +161,11 @@ def test_alerts_within_the_digest_window_wait_and_go_out_together(
     client = make_client(slack_webhook_url=slack.webhook, **dict(FAST, alert_digest_seconds=1.0))
     report(client, error_name="KeyError")
     first = slack.wait_for(1)[0]
-    assert first.json["text"] == "New issue in protein-design: KeyError"
+    assert first.json["text"] == "New issue in `protein-design`: `KeyError`"
     for name in ("ValueError", "TypeError", "IndexError"):
         report(client, error_name=name)
     digest = slack.wait_for(2)[1]
-    assert digest.json["text"] == "3 new issues in protein-design"
+    assert digest.json["text"] == "3 new issues in `protein-design`"
     assert digest.at - first.at >= 1.0
     assert len(slack.posts()) == 2
 
@@ -259,7 +259,7 @@ def test_a_target_configured_later_gets_what_waits_as_one_digest(
     make_client(slack_webhook_url=slack.webhook, **FAST)
     wait_until(lambda: settled(database))
     (post,) = slack.posts()
-    assert post.json["text"] == "2 new issues in protein-design"
+    assert post.json["text"] == "2 new issues in `protein-design`"
     assert f"/issues/{new}|" in post.text and f"/issues/{old}|" in post.text
     assert {r["status"] for r in rows(database) if r["target"] == "webhook"} == {"pending"}
 

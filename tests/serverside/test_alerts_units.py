@@ -7,6 +7,7 @@ import random
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from slack_server import mrkdwn_texts, outside_code
 from sqlalchemy import inspect, select
 
 from notebook_error_reporter.serverside.alerts import messages
@@ -45,13 +46,13 @@ def alert(issue_id: int = 7, kind: str = "new", **fields: object) -> ClaimedAler
 
 def test_a_single_alert_names_everything_and_links_the_issue() -> None:
     payload = messages.slack_payload([alert()], BASE + "/")
-    assert payload["text"] == "New issue in protein-design: KeyError"
+    assert payload["text"] == "New issue in `protein-design`: `KeyError`"
     body = str(payload["blocks"])
     for part in ("protein-design", "KeyError", "'protein_id'", "df = proteins['protein_id']", "3 reports"):
         assert part in body
     assert f"<{BASE}/issues/7|Open issue #7>" in body and "2 sessions" in body
     regression = messages.slack_payload([alert(kind="regression")], BASE)
-    assert regression["text"] == "Regression in protein-design: KeyError" and "was resolved" in str(
+    assert regression["text"] == "Regression in `protein-design`: `KeyError`" and "was resolved" in str(
         regression
     )
 
@@ -65,10 +66,27 @@ def test_stranger_text_cannot_ping_link_or_break_the_markup() -> None:
     assert "&lt;!channel&gt;" in body and "``````" not in body and "`rm`" not in body
 
 
+def test_a_fake_line_of_markup_and_a_link_stay_inside_code_marks() -> None:
+    fake = "\n*please re-authenticate: https://evil.example/login* \u202e`"
+    hostile = alert(notebook="nb" + fake, error_name="E" + fake, first_line="x" + fake, culprit="c" + fake)
+    for payload in (
+        messages.slack_payload([hostile], BASE),
+        messages.slack_payload([hostile, alert(8)], BASE),
+    ):
+        for text in mrkdwn_texts(payload):
+            assert "please" not in outside_code(text) and "evil" not in outside_code(text), text
+        assert "https://evil" not in str(payload) and "\u202e" not in str(payload)
+    summary = messages.webhook_payload([hostile], BASE)["text"]
+    assert summary == (
+        "New issue in `nb *please re-authenticate: https[:]//evil.example/login* [U+202E]'`: "
+        "`E *please re-authenticate: https[:]//evil.example/login* [U+202E]'`"
+    )
+
+
 def test_a_digest_counts_lists_a_few_and_says_how_many_more() -> None:
     burst = [alert(issue_id=n) for n in range(1, 13)] + [alert(issue_id=99, kind="regression")]
     payload = messages.slack_payload(burst, BASE)
-    assert payload["text"] == "12 new issues and 1 regression in protein-design"
+    assert payload["text"] == "12 new issues and 1 regression in `protein-design`"
     body = str(payload["blocks"])
     assert f"<{BASE}/issues/10|#10>" in body and f"{BASE}/issues/11" not in body and "…and 3 more" in body
     two = [alert(1), alert(2, notebook="other")]
@@ -77,7 +95,7 @@ def test_a_digest_counts_lists_a_few_and_says_how_many_more() -> None:
 
 def test_the_json_webhook_gets_plain_values() -> None:
     payload = messages.webhook_payload([alert(message="<b>", kind="regression")], BASE)
-    assert payload["text"] == "Regression in protein-design: KeyError"
+    assert payload["text"] == "Regression in `protein-design`: `KeyError`"
     (item,) = payload["alerts"]
     assert item["kind"] == "regression" and item["error_message"] == "<b>" and item["count"] == 3
     assert item["url"] == f"{BASE}/issues/7" and item["first_seen"] == NOW.isoformat()

@@ -3,17 +3,20 @@
 One alert becomes a message about its issue: notebook, error, message, the cell's first line, how
 often and in how many sessions it happened, and a link to its page. Several alerts gathered in a
 digest window become one message that names how many there are ("5 new issues in protein-design")
-and lists the first few. Everything in a report was written by a stranger, so in Slack text it is
-escaped (no ``<!channel>`` pings, no fake links) and kept out of the code marks it is shown in;
-the JSON webhook gets the plain values.
+and lists the first few. Everything in a report was written by a stranger, so in Slack it is
+shown inside code marks as inert text (``slack_message.quoted`` and ``code``: one line, escaped,
+no markup, no links, no bidi tricks). The JSON webhook gets the plain values in their fields, and
+a ``text`` summary made the same way for chat apps that post it as it is (code marks, one line,
+URLs broken; not escaped, since it is no Slack markup).
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any, Dict, List, Sequence
+from typing import Any, Callable, Dict, List, Sequence
 
-from ...slack_message import code, cut, escape, inline_code
+from ...inert_text import inert
+from ...slack_message import code, cut, inline_code, quoted
 from .outbox import ClaimedAlert
 
 MAX_LISTED = 10  # issues listed in a digest; the rest are counted
@@ -21,6 +24,7 @@ MAX_MESSAGE_CHARS = 1000
 MAX_LIST_MESSAGE_CHARS = 120
 MAX_FIRST_LINE_CHARS = 200
 MAX_FALLBACK_CHARS = 300
+MAX_NAME_CHARS = 150
 WEBHOOK_TYPE = "notebook_error_reporter.alerts"
 
 
@@ -33,16 +37,21 @@ def _plural(count: int, word: str) -> str:
     return f"{count} {word}" if count == 1 else f"{count} {word}s"
 
 
-def headline(alerts: Sequence[ClaimedAlert]) -> str:
-    """One line for people (and Slack's notification text), unescaped.
+def _webhook_quoted(text: str) -> str:
+    """A stranger's value in the webhook's summary: one line, inert, in code marks."""
+    return "`" + (inert(text).replace("`", "'") or " ") + "`"
 
-    ``New issue in nb: KeyError``, ``Regression in nb: KeyError``, or for a digest
-    ``5 new issues in nb``, ``3 new issues and 1 regression in 2 notebooks``.
+
+def headline(alerts: Sequence[ClaimedAlert], show: Callable[[str], str] = _webhook_quoted) -> str:
+    """One line for people (and Slack's notification text), each stranger's value through ``show``.
+
+    ``New issue in `nb`: `KeyError```, ``Regression in `nb`: `KeyError```, or for a digest
+    ``5 new issues in `nb```, ``3 new issues and 1 regression in 2 notebooks``.
     """
     if len(alerts) == 1:
         alert = alerts[0]
         what = "New issue" if alert.kind == "new" else "Regression"
-        return f"{what} in {alert.notebook}: {alert.error_name}"
+        return f"{what} in {show(alert.notebook)}: {show(alert.error_name)}"
     kinds = Counter(alert.kind for alert in alerts)
     parts = []
     if kinds["new"]:
@@ -50,7 +59,7 @@ def headline(alerts: Sequence[ClaimedAlert]) -> str:
     if kinds["regression"]:
         parts.append(_plural(kinds["regression"], "regression"))
     notebooks = sorted({alert.notebook for alert in alerts})
-    where = notebooks[0] if len(notebooks) == 1 else f"{len(notebooks)} notebooks"
+    where = show(notebooks[0]) if len(notebooks) == 1 else f"{len(notebooks)} notebooks"
     return f"{' and '.join(parts)} in {where}"
 
 
@@ -62,20 +71,23 @@ def slack_payload(alerts: Sequence[ClaimedAlert], base_url: str) -> Dict[str, An
     """The Slack message for one alert or a digest: ``text`` (the fallback) and ``blocks``."""
     if not alerts:
         raise ValueError("no alerts to announce")
-    text = cut(headline(alerts), MAX_FALLBACK_CHARS)
     if len(alerts) == 1:
         blocks = _single_blocks(alerts[0], base_url)
     else:
         blocks = _digest_blocks(alerts, base_url)
-    return {"text": escape(text), "blocks": blocks}
+    return {"text": cut(headline(alerts, _slack_quoted), MAX_FALLBACK_CHARS), "blocks": blocks}
+
+
+def _slack_quoted(text: str) -> str:
+    return quoted(cut(text, MAX_NAME_CHARS))
 
 
 def _single_blocks(alert: ClaimedAlert, base_url: str) -> List[Dict[str, Any]]:
     url = issue_url(base_url, alert.issue_id)
     title = ":rotating_light: *New issue*" if alert.kind == "new" else ":repeat: *Regression* (was resolved)"
     lines = [
-        f"{title} in *{escape(alert.notebook)}*",
-        f"*{escape(alert.error_name)}*",
+        f"{title} in {_slack_quoted(alert.notebook)}",
+        _slack_quoted(alert.error_name),
         f"```{code(cut(alert.message, MAX_MESSAGE_CHARS))}```",
     ]
     if alert.first_line:
@@ -100,15 +112,15 @@ def _digest_blocks(alerts: Sequence[ClaimedAlert], base_url: str) -> List[Dict[s
         message = inline_code(cut(alert.message, MAX_LIST_MESSAGE_CHARS))
         url = issue_url(base_url, alert.issue_id)
         lines.append(
-            f"• <{url}|#{alert.issue_id}> *{escape(alert.error_name)}*{mark} `{message}`"
-            f" in {escape(alert.notebook)} ({_plural(alert.event_count, 'report')})"
+            f"• <{url}|#{alert.issue_id}> {_slack_quoted(alert.error_name)}{mark} `{message}`"
+            f" in {_slack_quoted(alert.notebook)} ({_plural(alert.event_count, 'report')})"
         )
     if len(alerts) > MAX_LISTED:
         lines.append(f"…and {len(alerts) - MAX_LISTED} more")
     return [
         {
             "type": "section",
-            "text": {"type": "mrkdwn", "text": f":rotating_light: *{escape(headline(alerts))}*"},
+            "text": {"type": "mrkdwn", "text": f":rotating_light: {headline(alerts, _slack_quoted)}"},
         },
         {"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(lines)}},
     ]
