@@ -196,7 +196,9 @@ class Event(EventBase, table=True):
 
 class EventPublic(EventBase):
     event_id: str
-    session_id: str
+    session_id: str = Field(
+        description="The session's id for the admin; for anybody else (max_transparency) its 8-hex label."
+    )
     notebook: str
     issue_id: int
     received_at: datetime
@@ -231,7 +233,7 @@ class LegacyError(SQLModel):
     """An event as 0.1's ``Error``."""
 
     id: int
-    usage_uuid: str
+    usage_uuid: str = Field(description="The session's uuid; in the public listing its 8-hex label.")
     timestamp: datetime
     error_name: str
     error_message: Optional[str] = None
@@ -245,7 +247,7 @@ class LegacyUsage(SQLModel):
 
     id: int
     ip: str = Field(default=HIDDEN_ADDRESS, description="Never the address: this server does not store it.")
-    uuid: str
+    uuid: str = Field(description="The session's uuid; in the public listing its 8-hex label.")
     notebook: str
     timestamp: datetime
     errors: List[LegacyError] = []

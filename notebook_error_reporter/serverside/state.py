@@ -20,6 +20,7 @@ from .ratelimit import RateLimiter
 
 ADDRESS_SECRET_NAME = "address_hash_key"
 DASHBOARD_SECRET_NAME = "dashboard_signing_key"
+SESSION_LABEL_SECRET_NAME = "session_label_key"
 
 
 @dataclass
@@ -64,6 +65,10 @@ class ServerState:
         Its own key, not the address key: each secret has one use, so neither can leak the other.
         """
         return self._secret(DASHBOARD_SECRET_NAME)
+
+    def session_label_secret(self) -> bytes:
+        """The key of the session labels public reads show instead of session ids (session_labels.py)."""
+        return self._secret(SESSION_LABEL_SECRET_NAME)
 
     def has_secret(self, name: str) -> bool:
         """Whether the secret ``name`` is read already (asking for it then never waits)."""

@@ -2,7 +2,8 @@
 
 * ``SessionDep`` / ``WriteSessionDep``: a database session for reading / for changing things.
 * ``AdminDep``: ``Authorization: Bearer <admin token>``; none -> 401, a wrong one -> 403.
-* ``ReaderDep``: the admin, or anybody when the server runs with ``max_transparency``.
+* ``ReaderDep``: the admin, or anybody when the server runs with ``max_transparency``; it gives
+  the reader's view of session ids (in full for the admin, labels for anybody else).
 * ``GuardedStateDep``: what every report must pass before it is read further: the Colab check
   (when ``colab_only``) and the per-address flood limit. It yields the server state, so an ingest
   route needs no second dependency for it (on the ingest path each dependency FastAPI solves costs
@@ -27,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from ..core.addresses import address_key, client_address, in_networks, reached_over_https
 from ..core.config import Settings
+from ..session_labels import IN_FULL, SessionIds
 from ..state import ADDRESS_SECRET_NAME, ServerState
 
 bearer = HTTPBearer(auto_error=False, description="The admin token printed at the server's first start.")
@@ -134,13 +136,27 @@ def require_reader(
     request: Request,
     state: StateDep,
     credentials: Annotated[Optional[HTTPAuthorizationCredentials], Depends(bearer)],
-) -> None:
+) -> SessionIds:
+    """The admin, or with ``max_transparency`` anybody; the view of session ids that reader gets.
+
+    Only the admin sees session ids (each one is the key to its session); anybody else sees
+    labels. Under ``max_transparency`` a wrong token is no error, just not the admin (and is
+    counted against guessing like any other).
+    """
     if not state.settings.max_transparency:
         require_admin(request, state, credentials)
+        return IN_FULL
+    if credentials is not None and credentials.credentials:
+        try:
+            if check_admin_token(request, state, credentials.credentials):
+                return IN_FULL
+        except TokenGuessing as guessing:
+            raise too_many_tokens(guessing) from None
+    return SessionIds(label_key=state.session_label_secret())
 
 
 AdminDep = Annotated[None, Depends(require_admin)]
-ReaderDep = Annotated[None, Depends(require_reader)]
+ReaderDep = Annotated[SessionIds, Depends(require_reader)]
 
 
 def too_many(retry_after: int, what: str) -> HTTPException:

@@ -13,7 +13,8 @@ from fastapi import Query, Request
 from starlette.responses import Response
 
 from .. import crud
-from ..api.deps import SessionDep
+from ..api.deps import SessionDep, StateDep
+from ..session_labels import IN_FULL, SessionIds
 from .deps import PageError, ReaderPageDep
 from .issue import UNKNOWN_ISSUE, IssueId
 from .render import render
@@ -30,13 +31,17 @@ def reports_page(
     request: Request,
     viewer: ReaderPageDep,
     session: SessionDep,
+    state: StateDep,
     page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
 ) -> Response:
+    """Each report's session: the start of its id for the admin, its label for anybody else."""
     issue = crud.get_issue(session=session, issue_id=issue_id)
     offset = (page - 1) * PAGE_SIZE
     found = crud.issue_events(session=session, issue_id=issue_id, limit=PAGE_SIZE, offset=offset)
     if issue is None or found is None:
         raise PageError(404, UNKNOWN_ISSUE)
+    sessions = IN_FULL if viewer.admin else SessionIds(label_key=state.session_label_secret())
+    found = sessions.events(found)
     context = {
         "issue": issue,
         "reports": found.items,

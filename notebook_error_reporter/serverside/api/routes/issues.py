@@ -101,14 +101,15 @@ def get_issue(issue_id: IssueId, session: SessionDep, _reader: ReaderDep) -> Iss
 def get_issue_events(
     issue_id: IssueId,
     session: SessionDep,
-    _reader: ReaderDep,
+    reader: ReaderDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Offset = 0,
 ) -> EventsPage:
+    """Session ids in full for the admin; for anybody else (``max_transparency``) their labels."""
     page = crud.issue_events(session=session, issue_id=issue_id, limit=limit, offset=offset)
     if page is None:
         raise HTTPException(status_code=404, detail=UNKNOWN_ISSUE)
-    return page
+    return reader.events(page)
 
 
 @router.patch(

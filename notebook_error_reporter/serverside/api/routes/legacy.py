@@ -3,9 +3,11 @@
 ``POST /usages/`` registers a session (0.1 calls it a usage) and returns its ``uuid``;
 ``POST /errors/{uuid}/`` stores a report of that session; ``GET /usages/{uuid}`` is 0.1's
 ``retrieve_errors``. Reports that arrive this way are scrubbed like any other (0.1 clients send raw
-paths), get a server-made event id, and join the same issues as v1 reports. Two changes from 0.1,
-both for the users' sake: ``ip`` is always ``"hidden"`` (no address is stored), and the listings
-``GET /usages/`` and ``GET /errors/`` need the admin token unless ``max_transparency`` is on.
+paths), get a server-made event id, and join the same issues as v1 reports. Changes from 0.1,
+for the users' sake: ``ip`` is always ``"hidden"`` (no address is stored), and the listings
+``GET /usages/`` and ``GET /errors/`` need the admin token unless ``max_transparency`` is on; then
+anybody else sees each session's label in ``uuid`` / ``usage_uuid``, never the uuid itself (it is
+the key to write into that session).
 """
 
 from __future__ import annotations
@@ -97,9 +99,10 @@ def read_usage(uuid: str, session: SessionDep, _guarded: GuardedStateDep) -> Leg
     responses=answers(401, 403, 422, 503),
 )
 def read_usages(
-    session: SessionDep, _reader: ReaderDep, skip: Skip = 0, limit: Limit = 100
+    session: SessionDep, reader: ReaderDep, skip: Skip = 0, limit: Limit = 100
 ) -> List[LegacyUsage]:
-    return crud_legacy.list_usages(session=session, skip=skip, limit=limit)
+    usages = crud_legacy.list_usages(session=session, skip=skip, limit=limit)
+    return [reader.legacy_usage(usage) for usage in usages]
 
 
 @router.get(
@@ -109,6 +112,7 @@ def read_usages(
     responses=answers(401, 403, 422, 503),
 )
 def read_errors(
-    session: SessionDep, _reader: ReaderDep, skip: Skip = 0, limit: Limit = 100
+    session: SessionDep, reader: ReaderDep, skip: Skip = 0, limit: Limit = 100
 ) -> List[LegacyError]:
-    return crud_legacy.list_legacy_errors(session=session, skip=skip, limit=limit)
+    errors = crud_legacy.list_legacy_errors(session=session, skip=skip, limit=limit)
+    return [reader.legacy_error(error) for error in errors]
