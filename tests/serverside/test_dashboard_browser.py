@@ -243,3 +243,27 @@ def test_hostile_report_renders_as_text_and_fires_no_dialog(
     other.set_content(f"<p>{SCRIPT}</p>")
     assert watched.dialogs == ["1"]
     watched.dialogs.clear()
+
+
+BIDI = "\u202e\u2066\u200f"  # right-to-left override, a left-to-right isolate, a right-to-left mark
+
+
+def test_bidi_controls_in_a_report_are_shown_not_obeyed(live_server: LiveServer, watched: Watched) -> None:
+    hostile = make_event(
+        notebook=f"nb {BIDI}gnp.exe",
+        error_message=f"access {BIDI}denied",
+        first_line=f"is_admin = False  # {BIDI} ; is_admin = True",
+    )
+    answer = httpx.post(live_server.url("/api/v1/events"), json=hostile, timeout=10)
+    assert answer.status_code == 201, answer.text
+    issue_id = answer.json()["issue_id"]
+    page, base = watched.page, live_server.base_url
+    sign_in(watched, base)
+    for path in ["/", "/issues", f"/issues/{issue_id}", f"/issues/{issue_id}/reports"]:
+        page.goto(base + path)
+        watched.shot("bidi-" + (path.strip("/").replace("/", "-") or "overview"))
+        shown = page.inner_text("main")
+        assert not set(BIDI) & set(shown), path
+        assert "[U+202E][U+2066][U+200F]" in shown, path
+    page.goto(f"{base}/issues/{issue_id}")
+    assert page.inner_text("#error-message") == "access [U+202E][U+2066][U+200F]denied"

@@ -1,8 +1,8 @@
 """Rendering a page: the Jinja2 templates (autoescaped), the context every page shares, the CSRF cookie.
 
 Every template gets ``viewer`` (admin or not, public or not) and ``csrf`` (the token its forms
-carry). A browser without a CSRF nonce cookie gets one with the page, so the forms on that very
-page are valid when submitted.
+carry); everything it prints shows bidi controls visibly (``shown``). A browser without a CSRF
+nonce cookie gets one with the page, so the forms on that very page are valid when submitted.
 """
 
 from __future__ import annotations
@@ -13,17 +13,29 @@ from typing import Any, Dict, Optional
 from urllib.parse import urlencode
 
 import jinja2
+import markupsafe
 from fastapi import Request
 from fastapi.templating import Jinja2Templates
 from starlette.responses import Response
 
 from ..._version import __version__
+from ...inert_text import visible_bidi
 from . import _signing
 from .deps import CSRF_COOKIE, Viewer, cookie_name
 
 HERE = Path(__file__).resolve().parent.parent
 TEMPLATES_DIR = HERE / "templates"
 STATIC_DIR = HERE / "static"
+
+
+
+def shown(value: Any) -> Any:
+    """Every ``{{ value }}`` a template prints: text with its bidi controls made visible (``[U+202E]``),
+    so a stranger's text cannot reorder what the reader sees; markup our macros made is already shown."""
+    if isinstance(value, str) and not isinstance(value, markupsafe.Markup):
+        return visible_bidi(value)
+    return value
+
 
 # autoescape for every template whatever its name; undefined names fail loudly instead of printing "".
 environment = jinja2.Environment(
@@ -32,6 +44,7 @@ environment = jinja2.Environment(
     undefined=jinja2.StrictUndefined,
     trim_blocks=True,
     lstrip_blocks=True,
+    finalize=shown,
 )
 templates = Jinja2Templates(env=environment)
 
