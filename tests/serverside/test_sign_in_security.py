@@ -14,6 +14,8 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from notebook_error_reporter.serverside.colab_ranges import parse_networks
+from notebook_error_reporter.serverside.core.addresses import reached_over_https
 from notebook_error_reporter.serverside.pages.deps import ADMIN_COOKIE, CSRF_COOKIE
 
 from .conftest import MakeClient
@@ -253,3 +255,13 @@ def test_direct_tls_counts_as_https(make_client: MakeClient) -> None:
     form = client.get("/signin")
     assert "Secure" in set_cookies(form)["__Host-" + CSRF_COOKIE]
     assert "strict-transport-security" in form.headers
+
+
+def test_only_a_trusted_proxy_nearest_us_says_whether_the_client_used_https() -> None:
+    trusted = parse_networks(("10.0.0.0/8",))
+    assert reached_over_https("http", PROXY, ["http, https"], trusted)
+    assert reached_over_https("http", PROXY, ["HTTPS"], trusted)
+    assert not reached_over_https("http", PROXY, ["https, http"], trusted)
+    assert not reached_over_https("http", "203.0.113.9", ["https"], trusted)
+    assert not reached_over_https("http", PROXY, ["https"], ())
+    assert reached_over_https("https", None, [], ())

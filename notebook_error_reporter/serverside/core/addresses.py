@@ -74,7 +74,7 @@ def reached_over_https(
     (the nearest hop's, the last value)."""
     if scheme == "https":
         return True
-    if not in_networks(parse_address(peer), trusted_proxies):
+    if not trusted_proxies or not in_networks(parse_address(peer), trusted_proxies):
         return False
     protos = [proto.strip().lower() for header in forwarded_proto for proto in header.split(",")]
     return bool(protos) and protos[-1] == "https"
