@@ -83,7 +83,7 @@ def is_https(request: Request, state: ServerState) -> bool:
     """Whether the client reached us over HTTPS (directly, or via a trusted proxy that says so)."""
     peer = request.client.host if request.client else None
     forwarded = request.headers.getlist("x-forwarded-proto")
-    return reached_over_https(request.url.scheme, peer, forwarded, state.trusted_proxies)
+    return reached_over_https(request.scope.get("scheme", "http"), peer, forwarded, state.trusted_proxies)
 
 
 def check_admin_token(request: Request, state: ServerState, token: str) -> bool:
