@@ -120,7 +120,7 @@ def _digest_blocks(alerts: Sequence[ClaimedAlert], base_url: str) -> List[Dict[s
     return [
         {
             "type": "section",
-            "text": {"type": "mrkdwn", "text": f":rotating_light: {headline(alerts, _slack_quoted)}"},
+            "text": {"type": "mrkdwn", "text": f":rotating_light: *{headline(alerts, _slack_quoted)}*"},
         },
         {"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(lines)}},
     ]
