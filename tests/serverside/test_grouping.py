@@ -1,4 +1,4 @@
-"""Grouping into issues: the pure fingerprint, and counts, sessions, days and regressions through the API."""
+"""Grouping into issues through the API: counts, sessions, days, regressions (rule: test_fingerprint.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any, Dict, List
 
 from fastapi.testclient import TestClient
 
-from notebook_error_reporter.serverside.grouping import culprit, fingerprint, grouping_frames
+from notebook_error_reporter.serverside.grouping import culprit
 
 from .helpers import ADMIN, make_event
 
@@ -18,42 +18,6 @@ def frames(*pairs: Any) -> List[Dict[str, Any]]:
 
 
 BASE = frames(("<cell 3>", "<module>", 1), ("helpers.py", "load", 10))
-
-
-def test_fingerprint_ignores_line_numbers_and_cell_numbers() -> None:
-    moved = frames(("<cell 12>", "<module>", 5), ("helpers.py", "load", 99))
-    assert fingerprint("nb", "KeyError", BASE) == fingerprint("nb", "KeyError", moved)
-    legacy_cell = frames(("<ipython-input-4-1a2b3c>", "<module>", 1), ("helpers.py", "load", 10))
-    assert fingerprint("nb", "KeyError", legacy_cell) == fingerprint("nb", "KeyError", BASE)
-
-
-def test_fingerprint_separates_notebook_error_file_and_function() -> None:
-    reference = fingerprint("nb", "KeyError", BASE)
-    assert fingerprint("other", "KeyError", BASE) != reference
-    assert fingerprint("nb", "ValueError", BASE) != reference
-    assert (
-        fingerprint("nb", "KeyError", frames(("<cell 3>", "<module>", 1), ("helpers.py", "save", 10)))
-        != reference
-    )
-    assert (
-        fingerprint("nb", "KeyError", frames(("<cell 3>", "<module>", 1), ("tools.py", "load", 10)))
-        != reference
-    )
-    assert fingerprint("nb", "KeyError", BASE[:1]) != reference
-    assert len(reference) == 64 and int(reference, 16) >= 0
-
-
-def test_fingerprint_drops_machinery_on_top_and_omission_markers() -> None:
-    machinery = frames(
-        ("IPython/core/interactiveshell.py", "run_code", 3553),
-        ("<cell 3>", "<module>", 1),
-        ("<omitted>", "<5 frames omitted>", 0),
-        ("helpers.py", "load", 10),
-    )
-    assert grouping_frames(machinery) == [("<cell>", "<module>"), ("helpers.py", "load")]
-    assert fingerprint("nb", "KeyError", machinery) == fingerprint("nb", "KeyError", BASE)
-    only_machinery = frames(("IPython/core/interactiveshell.py", "run_code", 1))
-    assert grouping_frames(only_machinery) == [("IPython/core/interactiveshell.py", "run_code")]
 
 
 def test_culprit_is_the_innermost_frame() -> None:
@@ -78,6 +42,7 @@ def test_reports_of_the_same_code_group_into_one_issue_with_counts(client: TestC
             session_id=session_b,
             occurred_at=day1 + timedelta(days=1),
             traceback=frames(("<cell 9>", "<module>", 40), ("pandas/core/frame.py", "__getitem__", 1)),
+            execution_count=9,
         ),
     ]
     results = client.post("/api/v1/events/batch", json={"events": events}).json()["results"]

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Dict, List, Optional, Sequence, Set, Tuple
 
-from .. import grouping
+from ..grouping import fingerprints
 from ..scrub import CleanEvent
 from .known_ids import KnownIds
 
@@ -41,21 +41,6 @@ def unique(events: Sequence[CleanEvent]) -> Dict[str, CleanEvent]:
     for event in events:
         new.setdefault(event.event_id, event)
     return new
-
-
-def fingerprints(events: Dict[str, CleanEvent]) -> Dict[str, str]:
-    """Each report's fingerprint, computed once per notebook, error and traceback object: reports
-    with the same frames share one traceback tuple (``scrub``), and they are all alive here, so an
-    id stands for one traceback."""
-    computed: Dict[Tuple[str, str, int], str] = {}
-    prints: Dict[str, str] = {}
-    for event_id, e in events.items():
-        key = (e.notebook, e.error_name, id(e.traceback))
-        found = computed.get(key)
-        if found is None:
-            found = computed[key] = grouping.fingerprint(e.notebook, e.error_name, e.traceback)
-        prints[event_id] = found
-    return prints
 
 
 def remembered(

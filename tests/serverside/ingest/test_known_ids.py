@@ -59,7 +59,7 @@ def test_known_notebook_session_and_issue_cost_no_lookups(database: Database) ->
     known = KnownIds()
     first = clean()
     cold = statements_of(database, [first], known)
-    fingerprint = grouping.fingerprint(first.notebook, first.error_name, first.traceback)
+    fingerprint = grouping.fingerprints({first.event_id: first})[first.event_id]
     for table, key in (("notebook", first.notebook), ("session", first.session_id), ("issue", fingerprint)):
         assert known.lookup(table, [key])[1] == [], table
     again = dataclasses.replace(first, event_id=uuid.uuid4().hex)
