@@ -192,6 +192,9 @@ class Event(EventBase, table=True):
     received_at: datetime = Field(sa_type=UTCDateTime)
     client: Optional[Dict[str, Any]] = Field(default=None, sa_type=JSON)
     source: str = Field(default="v1", max_length=8, description="'v1' or '0.1', the API it came through.")
+    custom_fingerprint: Optional[List[str]] = Field(
+        default=None, sa_type=JSON, description="The client's own grouping, as it sent it (scrubbed)."
+    )
 
 
 class EventPublic(EventBase):

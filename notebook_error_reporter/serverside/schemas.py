@@ -16,6 +16,8 @@ from typing import Annotated, Any, Dict, List, Literal, Optional
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from ..fingerprint import MAX_PART_CHARS, MAX_PARTS
+
 MAX_NOTEBOOK = 200
 MAX_ERROR_NAME = 200
 MAX_MESSAGE = 4000  # the client cuts at 2,000
@@ -105,6 +107,13 @@ class EventCreate(_Strict):
     execution_count: int = Field(ge=-1, le=INT32, description="The cell's count; -1 when unknown.")
     occurred_at: Timestamp
     client: Optional[ClientCreate] = None
+    fingerprint: Optional[List[Annotated[str, Field(max_length=MAX_PART_CHARS)]]] = Field(
+        default=None,
+        min_length=1,
+        max_length=MAX_PARTS,
+        description="The client's own grouping (set by before_send): reports with the same list are one "
+        'issue of their notebook; "{{ default }}" stands for the server\'s own fingerprint.',
+    )
 
     model_config = ConfigDict(
         json_schema_extra={

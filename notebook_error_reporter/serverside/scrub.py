@@ -25,6 +25,7 @@ from datetime import datetime
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from ..event import cell_name, function_name, select_frames, truncate
+from ..fingerprint import MAX_PART_CHARS
 from ..privacy import PrivacyContext, scrub_text, strip_filename
 from . import schemas
 
@@ -64,6 +65,7 @@ class CleanEvent:
     occurred_at: datetime
     client: Optional[Dict[str, str]] = None
     source: str = "v1"
+    fingerprint: Optional[Tuple[str, ...]] = None  # the client's own grouping (``before_send``)
 
 
 def storable(text: str) -> str:
@@ -215,7 +217,15 @@ def clean_event(event: schemas.EventCreate) -> CleanEvent:
         execution_count=event.execution_count,
         occurred_at=schemas.parse_timestamp(event.occurred_at),
         client=clean_client(event.client.model_dump() if event.client is not None else None),
+        fingerprint=clean_fingerprint(event.fingerprint),
     )
+
+
+def clean_fingerprint(parts: Optional[Sequence[str]]) -> Optional[Tuple[str, ...]]:
+    """A report's own fingerprint, each part scrubbed like any text it sends."""
+    if parts is None:
+        return None
+    return tuple(scrub_repeated(part, MAX_PART_CHARS) for part in parts)
 
 
 def legacy_library_path(filename: str) -> str:

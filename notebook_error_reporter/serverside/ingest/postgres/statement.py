@@ -37,6 +37,7 @@ _EVENT_COLUMNS = (
     ("occurred_at", "timestamptz"),
     ("client", "json"),
     ("source", "varchar"),
+    ("custom_fingerprint", "json"),
 )
 EVENT_FIELDS = tuple(name for name, _ in _EVENT_COLUMNS)
 
