@@ -5,6 +5,7 @@
                           [--slack-webhook-url URL] [--alert-webhook-url URL] [--public-base-url URL]
     notebook-error-server purge --older-than-days N [--database-url URL]
     notebook-error-server migrate [--database-url URL]
+    notebook-error-server regroup [--database-url URL]
 
 Defaults: 127.0.0.1:8000 and the SQLite file ``notebook_errors.db`` in the working directory. Every
 flag has an environment variable (``NOTEBOOK_ERROR_REPORTER_<FLAG>``, and ``DATABASE_URL``); a flag
@@ -29,7 +30,7 @@ from .core.config import DEFAULT_DATABASE_FILE, PREFIX, Settings, sqlite_path
 
 FACTORY = "notebook_error_reporter.serverside.asgi:app_from_env"
 TOKEN_SUFFIX = ".admin_token"
-COMMANDS = ("serve", "purge", "migrate")
+COMMANDS = ("serve", "purge", "migrate", "regroup")
 
 
 def _out(text: str) -> None:
@@ -94,6 +95,16 @@ def _purge_parser() -> argparse.ArgumentParser:
 def _migrate_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="notebook-error-server migrate", description="Create or upgrade the database schema."
+    )
+    _database_option(parser)
+    return parser
+
+
+def _regroup_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="notebook-error-server regroup",
+        description="Put every stored report into the issue today's grouping gives it "
+        "(stop the server first).",
     )
     _database_option(parser)
     return parser
@@ -230,6 +241,27 @@ def migrate(argv: Sequence[str]) -> int:
     return 0
 
 
+def regroup(argv: Sequence[str]) -> int:
+    args = _regroup_parser().parse_args(argv)
+    settings = Settings.from_env(database_url=args.database_url)
+    from . import create_db
+    from .core.db import Database
+    from .regroup import regroup as regroup_reports
+
+    create_db(settings.database_url)
+    database = Database(settings.database_url)
+    try:
+        with database.write_engine.begin() as connection:
+            done = regroup_reports(connection)
+    finally:
+        database.dispose()
+    _out(
+        f"regroup: {done.reports} report(s), {done.reports_moved} moved; "
+        f"{done.issues_before} issue(s) before, {done.issues_after} now"
+    )
+    return 0
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     command = args.pop(0) if args and args[0] in COMMANDS else "serve"
@@ -238,6 +270,8 @@ def main(argv: Optional[List[str]] = None) -> int:
             return purge(args)
         if command == "migrate":
             return migrate(args)
+        if command == "regroup":
+            return regroup(args)
         return serve(args)
     except ValueError as error:  # a bad setting: say which, no traceback
         sys.stderr.write(f"notebook-error-server: {error}\n")

@@ -22,7 +22,7 @@ def test_create_db_builds_the_newest_schema_and_is_idempotent(database_url: str)
     create_db(database_url)
     database = Database(database_url)
     try:
-        assert schema.current_revision(database) == schema.head_revision() == "0002"
+        assert schema.current_revision(database) == schema.head_revision() == "0003"
         tables = set(inspect(database.engine).get_table_names())
         assert {
             "notebook",
@@ -70,7 +70,13 @@ def test_migration_files_are_package_data() -> None:
     globs = config["tool"]["setuptools"]["package-data"]["notebook_error_reporter"]
     package = ROOT / "notebook_error_reporter"
     files = [p for p in schema.MIGRATIONS_DIR.rglob("*") if p.is_file() and "__pycache__" not in p.parts]
-    expected = {"env.py", "script.py.mako", "0001_initial_schema.py", "0002_alert_outbox.py"}
+    expected = {
+        "env.py",
+        "script.py.mako",
+        "0001_initial_schema.py",
+        "0002_alert_outbox.py",
+        "0003_regroup.py",
+    }
     assert {p.name for p in files} >= expected
     for path in files:
         relative = path.relative_to(package).as_posix()

@@ -1,0 +1,102 @@
+"""Regrouping: a 0.2.0 database is regrouped by migration 0003, and again by the CLI to no effect."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from typing import Any, Dict, List
+
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+
+from notebook_error_reporter.fingerprint import fingerprint
+from notebook_error_reporter.serverside import create_db
+from notebook_error_reporter.serverside.cli import main
+from notebook_error_reporter.serverside.core.db import Database
+
+from .conftest import MakeClient
+from .helpers import ADMIN
+from .old_database import fixture_rows, load_0_2_0
+
+
+def _rows(database_url: str, sql: str) -> List[Dict[str, Any]]:
+    database = Database(database_url)
+    try:
+        with database.engine.connect() as connection:
+            return [dict(row._mapping) for row in connection.execute(text(sql))]
+    finally:
+        database.dispose()
+
+
+def _issues(client: TestClient) -> Dict[str, Dict[str, Any]]:
+    answer = client.get("/api/v1/issues?limit=100", headers=ADMIN)
+    assert answer.status_code == 200, answer.text
+    return {issue["message"]: issue for issue in answer.json()["items"]}
+
+
+def test_migration_0003_regroups_a_0_2_0_database(database_url: str, make_client: MakeClient) -> None:
+    load_0_2_0(database_url)
+    before = fixture_rows()
+    create_db(database_url)
+    issues = _issues(make_client())
+
+    # Two cells' KeyErrors were one resolved issue: now one each, both still resolved; the part
+    # with the old issue's first report keeps its id, and the purged report's count.
+    structures, config = issues["'protein_id'"], issues["'api_url'"]
+    assert structures["id"] == 3 and config["id"] != 3
+    assert (structures["status"], config["status"]) == ("resolved", "resolved")
+    assert (structures["event_count"], config["event_count"]) == (3, 1)
+    assert structures["session_count"] == 3, "the purged report's session stays counted"
+    assert structures["first_seen"].startswith("2026-11-17"), "and its time"
+    # Different rows from one cell, and one line's division by zero: one issue each, as before.
+    assert issues["'row 17'"]["id"] == 6 and issues["'row 17'"]["event_count"] == 2
+    ratios = issues["division by zero"]
+    assert (ratios["id"], ratios["status"], ratios["event_count"], ratios["session_count"]) == (
+        1,
+        "ignored",
+        3,
+        3,
+    )
+    # Two missing modules, two issues; two problems without frames, told apart by their messages.
+    assert {"No module named 'Bio'", "No module named 'rdkit'"} <= set(issues)
+    assert issues["[Errno 2] No such file or directory: 'data/2024-05.csv'"]["event_count"] == 2
+    assert issues["[Errno 111] Connection refused"]["event_count"] == 1
+    # A v1 and a 0.1 report of one cell stay one issue.
+    assert issues["x and y must have the same length"]["event_count"] == 2
+    assert len(issues) == 9
+
+    # Nothing lost: every count adds up as before, and the daily and session rows match the issues.
+    assert sum(i["event_count"] for i in issues.values()) == sum(i["event_count"] for i in before["issue"])
+    for issue in issues.values():
+        detail = make_client().get(f"/api/v1/issues/{issue['id']}", headers=ADMIN).json()
+        assert sum(day["count"] for day in detail["daily"]) == issue["event_count"], issue["message"]
+    sessions = Counter(row["issue_id"] for row in _rows(database_url, "SELECT issue_id FROM issue_session"))
+    assert {i["id"]: i["session_count"] for i in issues.values()} == dict(sessions)
+    alerts = _rows(
+        database_url, "SELECT alert.id, issue.id AS issue FROM alert LEFT JOIN issue ON issue.id = issue_id"
+    )
+    assert len(alerts) == len(before["alert"]) and all(a["issue"] is not None for a in alerts)
+
+    # Every report is in the issue its fingerprint names.
+    stored = _rows(
+        database_url,
+        "SELECT notebook.name AS notebook, event.error_name, error_message, traceback, first_line,"
+        " execution_count, issue.fingerprint FROM event JOIN issue ON issue.id = event.issue_id"
+        " JOIN notebook ON notebook.id = event.notebook_id",
+    )
+    assert len(stored) == len(before["event"])
+    for row in stored:
+        frames = row["traceback"] if isinstance(row["traceback"], list) else json.loads(row["traceback"])
+        assert row["fingerprint"] == fingerprint(
+            notebook=row["notebook"],
+            error_name=row["error_name"],
+            error_message=row["error_message"],
+            frames=frames,
+            first_line=row["first_line"],
+            execution_count=row["execution_count"],
+        )
+
+    # The command does the same, and a second regrouping changes nothing.
+    issue_rows = _rows(database_url, "SELECT * FROM issue ORDER BY id")
+    assert main(["regroup", "--database-url", database_url]) == 0
+    assert _rows(database_url, "SELECT * FROM issue ORDER BY id") == issue_rows
