@@ -16,6 +16,7 @@ from . import notice
 from .capture import Capture, cell_files, install, registry_for, resolve_method
 from .environment import client_info, opt_out_variable, privacy_context
 from .event import MAX_FRAMES, build_event
+from .fingerprint import checked_custom
 from .stats import ReporterStats
 from .types import EventMessageType
 
@@ -193,8 +194,22 @@ class ErrorEvent:
                 "notebook_error_reporter: before_send returned %s, not a dict; dropped", type(result)
             )
             return None
-        return result
+        return _with_valid_fingerprint(result)
 
     def __repr__(self) -> str:
         state = f"enabled ({self.method})" if self.enabled else "disabled"
         return f"<{type(self).__name__} notebook={self.notebook!r} {state}>"
+
+
+def _with_valid_fingerprint(event: EventMessageType) -> EventMessageType:
+    """The report with a fingerprint ``before_send`` set, if it is a valid one; else without it
+    (a server would refuse the whole report for it)."""
+    if "fingerprint" not in event:
+        return event
+    try:
+        checked_custom(event.get("fingerprint"))
+    except ValueError as error:
+        logger.warning("notebook_error_reporter: before_send set an invalid fingerprint, left out: %s", error)
+        event = dict(event)  # type: ignore[assignment]
+        event.pop("fingerprint", None)
+    return event

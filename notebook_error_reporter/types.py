@@ -28,8 +28,8 @@ class ClientInfoType(TypedDict):
     platform: str
 
 
-class EventMessageType(TypedDict):
-    """One error report, exactly as it is spooled and sent (see DESIGN.md, wire format)."""
+class _EventFields(TypedDict):
+    """The fields every report has."""
 
     event_id: str
     session_id: str
@@ -41,6 +41,16 @@ class EventMessageType(TypedDict):
     execution_count: int
     occurred_at: str
     client: ClientInfoType
+
+
+class EventMessageType(_EventFields, total=False):
+    """One error report, exactly as it is spooled and sent (see DESIGN.md, wire format).
+
+    ``fingerprint`` is optional: ``before_send`` may set it to group reports its own way (a list
+    of up to 10 strings; ``"{{ default }}"`` stands for the usual fingerprint).
+    """
+
+    fingerprint: List[str]
 
 
 __all__ = ["ClientInfoType", "EventMessageType", "TracebackDetailsType"]

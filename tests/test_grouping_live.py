@@ -1,0 +1,136 @@
+"""What an issue is, end to end: real IPython cells report to the real server (SQLite or PostgreSQL).
+
+The examples of the grouping rule (``notebook_error_reporter/fingerprint.py``): two cells' KeyErrors
+are two issues with their own messages; one cell's KeyErrors with different data, re-run and
+renumbered, are one; a division by zero in many sessions is one; ``before_send`` may group its way.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Dict, Iterator, List
+
+import pytest
+import requests
+from IPython.core.interactiveshell import InteractiveShell
+from serverside.live_server import live_server  # noqa: F401 (the fixture)
+from waiting import run
+
+from notebook_error_reporter import ErrorServer, sender, spool
+
+FAST: Dict[str, Any] = {"backoff_base": 0.05, "backoff_cap": 0.3, "flush_at_exit": 0.0, "quiet": True}
+
+
+@pytest.fixture
+def server(live_server: Any) -> Any:  # noqa: F811 (the fixture imported above)
+    """The real server on the suite's database (SQLite, or PostgreSQL when the suite has one)."""
+    return live_server
+
+
+@pytest.fixture
+def reporters() -> Iterator[List[ErrorServer]]:
+    made: List[ErrorServer] = []
+    yield made
+    for reporter in made:
+        reporter.close()
+    sender._worker.flush(10)
+    spool._forget_spools_for_tests()
+
+
+def reporter_for(server: Any, reporters: List[ErrorServer], tmp_path: Path, **options: Any) -> ErrorServer:
+    reporter = ErrorServer(
+        server.base_url, "grouping", spool_path=str(tmp_path / "spool.sqlite3"), **{**FAST, **options}
+    )
+    reporters.append(reporter)
+    return reporter
+
+
+def issues(server: Any) -> List[Dict[str, Any]]:
+    answer = requests.get(
+        server.url("/api/v1/issues"), params={"limit": 100}, headers=server.admin_headers, timeout=10
+    )
+    answer.raise_for_status()
+    items: List[Dict[str, Any]] = answer.json()["items"]
+    return items
+
+
+def by_message(server: Any) -> Dict[str, Dict[str, Any]]:
+    return {issue["message"]: issue for issue in issues(server)}
+
+
+@pytest.mark.usefixtures("fail_on_internal_errors")
+def test_two_cells_keyerrors_are_two_issues_each_with_its_message(
+    shell: InteractiveShell,
+    server: Any,
+    reporters: List[ErrorServer],
+    tmp_path: Path,
+) -> None:
+    reporter = reporter_for(server, reporters, tmp_path)
+    reporter.enable(shell)
+    run(shell, "# Load the structures\nstructures = {}\nstructures['protein_id']")
+    run(shell, "# Read the config\nconfig = {}\nconfig['api_url']")
+    assert reporter.flush(20) and reporter.stats.sent == 2
+    found = by_message(server)
+    assert set(found) == {"'protein_id'", "'api_url'"}
+    assert [found[m]["event_count"] for m in ("'protein_id'", "'api_url'")] == [1, 1]
+
+
+@pytest.mark.usefixtures("fail_on_internal_errors")
+def test_one_cell_with_other_data_rerun_and_renumbered_is_one_issue(
+    shell: InteractiveShell,
+    server: Any,
+    reporters: List[ErrorServer],
+    tmp_path: Path,
+) -> None:
+    reporter = reporter_for(server, reporters, tmp_path)
+    reporter.enable(shell)
+    run(shell, "# Rows\nrows = {}\nrows['row 17']")
+    run(shell, "x = 1")  # the next run of the cell gets another number
+    run(shell, "# Rows\nrows = {}\nrows['row 18']")
+    run(shell, "# Rows\n\n\nrows = {}\nrows['row 18']")  # its line moved too
+    assert reporter.flush(20) and reporter.stats.sent == 3
+    (issue,) = issues(server)
+    assert issue["event_count"] == 3 and issue["message"] == "'row 17'"
+
+
+@pytest.mark.usefixtures("fail_on_internal_errors")
+def test_division_by_zero_from_one_line_in_many_sessions_is_one_issue(
+    shell: InteractiveShell,
+    server: Any,
+    reporters: List[ErrorServer],
+    tmp_path: Path,
+) -> None:
+    for session in range(5):
+        reporter = reporter_for(server, reporters, tmp_path / str(session))
+        reporter.enable(shell)
+        run(shell, "# Ratios\nratio = 1 / 0")
+        assert reporter.flush(20)
+        reporter.disable()
+    (issue,) = issues(server)
+    assert (issue["event_count"], issue["session_count"]) == (5, 5)
+
+
+@pytest.mark.usefixtures("fail_on_internal_errors")
+def test_before_send_fingerprint_is_honoured_and_a_bad_one_left_out(
+    shell: InteractiveShell,
+    server: Any,
+    reporters: List[ErrorServer],
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    def group(event: Dict[str, Any]) -> Dict[str, Any]:
+        if "database" in event["first_line"]:
+            event["fingerprint"] = ["database-down"]
+        if "bad" in event["first_line"]:
+            event["fingerprint"] = ["too", "many"] * 6
+        return event
+
+    reporter = reporter_for(server, reporters, tmp_path, before_send=group)
+    reporter.enable(shell)
+    run(shell, "# Query the database\nraise ConnectionError('db1 refused')")
+    run(shell, "# Save to the database\nraise TimeoutError('db2 timed out')")
+    run(shell, "# A bad grouping\n{}['x']")
+    assert reporter.flush(20) and (reporter.stats.sent, reporter.stats.dropped) == (3, 0)
+    found = issues(server)
+    assert sorted(issue["event_count"] for issue in found) == [1, 2]
+    assert "invalid fingerprint, left out: fingerprint must have 1 to 10 parts" in caplog.text
