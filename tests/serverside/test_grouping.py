@@ -91,3 +91,18 @@ def test_an_ignored_issue_stays_ignored_and_keeps_counting(client: TestClient) -
     client.post("/api/v1/events", json=make_event())
     issue = _issue(client, issue_id)
     assert issue["status"] == "ignored" and issue["regression"] is False and issue["event_count"] == 2
+
+
+def test_a_reports_own_fingerprint_is_validated_and_honoured(client: TestClient) -> None:
+    plain = client.post("/api/v1/events", json=make_event()).json()["issue_id"]
+    same = client.post("/api/v1/events", json=make_event(fingerprint=["{{ default }}"])).json()["issue_id"]
+    assert same == plain, '"{{ default }}" alone is the server\'s own grouping'
+    own = [
+        client.post("/api/v1/events", json=make_event(fingerprint=["db-down"], **fields)).json()["issue_id"]
+        for fields in ({}, {"error_name": "TimeoutError", "first_line": "# Save"})
+    ]
+    assert own[0] == own[1] != plain
+    for bad in (["x"] * 11, ["x" * 201], [], "db-down", [1]):
+        answer = client.post("/api/v1/events", json=make_event(fingerprint=bad))
+        assert answer.status_code == 422 and "fingerprint" in answer.text, bad
+    assert client.get("/api/v1/issues", headers=ADMIN).json()["total"] == 2

@@ -15,7 +15,7 @@ from notebook_error_reporter.serverside.cli import main
 from notebook_error_reporter.serverside.core.db import Database
 
 from .conftest import MakeClient
-from .helpers import ADMIN
+from .helpers import ADMIN, make_event
 from .old_database import fixture_rows, load_0_2_0
 
 
@@ -100,3 +100,37 @@ def test_migration_0003_regroups_a_0_2_0_database(database_url: str, make_client
     issue_rows = _rows(database_url, "SELECT * FROM issue ORDER BY id")
     assert main(["regroup", "--database-url", database_url]) == 0
     assert _rows(database_url, "SELECT * FROM issue ORDER BY id") == issue_rows
+
+
+def test_regroup_merges_issues_and_moves_the_alerts_of_the_one_deleted(
+    database_url: str, make_client: MakeClient
+) -> None:
+    client = make_client()
+    first = client.post("/api/v1/events", json=make_event(error_message="'a'")).json()["issue_id"]
+    # The same failure, stored apart by its own fingerprint; then the client's grouping is forgotten.
+    second = client.post("/api/v1/events", json=make_event(error_message="'b'", fingerprint=["apart"])).json()
+    client.patch(f"/api/v1/issues/{first}", json={"status": "ignored"}, headers=ADMIN)
+    database = Database(database_url)
+    try:
+        with database.write_engine.begin() as connection:
+            connection.execute(text("UPDATE event SET custom_fingerprint = NULL"))
+    finally:
+        database.dispose()
+    alerts_before = [
+        a
+        for a in _rows(database_url, "SELECT id, issue_id FROM alert")
+        if a["issue_id"] == second["issue_id"]
+    ]
+    assert alerts_before
+
+    assert main(["regroup", "--database-url", database_url]) == 0
+
+    issues = _issues(client)
+    assert list(issues) == ["'a'"]
+    merged = issues["'a'"]
+    assert (merged["id"], merged["event_count"], merged["session_count"]) == (first, 2, 2)
+    assert merged["status"] == "open", "open wins over ignored"
+    alert_ids = {a["id"] for a in alerts_before}
+    moved = [a for a in _rows(database_url, "SELECT id, issue_id FROM alert") if a["id"] in alert_ids]
+    assert len(moved) == len(alert_ids) and {row["issue_id"] for row in moved} == {first}
+    assert client.get(f"/api/v1/issues/{second['issue_id']}", headers=ADMIN).status_code == 404
