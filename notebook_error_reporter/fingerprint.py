@@ -105,14 +105,14 @@ def normalise_message(message: str) -> str:
     return text.strip()[:MAX_MESSAGE_KEY_CHARS]
 
 
-def message_key(error_name: str, error_message: str, place_: Place) -> str:
+def message_key(error_name: str, error_message: str, cell_named: bool) -> str:
     """What of the message joins the fingerprint: a missing module's name, the normalised message
-    when no cell frame names the place, else nothing."""
+    unless a cell frame names the place (``cell_named``, see ``has_cell``), else nothing."""
     if error_name in _IMPORT_ERRORS:
         missing = _MISSING_MODULE.search(error_message)
         if missing is not None:
             return "module " + missing.group(1)
-    return "" if has_cell(place_) else normalise_message(error_message)
+    return "" if cell_named else normalise_message(error_message)
 
 
 def _digest(parts: Any) -> str:
@@ -148,7 +148,9 @@ def fingerprint(
 ) -> str:
     """The issue key of one report (see the module docstring)."""
     where = place(frames, first_line, execution_count)
-    return combine(notebook, error_name, where, message_key(error_name, error_message, where), custom)
+    return combine(
+        notebook, error_name, where, message_key(error_name, error_message, has_cell(where)), custom
+    )
 
 
 def of_report(report: Mapping[str, Any]) -> str:

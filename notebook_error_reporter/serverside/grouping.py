@@ -6,40 +6,49 @@ client); this module applies it to the server's reports cheaply and names where 
 
 from __future__ import annotations
 
-from typing import Any, Dict, Mapping, Optional, Sequence, Tuple
+from typing import Any, Dict, Mapping, Sequence, Tuple
 
 from .. import fingerprint as rule
 from ..fingerprint import OMITTED
 from .scrub import CleanEvent
 
+MEMO_SIZE = 4096
+# Places and keys met lately, by traceback object: ``scrub`` hands out one tuple for the same frames
+# (while it remembers them), so repeated reports cost two dict lookups. Each entry holds its
+# traceback, so the object's id cannot stand for another one while the entry lives.
+_places: Dict[Tuple[int, str, int], Tuple[Any, rule.Place, bool]] = {}
+_keys: Dict[Tuple[Any, ...], Tuple[Any, str]] = {}
+
 
 def fingerprints(events: Mapping[str, CleanEvent]) -> Dict[str, str]:
-    """Each report's fingerprint, by event id.
+    """Each report's fingerprint, by event id (``notebook_error_reporter.fingerprint``).
 
-    The place is worked out once per traceback object, first line and count: reports with the
-    same frames share one traceback tuple (``scrub``) and are all alive here, so an id stands for
-    one traceback. The key is then made once per distinct place and message part.
+    The place is worked out once per traceback object, first line and count, and the key once per
+    place, notebook, error, message part and own fingerprint (remembered across calls, see above).
     """
-    places: Dict[Tuple[int, str, int], rule.Place] = {}
-    keys: Dict[Tuple[str, str, rule.Place, str, Optional[Tuple[str, ...]]], str] = {}
     prints: Dict[str, str] = {}
     for event_id, e in events.items():
         place_key = (id(e.traceback), e.first_line, e.execution_count)
-        where = places.get(place_key)
-        if where is None:
-            where = places[place_key] = rule.place(e.traceback, e.first_line, e.execution_count)
-        parts = (
-            e.notebook,
-            e.error_name,
-            where,
-            rule.message_key(e.error_name, e.error_message, where),
-            e.fingerprint,
-        )
-        found = keys.get(parts)
-        if found is None:
-            found = keys[parts] = rule.combine(*parts)
-        prints[event_id] = found
+        known_place = _places.get(place_key)
+        if known_place is None or known_place[0] is not e.traceback:
+            where = rule.place(e.traceback, e.first_line, e.execution_count)
+            known_place = _remember(_places, place_key, (e.traceback, where, rule.has_cell(where)))
+        _, where, cell_named = known_place
+        message = rule.message_key(e.error_name, e.error_message, cell_named)
+        key = (place_key, e.notebook, e.error_name, message, e.fingerprint)
+        known_key = _keys.get(key)
+        if known_key is None or known_key[0] is not e.traceback:
+            digest = rule.combine(e.notebook, e.error_name, where, message, e.fingerprint)
+            known_key = _remember(_keys, key, (e.traceback, digest))
+        prints[event_id] = known_key[1]
     return prints
+
+
+def _remember(memo: Dict[Any, Any], key: Any, value: Any) -> Any:
+    if len(memo) >= MEMO_SIZE:
+        memo.clear()
+    memo[key] = value
+    return value
 
 
 def culprit(frames: Sequence[Mapping[str, Any]]) -> str:
