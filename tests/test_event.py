@@ -22,7 +22,7 @@ from notebook_error_reporter.types import ClientInfoType, EventMessageType
 
 CONTEXT = PrivacyContext(home="/home/alice", user="alice", hostname="alice-laptop")
 CLIENT: ClientInfoType = {"reporter": "0.2.0", "python": "3.11.7", "ipython": "9.0.0", "platform": "linux"}
-WIRE_KEYS = set(EventMessageType.__annotations__)
+WIRE_KEYS = set(EventMessageType.__required_keys__)  # "fingerprint" is only before_send's to set
 
 
 def event_for(error: BaseException, raw_cell: str = "x", **kwargs: Any) -> EventMessageType:

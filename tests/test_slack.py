@@ -29,7 +29,7 @@ from notebook_error_reporter.types import EventMessageType
 
 pytestmark = pytest.mark.usefixtures("fail_on_internal_errors")
 METHODS = ["events", "showtraceback"]
-WIRE_KEYS = set(EventMessageType.__annotations__)
+WIRE_KEYS = set(EventMessageType.__required_keys__)
 
 
 @pytest.fixture
