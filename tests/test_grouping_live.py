@@ -8,15 +8,17 @@ renumbered, are one; a division by zero in many sessions is one; ``before_send``
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Dict, Iterator, List
+from typing import Any, Dict, Iterator, List, Set
 
 import pytest
 import requests
 from IPython.core.interactiveshell import InteractiveShell
 from serverside.live_server import live_server  # noqa: F401 (the fixture)
+from sqlalchemy import create_engine, text
 from waiting import run
 
 from notebook_error_reporter import ErrorServer, sender, spool
+from notebook_error_reporter.fingerprint import of_report
 
 FAST: Dict[str, Any] = {"backoff_base": 0.05, "backoff_cap": 0.3, "flush_at_exit": 0.0, "quiet": True}
 
@@ -60,12 +62,15 @@ def by_message(server: Any) -> Dict[str, Dict[str, Any]]:
 
 @pytest.mark.usefixtures("fail_on_internal_errors")
 def test_two_cells_keyerrors_are_two_issues_each_with_its_message(
-    shell: InteractiveShell,
-    server: Any,
-    reporters: List[ErrorServer],
-    tmp_path: Path,
+    shell: InteractiveShell, server: Any, reporters: List[ErrorServer], tmp_path: Path
 ) -> None:
-    reporter = reporter_for(server, reporters, tmp_path)
+    sent: List[Dict[str, Any]] = []
+
+    def keep(event: Dict[str, Any]) -> Dict[str, Any]:
+        sent.append(dict(event))
+        return event
+
+    reporter = reporter_for(server, reporters, tmp_path, before_send=keep)
     reporter.enable(shell)
     run(shell, "# Load the structures\nstructures = {}\nstructures['protein_id']")
     run(shell, "# Read the config\nconfig = {}\nconfig['api_url']")
@@ -73,6 +78,17 @@ def test_two_cells_keyerrors_are_two_issues_each_with_its_message(
     found = by_message(server)
     assert set(found) == {"'protein_id'", "'api_url'"}
     assert [found[m]["event_count"] for m in ("'protein_id'", "'api_url'")] == [1, 1]
+    # The client computes the server's key of each report (to find its issue without asking).
+    assert stored_fingerprints(server) == {of_report(event) for event in sent}
+
+
+def stored_fingerprints(server: Any) -> Set[str]:
+    engine = create_engine(server.database_url)
+    try:
+        with engine.connect() as connection:
+            return set(connection.execute(text("SELECT fingerprint FROM issue")).scalars())
+    finally:
+        engine.dispose()
 
 
 @pytest.mark.usefixtures("fail_on_internal_errors")
