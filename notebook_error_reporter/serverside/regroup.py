@@ -27,6 +27,7 @@ from .grouping import culprit
 from .regroup_plan import NewIssue, OldIssue, Part, Plan, plan
 
 CHUNK = 1000
+MEMO_SIZE = 10_000
 _TEMPORARY = "regroup:"  # fingerprints of rows being rewritten, never a real (hex) one
 
 ISSUE = sa.table(
@@ -120,37 +121,61 @@ Rows = Dict[int, Dict[str, Tuple[Part, List[int]]]]
 
 
 def _read_reports(connection: Connection) -> Tuple[int, Rows]:
-    """Every report's new fingerprint, as parts by old issue and fingerprint, with their row ids."""
+    """Every report's new fingerprint, as parts by old issue and fingerprint, with their row ids.
+
+    Reports of one cell mostly share their frames' JSON text: the place (and culprit) is worked
+    out once per text, first line and count, and the key once per place and the rest.
+    """
     names = dict(connection.execute(sa.select(NOTEBOOK.c.id, NOTEBOOK.c.name)).all())
+    places: Dict[Tuple[str, str, int], Tuple[rule.Place, bool, str]] = {}
+    keys: Dict[Tuple[Any, ...], str] = {}
     rows: Rows = {}
     total = 0
     for row in _reports(connection):
         total += 1
-        frames = row.traceback if isinstance(row.traceback, list) else json.loads(row.traceback or "[]")
-        custom = row.custom_fingerprint
-        fp = rule.fingerprint(
-            notebook=names[row.notebook_id],
-            error_name=row.error_name,
-            error_message=row.error_message,
-            frames=frames,
-            first_line=row.first_line,
-            execution_count=row.execution_count,
-            custom=tuple(custom) if isinstance(custom, list) and custom else None,
-        )
+        place_key = (row.traceback, row.first_line, row.execution_count)
+        known = places.get(place_key)
+        if known is None:
+            frames = json.loads(row.traceback or "[]")
+            where = rule.place(frames, row.first_line, row.execution_count)
+            known = _remember(places, place_key, (where, rule.has_cell(where), culprit(frames)))
+        where, cell_named, culprit_ = known
+        message = rule.message_key(row.error_name, row.error_message, cell_named)
+        key = (place_key, row.notebook_id, row.error_name, message, row.custom_fingerprint)
+        fp = keys.get(key)
+        if fp is None:
+            custom = json.loads(row.custom_fingerprint) if row.custom_fingerprint else None
+            fp = _remember(
+                keys,
+                key,
+                rule.combine(
+                    names[row.notebook_id], row.error_name, where, message, tuple(custom or ()) or None
+                ),
+            )
         part, ids = rows.setdefault(row.issue_id, {}).setdefault(fp, (Part(), []))
-        part.add(
-            row.id, row.occurred_at, row.session_pk, (row.error_name, row.error_message, culprit(frames))
-        )
+        part.add(row.id, row.occurred_at, row.session_pk, (row.error_name, row.error_message, culprit_))
         ids.append(row.id)
     return total, rows
 
 
+def _remember(memo: Dict[Any, Any], key: Any, value: Any) -> Any:
+    if len(memo) >= MEMO_SIZE:
+        memo.clear()
+    memo[key] = value
+    return value
+
+
 def _reports(connection: Connection) -> Iterator[Any]:
-    """The reports in id order, a chunk at a time (a big database need not fit in memory twice)."""
+    """The reports in id order, a chunk at a time (a big database need not fit in memory twice);
+    the JSON columns as their text, decoded only when it is new."""
+    columns = [
+        sa.cast(c, sa.Text()).label(c.name) if c.name in ("traceback", "custom_fingerprint") else c
+        for c in EVENT.c
+    ]
     last = -1
     while True:
         chunk = connection.execute(
-            sa.select(EVENT).where(EVENT.c.id > last).order_by(EVENT.c.id).limit(CHUNK)
+            sa.select(*columns).where(EVENT.c.id > last).order_by(EVENT.c.id).limit(CHUNK)
         ).all()
         if not chunk:
             return

@@ -134,3 +134,16 @@ def test_regroup_merges_issues_and_moves_the_alerts_of_the_one_deleted(
     moved = [a for a in _rows(database_url, "SELECT id, issue_id FROM alert") if a["id"] in alert_ids]
     assert len(moved) == len(alert_ids) and {row["issue_id"] for row in moved} == {first}
     assert client.get(f"/api/v1/issues/{second['issue_id']}", headers=ADMIN).status_code == 404
+
+
+def test_regroup_keeps_the_grouping_a_client_set(database_url: str, make_client: MakeClient) -> None:
+    client = make_client()
+    ids = {
+        client.post("/api/v1/events", json=make_event(fingerprint=["db-down"], **fields)).json()["issue_id"]
+        for fields in ({}, {"error_name": "TimeoutError", "first_line": "# Save"})
+    }
+    client.post("/api/v1/events", json=make_event())
+    before = _rows(database_url, "SELECT * FROM issue ORDER BY id")
+    assert len(ids) == 1 and len(before) == 2
+    assert main(["regroup", "--database-url", database_url]) == 0
+    assert _rows(database_url, "SELECT * FROM issue ORDER BY id") == before
