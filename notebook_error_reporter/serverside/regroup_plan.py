@@ -117,7 +117,7 @@ def plan(old: Iterable[OldIssue], parts: Dict[int, Dict[str, Part]]) -> Plan:
     for issue in issues.values():
         by_print = parts.get(issue.id)
         if by_print:
-            successor[issue.id] = min(by_print, key=lambda fp: by_print[fp].first or (issue.first_seen, 0))
+            successor[issue.id] = _holding_the_first(by_print)
         elif issue.fingerprint in new_prints:
             successor[issue.id] = issue.fingerprint
     members: Dict[str, Set[int]] = {fp: set() for fp in new_prints}
@@ -131,7 +131,7 @@ def plan(old: Iterable[OldIssue], parts: Dict[int, Dict[str, Part]]) -> Plan:
     for fp in sorted(new_prints):
         group = sorted(members[fp])
         kept = ids.get(fp)
-        if group == [kept] and successor.get(kept) == fp and set(parts.get(kept, {})) == {fp}:
+        if kept is not None and group == [kept] and set(parts.get(kept, {})) == {fp}:
             if issues[kept].fingerprint != fp:
                 result.renamed[kept] = fp
             continue
@@ -141,6 +141,11 @@ def plan(old: Iterable[OldIssue], parts: Dict[int, Dict[str, Part]]) -> Plan:
     reused = set(ids.values())
     result.deleted = sorted(i for i in result.successor if i not in reused)
     return result
+
+
+def _holding_the_first(by_print: Dict[str, Part]) -> str:
+    """The fingerprint whose part holds the earliest report (row id breaking ties)."""
+    return min((part.first, fp) for fp, part in by_print.items() if part.first is not None)[1]
 
 
 def _kept_ids(
