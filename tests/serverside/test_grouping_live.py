@@ -13,12 +13,13 @@ from typing import Any, Dict, Iterator, List, Set
 import pytest
 import requests
 from IPython.core.interactiveshell import InteractiveShell
-from serverside.live_server import live_server  # noqa: F401 (the fixture)
 from sqlalchemy import create_engine, text
 from waiting import run
 
 from notebook_error_reporter import ErrorServer, sender, spool
 from notebook_error_reporter.fingerprint import of_report
+
+from .live_server import live_server  # noqa: F401 (the fixture)
 
 FAST: Dict[str, Any] = {"backoff_base": 0.05, "backoff_cap": 0.3, "flush_at_exit": 0.0, "quiet": True}
 
