@@ -244,17 +244,24 @@ def migrate(argv: Sequence[str]) -> int:
 def regroup(argv: Sequence[str]) -> int:
     args = _regroup_parser().parse_args(argv)
     settings = Settings.from_env(database_url=args.database_url)
+    from sqlalchemy.exc import SQLAlchemyError
+
     from . import create_db
     from .core.db import Database
     from .regroup import regroup as regroup_reports
 
-    create_db(settings.database_url)
-    database = Database(settings.database_url)
     try:
-        with database.write_engine.begin() as connection:
-            done = regroup_reports(connection)
-    finally:
-        database.dispose()
+        create_db(settings.database_url)
+        database = Database(settings.database_url)
+        try:
+            with database.write_engine.begin() as connection:
+                done = regroup_reports(connection)
+        finally:
+            database.dispose()
+    except SQLAlchemyError as error:  # nothing changed: the transaction is rolled back
+        reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
+        sys.stderr.write(f"regroup: {_describe(settings.database_url)}: {reason}; nothing was changed\n")
+        return 1
     _out(
         f"regroup: {done.reports} report(s), {done.reports_moved} moved; "
         f"{done.issues_before} issue(s) before, {done.issues_after} now"

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from pathlib import Path
 from typing import Any, Dict, List
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
@@ -147,3 +149,16 @@ def test_regroup_keeps_the_grouping_a_client_set(database_url: str, make_client:
     assert len(ids) == 1 and len(before) == 2
     assert main(["regroup", "--database-url", database_url]) == 0
     assert _rows(database_url, "SELECT * FROM issue ORDER BY id") == before
+
+
+def test_regroup_command_says_what_it_did_or_why_it_could_not(
+    database_url: str, make_client: MakeClient, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    make_client().post("/api/v1/events", json=make_event())
+    assert main(["regroup", "--database-url", database_url]) == 0
+    assert capsys.readouterr().out == "regroup: 1 report(s), 0 moved; 1 issue(s) before, 1 now\n"
+    missing = f"sqlite:///{tmp_path / 'no' / 'such' / 'dir' / 'errors.db'}"
+    assert main(["regroup", "--database-url", missing]) == 1
+    said = capsys.readouterr()
+    assert "unable to open database file; nothing was changed" in said.err
+    assert "Traceback" not in said.err + said.out
