@@ -1,7 +1,8 @@
 """A database as version 0.2.0 left it: the schema at revision 0002 and the rows of a fixture.
 
 ``fixtures/db_0_2_0.json`` holds every row of a SQLite database made by the 0.2.0 server (reports
-sent through its API, v1 and 0.1, two issues' statuses changed, the older reports purged). The
+sent through its API, v1 and 0.1, two issues' statuses changed, the older reports purged), as
+``fixtures/make_db_0_2_0.py`` makes it with that version installed. The
 rows are inserted into a database of the suite's kind, so SQLite and PostgreSQL get the same one.
 """
 
