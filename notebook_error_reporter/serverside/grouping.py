@@ -32,20 +32,21 @@ def fingerprints(events: Mapping[str, CleanEvent]) -> Dict[str, str]:
         known_place = _places.get(place_key)
         if known_place is None or known_place[0] is not e.traceback:
             where = rule.place(e.traceback, e.first_line, e.execution_count)
-            known_place = _remember(_places, place_key, (e.traceback, where, rule.has_cell(where)))
+            known_place = remember(_places, place_key, (e.traceback, where, rule.has_cell(where)))
         _, where, cell_named = known_place
         message = rule.message_key(e.error_name, e.error_message, cell_named)
         key = (place_key, e.notebook, e.error_name, message, e.fingerprint)
         known_key = _keys.get(key)
         if known_key is None or known_key[0] is not e.traceback:
             digest = rule.combine(e.notebook, e.error_name, where, message, e.fingerprint)
-            known_key = _remember(_keys, key, (e.traceback, digest))
+            known_key = remember(_keys, key, (e.traceback, digest))
         prints[event_id] = known_key[1]
     return prints
 
 
-def _remember(memo: Dict[Any, Any], key: Any, value: Any) -> Any:
-    if len(memo) >= MEMO_SIZE:
+def remember(memo: Dict[Any, Any], key: Any, value: Any, limit: int = MEMO_SIZE) -> Any:
+    """``memo[key] = value``, returned; a memo at ``limit`` entries is emptied first (a bounded cache)."""
+    if len(memo) >= limit:
         memo.clear()
     memo[key] = value
     return value

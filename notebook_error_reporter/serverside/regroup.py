@@ -23,7 +23,7 @@ from sqlalchemy import Connection
 
 from .. import fingerprint as rule
 from .core.types import UTCDateTime
-from .grouping import culprit
+from .grouping import culprit, remember
 from .regroup_plan import NewIssue, OldIssue, Part, Plan, plan
 
 CHUNK = 1000
@@ -138,31 +138,21 @@ def _read_reports(connection: Connection) -> Tuple[int, Rows]:
         if known is None:
             frames = json.loads(row.traceback or "[]")
             where = rule.place(frames, row.first_line, row.execution_count)
-            known = _remember(places, place_key, (where, rule.has_cell(where), culprit(frames)))
+            known = remember(places, place_key, (where, rule.has_cell(where), culprit(frames)), MEMO_SIZE)
         where, cell_named, culprit_ = known
         message = rule.message_key(row.error_name, row.error_message, cell_named)
         key = (place_key, row.notebook_id, row.error_name, message, row.custom_fingerprint)
         fp = keys.get(key)
         if fp is None:
             custom = json.loads(row.custom_fingerprint) if row.custom_fingerprint else None
-            fp = _remember(
-                keys,
-                key,
-                rule.combine(
-                    names[row.notebook_id], row.error_name, where, message, tuple(custom or ()) or None
-                ),
+            digest = rule.combine(
+                names[row.notebook_id], row.error_name, where, message, tuple(custom or ()) or None
             )
+            fp = remember(keys, key, digest, MEMO_SIZE)
         part, ids = rows.setdefault(row.issue_id, {}).setdefault(fp, (Part(), []))
         part.add(row.id, row.occurred_at, row.session_pk, (row.error_name, row.error_message, culprit_))
         ids.append(row.id)
     return total, rows
-
-
-def _remember(memo: Dict[Any, Any], key: Any, value: Any) -> Any:
-    if len(memo) >= MEMO_SIZE:
-        memo.clear()
-    memo[key] = value
-    return value
 
 
 def _reports(connection: Connection) -> Iterator[Any]:
