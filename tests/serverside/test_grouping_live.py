@@ -14,6 +14,7 @@ import pytest
 import requests
 from IPython.core.interactiveshell import InteractiveShell
 from sqlalchemy import create_engine, text
+from test_kernel import execute, kernel_env  # noqa: F401 (a notebook in a real kernel; its fixture)
 from waiting import run
 
 from notebook_error_reporter import ErrorServer, sender, spool
@@ -151,3 +152,28 @@ def test_before_send_fingerprint_is_honoured_and_a_bad_one_left_out(
     found = issues(server)
     assert sorted(issue["event_count"] for issue in found) == [1, 2]
     assert "invalid fingerprint, left out: fingerprint must have 1 to 10 parts" in caplog.text
+
+
+def test_a_real_kernels_notebook_groups_by_cell(
+    server: Any,
+    tmp_path: Path,
+    kernel_env: Dict[str, str],  # noqa: F811 (the fixture imported above)
+) -> None:
+    """The same through a Jupyter kernel, whose cells are temporary files until the client names them."""
+    load = "# Load the structures\nstructures = {}\nstructures['protein_id']"
+    execute(
+        [
+            "from notebook_error_reporter import ErrorServer\n"
+            f"reporter = ErrorServer({server.base_url!r}, 'kernel-grouping', quiet=True,"
+            f" spool_path={str(tmp_path / 'spool.sqlite3')!r})\nreporter.enable()",
+            load,
+            "# Read the config\nconfig = {}\nconfig['api_url']",
+            load,
+            "assert reporter.flush(20), reporter.stats",
+        ],
+        tmp_path,
+        kernel_env,
+    )
+    found = by_message(server)
+    assert set(found) == {"'protein_id'", "'api_url'"}
+    assert (found["'protein_id'"]["event_count"], found["'api_url'"]["event_count"]) == (2, 1)
