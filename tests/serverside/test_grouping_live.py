@@ -1,4 +1,5 @@
-"""What an issue is, end to end: real IPython cells report to the real server (SQLite or PostgreSQL).
+"""What an issue is, end to end: cells of a real IPython shell, and of a notebook in a real Jupyter
+kernel, report to the real server (SQLite or PostgreSQL).
 
 The examples of the grouping rule (``notebook_error_reporter/fingerprint.py``): two cells' KeyErrors
 are two issues with their own messages; one cell's KeyErrors with different data, re-run and
