@@ -75,6 +75,7 @@ def event_row(
         "received_at": received,
         "client": event.client,
         "source": event.source,
+        "custom_fingerprint": event.fingerprint,
     }
 
 
