@@ -85,7 +85,8 @@ def test_one_message_per_new_issue_none_for_repeats(
     make_client: MakeClient, slack: SlackServer, hook: SlackServer, database: Database
 ) -> None:
     client = make_client(slack_webhook_url=slack.webhook, alert_webhook_url=hook.url + "/hook", **FAST)
-    first = report(client, error_message="'protein_id'", first_line="df = load('<b>x</b>')")
+    cell = "df = load('<b>x</b>')"
+    first = report(client, error_message="'protein_id'", first_line=cell)
     post = slack.wait_for(1)[0]
     assert post.path == WEBHOOK_PATH
     text = post.text
@@ -94,9 +95,9 @@ def test_one_message_per_new_issue_none_for_repeats(
     assert f"{BASE}/issues/{first}" in text and "1 report in 1 session" in text
     assert post.json["text"] == "New issue in `protein-design`: `KeyError`"
 
-    sent = make_event()
+    sent = make_event(first_line=cell)
     for _ in range(3):  # the same problem again, and a client's retry of one report
-        assert report(client) == first
+        assert report(client, first_line=cell) == first
     assert client.post("/api/v1/events", json=sent).status_code == 201
     assert client.post("/api/v1/events", json=sent).status_code == 200
     second = report(client, error_name="ValueError")  # the barrier

@@ -370,8 +370,8 @@ def test_guessing_the_token_at_sign_in_is_slowed_to_429_and_the_right_token_is_n
 
 def test_reports_page_by_page_newest_first(client: TestClient) -> None:
     sign_in(client)
-    issue_id = report(client, count=45, first_line="first batch")
-    report(client, first_line="the newest")
+    issue_id = report(client, count=45, error_message="first batch")
+    report(client, error_message="the newest")
     pages = [client.get(f"/issues/{issue_id}/reports", params={"page": n}).text for n in (1, 2, 3)]
     counts = [len(re.findall(r'<li class="report"', page)) for page in pages]
     assert counts == [20, 20, 6]
@@ -385,10 +385,18 @@ def test_reports_page_by_page_newest_first(client: TestClient) -> None:
 def test_issue_page_shows_frames_first_lines_sessions_and_chart(client: TestClient) -> None:
     now = datetime.now(timezone.utc)
     session_a, session_b = "a" * 32, "b" * 32
+    grouped = ["load-and-plot"]  # reports of two cells, one issue by the client's own fingerprint
     report(
-        client, count=3, session_id=session_a, first_line="df = load()", occurred_at=now - timedelta(days=2)
+        client,
+        count=3,
+        session_id=session_a,
+        first_line="df = load()",
+        occurred_at=now - timedelta(days=2),
+        fingerprint=grouped,
     )
-    issue_id = report(client, count=1, session_id=session_b, first_line="df.plot()", occurred_at=now)
+    issue_id = report(
+        client, count=1, session_id=session_b, first_line="df.plot()", occurred_at=now, fingerprint=grouped
+    )
     sign_in(client)
     page = client.get(f"/issues/{issue_id}").text
     assert '<dd id="event-count">4</dd>' in page and '<dd id="session-count">2</dd>' in page
