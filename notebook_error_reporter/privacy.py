@@ -33,6 +33,17 @@ Trade-offs, chosen on purpose:
   (``token = userdata.get('HF_TOKEN')``) keeps its call, which is not the secret.
 * ``Basic`` is an English word, so it redacts only a following word that looks like base64 (a digit,
   ``+/=``, or a capital after a small letter).
+* A value after a secret name stays when it cannot be one: ``True``/``None``/``null``, a name that refers
+  to a secret (``pad_token = eos_token``, ``api_key=OPENAI_API_KEY``, ``token=self.token``) or a
+  tokenizer's special token (``'[PAD]'``). Without ``=`` or ``:`` (a command line) only a following word
+  with a digit goes: ``auth_token expired`` is prose. In a list, the item after a secret name goes unless
+  it looks like another column name (``['password', 'email'] not in index``); after ``--password`` it
+  always goes.
+* Four dotted numbers are an IP address unless a version specifier (``==``), a package name joined by
+  ``-``, the word ``version`` or pip's ``(from versions: ...)`` stands before them: ``cudnn==8.9.2.26``.
+* pydantic's ``input_value=`` and SQLAlchemy's ``[parameters: ...]`` go whole (they can be anything);
+  owners' folders (``/home/<user>``, Databricks' ``/Workspace/Users/<user>``, Azure ML's cluster) and a
+  OneDrive organisation (``OneDrive - <org>``) become placeholders before a path is cut to its base name.
 * Loopback and unspecified addresses (``127.0.0.1``, ``0.0.0.0``, ``::1``, ``::``) are kept: they are the
   same on every machine and tell the author "the local server was not running". An IPv6 candidate also
   needs a hex letter or three groups, so slices like ``a[10::100]`` survive; ``Dead::Beef`` does not.
@@ -67,10 +78,11 @@ REDACTED = "<redacted>"
 HOME = "<home>"
 USER = "<user>"
 HOST = "<host>"
+ORG = "<org>"
 EMAIL = "<email>"
 IP = "<ip>"
 MAC = "<mac>"
-PLACEHOLDERS = (REDACTED, HOME, USER, HOST, EMAIL, IP, MAC)
+PLACEHOLDERS = (REDACTED, HOME, USER, HOST, ORG, EMAIL, IP, MAC)
 # Passes of the whole table until nothing changes; in practice the second pass is the last, the bound a guard.
 MAX_PASSES = 4
 
@@ -98,7 +110,7 @@ SECRET_KEY_NAMES: Tuple[str, ...] = (
     "password", "passwd", "passphrase", "pass", "pwd",
     "secret", "client_secret", "token", "auth", "authorization", "credential", "credentials",
     "api_key", "apikey", "x_api_key", "access_key", "secret_key", "private_key", "account_key",
-    "subscription_key", "signature", "sig", "cookie", "dsn",
+    "subscription_key", "signature", "sig", "cookie", "dsn", "kaggle_key",
 )
 
 # Account names that identify nobody: shared defaults of containers, CI and cloud images, plus our own
@@ -109,7 +121,7 @@ COMMON_ACCOUNT_NAMES: FrozenSet[str] = frozenset(
         "fedora", "ec2-user", "runner", "vscode", "codespace", "codespaces", "gitpod", "coder", "guest",
         "test", "tester", "nobody", "docker", "dev", "developer", "default", "app", "sandbox", "colab",
         "kaggle", "jupyter", "notebook", "student", "pi", "owner", "local", "localhost", "system",
-        "home", "host", "redacted", "email", "ip", "mac", "name", "data", "python", "server",
+        "home", "host", "org", "redacted", "email", "ip", "mac", "name", "data", "python", "server",
     }
 )
 # fmt: on
@@ -153,22 +165,43 @@ _SEPARATOR = r"(?:\\?[\"'])?\]?[ \t]*(?:=>|[:!=]?=|:)[ \t]*"
 # its own match, else its value would go out. A bare word directly followed by "(" or "[" is code
 # that fetches the secret; the look-ahead-and-backreference pair makes that test atomic.
 _VALUE = (
-    rf"(?!(?:\\?[\"'])?[A-Za-z0-9_.-]{{0,40}}?{_KEY_NAME}{_SEPARATOR})"
+    rf"(?!(?:\\?[\"'])?[ \t]*[A-Za-z0-9_.-]{{0,40}}?{_KEY_NAME}{_SEPARATOR})"
     r"(?P<value><redacted>"
     r"|'(?:[^'\\\n]|\\.)+(?:'|(?=\n)|\Z)"
     r'|"(?:[^"\\\n]|\\.)+(?:"|(?=\n)|\Z)'
     r"|\\'[^'\n]*?\\'"
     r'|\\"[^"\n]*?\\"'
     r"|\([^()\n]{1,200}\)"
+    r"|\{(?:[^}\n]|\}\}){1,200}(?:\}|(?=\n)|\Z)"  # ODBC's braced value, "}}" an escaped "}"
     r"|(?:(?i:Bearer|Basic|Token|Digest)[ \t]+)?"
     r"(?=(?P<bare>[^\s'\"`,;&(){}\[\]]+))(?P=bare)(?![(\[]))"
 )
 _SCHEME = re.compile(r"(?i)(?:Bearer|Basic|Token|Digest)[ \t]+")
 
 
+# Values that spell no secret: literals as Python, JSON and JavaScript write them, and names that refer
+# to a secret (``pad_token = eos_token``, ``api_key=OPENAI_API_KEY``, ``token=self.token``): an
+# identifier without digits whose last word, after a "_" or ".", is a secret name. A secret name alone or
+# ``mySecret`` could be the password itself. Quoted, only a tokenizer's special tokens (``'[PAD]'``).
+_LITERALS = frozenset({"True", "False", "None", "true", "false", "null", "NULL"})
+_REFERENCE = re.compile(rf"(?:[A-Za-z_]+\.)*(?:[A-Za-z_]*_|(?<=\.))(?i:{_LONG_NAMES}|{_SHORT_NAMES}|key)")
+_SPECIAL_TOKEN = re.compile(r"(?P<q>['\"])(?:\[[A-Z]{2,10}\]|<\|?/?[A-Za-z_]{1,20}\|?>)(?P=q)")
+
+
+def is_harmless_value(value: str) -> bool:
+    """True for a value after a secret name that is no secret: a literal, a reference, a special token."""
+    return (
+        value in _LITERALS
+        or _REFERENCE.fullmatch(value) is not None
+        or _SPECIAL_TOKEN.fullmatch(value) is not None
+    )
+
+
 def _redact_value(match: re.Match[str]) -> str:
     """Keep the key, separator, quotes and auth scheme; only the secret itself becomes the marker."""
     value = match.group("value")
+    if is_harmless_value(value):
+        return match.group(0)
     scheme = _SCHEME.match(value)
     prefix = scheme.group(0) if scheme else ""
     value = value[len(prefix) :]
@@ -183,6 +216,85 @@ def _redact_value(match: re.Match[str]) -> str:
 
 
 _T = r"(?<![A-Za-z0-9_-])"  # a token starts a word
+_WORD = r"[^\s'\"`,;(){}\[\]<]"  # a character of a bare word
+_QUOTED = r"'(?:[^'\\\n]|\\.)*(?:'|(?=\n)|\Z)|\"(?:[^\"\\\n]|\\.)*(?:\"|(?=\n)|\Z)"
+_QUOTED_STRING = re.compile(_QUOTED)
+_HEX_CHARS = "0123456789abcdef"
+
+
+def _redact_key_value(match: re.Match[str]) -> str:
+    if match.group("word") is not None:
+        return match.group("key") + match.group("space") + REDACTED
+    return _redact_value(match)
+
+
+def _redact_odbc(match: re.Match[str]) -> str:
+    if match.group("key")[:1] in "uU":
+        return (
+            match.group(0) if match.group("value") == USER else match.group("key") + match.group("sep") + USER
+        )
+    return _redact_value(match)
+
+
+def _redact_twilio(match: re.Match[str]) -> str:
+    """An account or API key SID, and the auth token or key secret that follows it in an argument list."""
+    if match.group("secret") is None:
+        return REDACTED
+    return REDACTED + match.group("sep") + REDACTED
+
+
+def _redact_quoted(text: str) -> str:
+    return _QUOTED_STRING.sub(lambda m: m.group(0)[0] + REDACTED + m.group(0)[0], text)
+
+
+def _redact_arguments(match: re.Match[str]) -> str:
+    """Every string literal among a call's arguments; names of variables stay."""
+    return match.group("call") + _redact_quoted(match.group("args"))
+
+
+_QUOTED_NAME = re.compile(r"['\"][a-z][a-z_ ]*['\"]")
+
+
+def _looks_like_a_name(value: str) -> bool:
+    """``'email'``, ``'created at'``: a column or field name rather than a secret (small letters only)."""
+    return _QUOTED_NAME.fullmatch(value) is not None
+
+
+def _redact_list_item(match: re.Match[str]) -> str:
+    """The item after a secret name in an argument list; after a plain name (a list of columns such as
+    ``['password', 'email']``) only an item that does not look like another name."""
+    value = match.group("value")
+    if not match.group("key")[1:].startswith("-") and _looks_like_a_name(value):
+        return match.group(0)
+    return _redact_value(match)
+
+
+# A value, not a key with its separator ("login password: x" is for the key's own rule).
+_NETRC_VALUE = re.compile(
+    r"(?<![\w-])((?:login|password|account)[ \t]+)(?![=:])[^\s'\"]+(?<![=:])(?![^\s'\"]|[ \t]*[=:])"
+)
+
+
+def _redact_netrc(match: re.Match[str]) -> str:
+    return _NETRC_VALUE.sub(rf"\g<1>{REDACTED}", match.group(0))
+
+
+def _replace_kaggle_username(match: re.Match[str]) -> str:
+    return match.group("key") + match.group("q2") + USER + match.group("q2")
+
+
+def _replace_sql_user(match: re.Match[str]) -> str:
+    return match.group(1) + match.group("q") + USER + match.group("q")
+
+
+def _redact_input_value(match: re.Match[str]) -> str:
+    value = match.group("value")
+    if value in _LITERALS or value in ("''", '""', "{}", "[]", "()", REDACTED):
+        return match.group(0)
+    return match.group("key") + REDACTED
+
+
+_ENV_NAME = rf"(?:[A-Za-z_][A-Za-z0-9_]*?)?(?:{_KEY_NAME}|(?<![A-Za-z0-9])(?i:key))(?![A-Za-z0-9_])"
 
 SECRET_RULES: Tuple[Rule, ...] = (
     Rule(
@@ -284,13 +396,178 @@ SECRET_RULES: Tuple[Rule, ...] = (
         REDACTED,
         ("eyj",),
     ),
+    Rule(
+        "sendgrid_key", re.compile(_T + r"SG\.[A-Za-z0-9_-]{16,32}\.[A-Za-z0-9_-]{16,64}"), REDACTED, ("sg.",)
+    ),
+    Rule(
+        "discord_bot_token",
+        re.compile(
+            r"[MNO](?<![A-Za-z0-9_-][MNO])[A-Za-z0-9_-]{23,27}\.[A-Za-z0-9_-]{6,7}\.[A-Za-z0-9_-]{27,40}"
+            r"(?![A-Za-z0-9_-])"
+        ),
+        REDACTED,
+        (".",),
+    ),
+    Rule(
+        "databricks_token",
+        re.compile(r"(?<![A-Za-z0-9])dapi[0-9a-f]{32}(?:-[0-9]{1,2})?(?![A-Za-z0-9])"),
+        REDACTED,
+        ("dapi",),
+    ),
+    # Also in a Bot API URL: api.telegram.org/bot<token>/getMe.
+    Rule(
+        "telegram_bot_token",
+        re.compile(
+            r"[0-9](?:(?<=/bot[0-9])|(?<![A-Za-z0-9_:-][0-9]))[0-9]{5,11}:[A-Za-z0-9_-]{35}(?![A-Za-z0-9_-])"
+        ),
+        REDACTED,
+        (":",),
+    ),
+    # Twilio's account and API key SIDs; the auth token or key secret right after one goes with it.
+    Rule(
+        "twilio_sid",
+        re.compile(
+            r"(?<![A-Za-z0-9])(?:AC|SK)[0-9a-fA-F]{32}(?![A-Za-z0-9])"
+            r"(?:(?P<sep>['\"]?[ \t]*,[ \t]*['\"]?)(?P<secret>[A-Za-z0-9]{32})(?![A-Za-z0-9]))?"
+        ),
+        _redact_twilio,
+        tuple(prefix + c for prefix in ("ac", "sk") for c in _HEX_CHARS),
+    ),
+    # A Weights & Biases API key: 40 hex digits (after "local-" on a local server) after "wandb".
+    Rule(
+        "wandb_api_key",
+        re.compile(r"(?i)(wandb[^\n]{0,100}?)(?<![0-9a-f])[0-9a-f]{40}(?![0-9a-z])"),
+        rf"\g<1>{REDACTED}",
+        ("wandb",),
+    ),
+    # kaggle.json, as echoed into place in a cell's first line: {"username":"...","key":"..."}.
+    Rule(
+        "kaggle_username",
+        re.compile(
+            r"(?P<key>(?P<q>[\"'])username(?P=q)[ \t]*:[ \t]*)(?P<q2>[\"'])(?!<user>)[^\"'\n]{1,100}(?P=q2)"
+            r"(?=[ \t]*,[ \t]*[\"']key[\"'])"
+        ),
+        _replace_kaggle_username,
+        ("username",),
+    ),
+    # A bare "key" is no secret name, but a quoted "key" given a token is (kaggle.json's API key).
+    Rule(
+        "quoted_key_token",
+        re.compile(
+            r"(?P<key>(?P<q>[\"'])key(?P=q))(?P<sep>[ \t]*:[ \t]*)"
+            r"(?P<value>(?P<q2>[\"'])(?=[A-Za-z0-9_-]*[0-9])[A-Za-z0-9_-]{20,}(?P=q2))"
+        ),
+        _redact_value,
+        ("key",),
+    ),
+    # `%env NAME value` (or NAME=value) for a secret-looking NAME: the rest of the line is the value.
+    Rule(
+        "env_magic",
+        re.compile(
+            rf"(?<![\w%])(?P<key>%(?:set_)?env[ \t]+{_ENV_NAME})(?P<sep>[ \t]*=[ \t]*|[ \t]+)"
+            r"(?P<value>[^\s][^\n]*)"
+        ),
+        _redact_value,
+        ("%env", "%set_env"),
+    ),
+    # ['aws', 'configure', 'set', 'aws_secret_access_key', '...'] and '--password', '...' (subprocess).
+    Rule(
+        "secret_list_item",
+        re.compile(
+            rf"(?P<key>(?P<q>['\"])(?:--?)?[A-Za-z0-9_.-]{{0,40}}?{_KEY_NAME}(?P=q))(?P<sep>[ \t]*,[ \t]*)"
+            rf"(?P<value>{_QUOTED})"
+        ),
+        _redact_list_item,
+        _KEY_HINTS,
+    ),
+    # SQL: the name in CREATE USER bob, ALTER ROLE 'bob'@'%' (often a person's) ...
+    Rule(
+        "sql_user",
+        re.compile(
+            r"(?i)(?<![\w-])((?:create|alter|drop)[ \t]+(?:user|role)[ \t]+"
+            r"(?:if[ \t]+(?:not[ \t]+)?exists[ \t]+)?)(?!if[ \t])"
+            r"(?P<q>['\"`]?)(?!<user>)[A-Za-z_][\w$.-]{0,63}(?P=q)(?![\w$.-]|[ \t]*[:=])"
+        ),
+        _replace_sql_user,
+        ("user", "role"),
+    ),
+    # ... and its password: CREATE USER bob WITH PASSWORD '...'; MySQL's IDENTIFIED BY '...'.
+    Rule(
+        "sql_password",
+        re.compile(
+            r"(?i)(?<![\w-])(?P<key>password|identified[ \t]+by)(?P<sep>[ \t]+)"
+            r"(?P<value>'(?:[^'\n]|'')+(?:'(?![ \t]*[:=])|(?=\n)|\Z))"  # a quoted key is no value
+        ),
+        _redact_value,
+        ("password", "identified"),
+    ),
+    # SQLAlchemy repeats a failed statement's bound values: [parameters: ('alice@x.org', 'hunter2')].
+    Rule(
+        "sqlalchemy_parameters",
+        re.compile(r"(\[parameters:[ \t]*)(?:[^\n]*(?=\])|[^\n]+)"),
+        rf"\g<1>{REDACTED}",
+        ("[parameters:",),
+    ),
+    # An ODBC connection string's values run to the ";" or the string's end, spaces and all: its
+    # password goes, and its user name (often a person's) too.
+    Rule(
+        "odbc_credentials",
+        re.compile(
+            r"(?i)(?<=[;'\"])(?P<key>pwd|password|uid|user[ \t]?id)(?P<sep>[ \t]*=[ \t]*)"
+            r"(?P<value>[^;{}'\"\n=]{1,200})(?=[;'\"\n]|\Z)"
+        ),
+        _redact_odbc,
+        ("pwd", "password", "uid", "user"),
+    ),
+    # A .netrc line: machine api.wandb.ai login alice password ... (a host name has a dot).
+    Rule(
+        "netrc",
+        re.compile(
+            r"(?<![\w-])machine[ \t]+[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+"
+            r"(?=[ \t]+(?:login|password|account)[ \t])[^\n]*"
+        ),
+        _redact_netrc,
+        ("machine",),
+    ),
+    # pydantic repeats the input it refused, and that can be anything: [..., input_value=..., input_type=str]
+    Rule(
+        "pydantic_input_value",
+        re.compile(r"(?P<key>input_value=)(?P<value>[^\n]*?)(?=, input_type=|\][ \t]*(?:\n|\Z)|\n|\Z)"),
+        _redact_input_value,
+        ("input_value=",),
+    ),
     # Key and value before the bare auth schemes: the key is the stronger signal, and a scheme must not
-    # swallow a key name ("bearer client_secret = ...") and leave its value behind.
+    # swallow a key name ("bearer client_secret = ...") and leave its value behind. Without "=" or ":",
+    # as on a command line (`aws configure set aws_secret_access_key ...`, `ngrok authtoken ...`), only a
+    # word of six characters or more with a digit: "auth_token expired" is prose.
     Rule(
         "secret_key_value",
-        re.compile(rf"(?P<key>{_KEY_NAME})(?P<sep>{_SEPARATOR})" + _VALUE),
-        _redact_value,
+        re.compile(
+            rf"(?P<key>{_KEY_NAME})(?:(?P<sep>{_SEPARATOR}){_VALUE}"
+            rf"|(?P<space>[ \t]+)(?P<word>(?={_WORD}*[0-9]){_WORD}{{6,}})(?!{_WORD}|<))"
+        ),
+        _redact_key_value,
         _KEY_HINTS,
+    ),
+    # After key and value (a quote opened before the call must not hide a key's value from that rule):
+    # a setter's string arguments: ngrok.set_auth_token('...'), keyring.set_password('svc', 'me', '...').
+    Rule(
+        "secret_setter_call",
+        re.compile(
+            rf"(?i)(?<![A-Za-z0-9])(?P<call>set_?(?:[A-Za-z0-9]+_)*?(?:{_LONG_NAMES}|{_SHORT_NAMES})\()"
+            r"(?P<args>[^()\n]{1,300})"
+        ),
+        _redact_arguments,
+        _KEY_HINTS,
+    ),
+    # requests' HTTPBasicAuth('user', '...') and its kin, aiohttp's BasicAuth(...).
+    Rule(
+        "basic_auth_call",
+        re.compile(
+            r"(?P<call>(?:HTTP(?:Basic|Digest|Proxy)Auth|BasicAuth|DigestAuth)\()(?P<args>[^()\n]{1,300})"
+        ),
+        _redact_arguments,
+        ("auth(",),
     ),
     Rule(
         "secret_cli_option",
@@ -330,7 +607,19 @@ def _keep_local_address(text: str) -> bool:
     return address.is_loopback or address.is_unspecified
 
 
+# What before four dotted numbers makes them a version (nvidia-cudnn-cu12==8.9.2.26), not an address:
+# a version specifier, a name joined by "-" or "_", the word "version", pip's "(from versions: ...)" list,
+# a CUDA package's name.
+_VERSION_BEFORE = re.compile(
+    r"(?:[=<>!~]=|[A-Za-z][A-Za-z0-9]*[-_]|(?i:version)s?:?[ \t]*|\(from versions:[^()\n]*"
+    r"|(?i:nvidia|cuda|cudnn|tensorrt|[a-z0-9]-cu[0-9]{2,3})[\w.-]*[ \t]+)\Z"
+)
+
+
 def _replace_ipv4(match: re.Match[str]) -> str:
+    start = match.start()
+    if _VERSION_BEFORE.search(match.string, max(0, start - 200), start) is not None:
+        return match.group(0)
     return match.group(0) if _keep_local_address(match.group(0)) else IP
 
 
@@ -349,10 +638,10 @@ PERSONAL_RULES: Tuple[Rule, ...] = (
     Rule(
         "email",
         re.compile(
-            r"(?<![\w.%+-])[\w.%+-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}\.){1,10}[A-Za-z]{2,63}(?![\w(-])"
+            r"(?<![\w.%+-])[\w.%+-]+(?:@|%40)[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}\.){1,10}[A-Za-z]{2,63}(?![\w(-])"
         ),
         EMAIL,
-        ("@",),
+        ("@", "%40"),  # URL-encoded too: ?email=alice%40example.org
     ),
     Rule(
         "mac_address",
@@ -425,8 +714,45 @@ _START = (
 )
 _QUOTED_START = r"(?:/(?=[^\s\\/'\"])|~[\w.-]*[\\/]|<home>[\\/]|[A-Za-z]:[\\/]|\\\\)"
 
+# The folder that names its owner: a home directory (/home/<user>, /Users/<user>, C:\\Users\\<user>),
+# a Databricks workspace's (/Workspace/Users/<user>, /Workspace/Repos/<user>), Azure ML's
+# (.../code/Users/<user>), and an Azure ML compute cluster (/mounts/clusters/<name>).
+HOME_OWNER = re.compile(
+    r"(?i)(?P<folder>/(?<![\w.~-]/)(?:home|Users)/+"
+    r"|[\\/](?<=(?<![A-Za-z0-9_])[A-Za-z]:[\\/])[\\/]*Users[\\/]+"  # after C: (left as it is)
+    r"|/Workspace/(?:Users|Repos)/+|/code/Users/+|/mounts/clusters/+)"
+    r"(?P<owner>[^\s\\/'\"`:;,()\[\]{}<>*?|]{1,64})(?=[\\/\s'\"`:;,()\]}>]|$)"
+)
+OWNER_HINTS = ("/home/", "users", "/repos/", "/clusters/")
+# Folders under /Users or C:\\Users that belong to nobody in particular (macOS, Windows).
+NOT_OWNERS = frozenset({"shared", "public", "default", "all users", "default user", "guest"})
+
+
+def is_owner(name: str) -> bool:
+    """True for a folder name in an owner's place that could identify someone."""
+    return name.casefold() not in NOT_OWNERS and not is_weak_name(name)
+
+
+def _replace_owner(match: re.Match[str]) -> str:
+    if not is_owner(match.group("owner")):
+        return match.group(0)
+    return match.group("folder") + (HOST if "clusters" in match.group("folder").lower() else USER)
+
+
 FILE_URL_RULE = Rule(
     "file_url", re.compile(r"(?i)(?<![\w+.-])file:(?P<rest>//[^\s'\"()]*)"), _replace_file_url, ("file:",)
+)
+PLACE_RULES: Tuple[Rule, ...] = (
+    Rule("folder_owner", HOME_OWNER, _replace_owner, OWNER_HINTS),
+    # The organisation in a OneDrive for Business folder: "OneDrive - Contoso Ltd", "OneDrive-Contoso".
+    Rule(
+        "onedrive_organisation",
+        re.compile(
+            r"(?i)(?<![\w-])(OneDrive(?:[ \t]+-[ \t]+|-))(?!<org>)[^\\/\n'\"`]{1,100}?(?=[\\/\n'\"`]|\Z)"
+        ),
+        rf"\g<1>{ORG}",
+        ("onedrive",),
+    ),
 )
 PATH_RULES: Tuple[Rule, ...] = (
     Rule(
@@ -489,6 +815,7 @@ def rules_for(context: PrivacyContext) -> Tuple[Rule, ...]:
         + _host_rules(context.hostname)
         + (FILE_URL_RULE,)
         + _home_rules(context.home)
+        + PLACE_RULES
         + PATH_RULES
         + _user_rules(context.user)
     )

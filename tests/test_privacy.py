@@ -15,6 +15,7 @@ from typing import List, Tuple
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
+from test_privacy_platforms import KEY_FORMATS
 
 from notebook_error_reporter import privacy
 from notebook_error_reporter.privacy import (
@@ -235,6 +236,7 @@ SECRETS = [
     HUGGING_FACE, JWT, "pypi-" + "AgEIcHlwaS5vcmcCJDRkYTA3NjQ5LWJiZjktNDA1Ni1iYmJkLTQ2NTc0ZGVjYmE5MQ",
     "npm_" + "AbCdEfGhIjKlMnOpQrStUvWxYz0123456789", "ya29." + "a0AfH6SMBx1234567890abcdef",
     "xapp-" + "1-A0123456789-0123456789012-abcdef", "whsec_" + "AbCdEfGhIjKlMnOpQrStUvWx",
+    *KEY_FORMATS,
 ]  # fmt: skip
 
 
@@ -316,7 +318,7 @@ def test_windows_home_in_any_spelling() -> None:
     assert scrub("bob-pc is the host", BOB_WINDOWS) == f"{HOST} is the host"
 
 
-@pytest.mark.parametrize("name", ["home", "user", "host", "redacted", "ip", "email", "mac"])
+@pytest.mark.parametrize("name", ["home", "user", "host", "org", "redacted", "ip", "email", "mac"])
 def test_placeholders_survive_users_and_hosts_named_like_them(name: str) -> None:
     context = PrivacyContext(user=name, hostname=name)
     text = " ".join(PLACEHOLDERS)
@@ -431,6 +433,9 @@ def test_rules_are_a_named_ordered_table() -> None:
     assert names.index("private_key_block") < names.index("secret_key_value") < names.index("email")
     assert names.index("ipv4") < names.index("hostname") < names.index("home_directory")
     assert names.index("home_directory") < names.index("absolute_path") < names.index("user_name")
+    # owners' and organisations' folders are named before a path is cut to its base name
+    assert names.index("home_directory") < names.index("folder_owner") < names.index("absolute_path")
+    assert names.index("onedrive_organisation") < names.index("absolute_path")
     assert all(hint == hint.casefold() for rule in rules for hint in rule.hints)
     assert "user_name" not in [rule.name for rule in rules_for(COLAB)]
     assert "user_name_in_path" in [rule.name for rule in rules_for(COLAB)]
@@ -496,7 +501,9 @@ PIECES = st.sampled_from(
     ["/", "\\", "'", '"', " ", ":", "::", "@", ".", "=", "-", "_", "<", ">", "(", ")", "[", "]", "\n",
      "alice", "root", "home", "password", "token", "auth", "key", "api_key", "Bearer ", "Basic ", "sk-",
      "ghp_", "eyJ", "https://", "file://", "~", "C:", "--", ",", "1", "255", "fe80", "ee", "a", "f", "x",
-     *PLACEHOLDERS, "alice-laptop", "/home/alice", "10.0.0.1", "com"]
+     *PLACEHOLDERS, "alice-laptop", "/home/alice", "10.0.0.1", "com", "%env ", "machine a.b ", "login ",
+     "input_value=", "[parameters: ", "OneDrive - ", "/Users/", "PASSWORD ", "CREATE USER ", ";PWD=", "{",
+     "}", "wandb", "AC3f9b2c4e1d7", "HTTPBasicAuth(", "set_token(", "==", "1.2.3.4", "%40"]
 )  # fmt: skip
 TEXT = st.one_of(
     st.text(max_size=60), st.lists(st.one_of(PIECES, st.text(max_size=3)), max_size=25).map("".join)

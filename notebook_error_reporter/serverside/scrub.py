@@ -7,9 +7,10 @@ the context-free rules (absolute paths to base names, secrets, e-mail and IP add
 is idempotent, so a clean report passes through unchanged.
 
 One thing the server can learn from the report itself: a raw home directory (``/home/alice/...``,
-``/Users/alice/...``, ``C:\\Users\\alice\\...``) names its owner, and the same name then often stands
-alone in the message (``Permission denied for alice``). So the owners of the home directories in a
-report's message, first line and frame files are that report's user names (``report_context``), hidden
+``/Users/alice/...``, ``C:\\Users\\alice\\...``) or a hosted notebook's user folder
+(``/Workspace/Users/alice/...``) names its owner, and the same name then often stands alone in the
+message (``Permission denied for alice``). So the owners of such folders in a report's message, first
+line and frame files are that report's user names (``report_context``), hidden
 like our client hides its user's. A report our client scrubbed has no such path, and costs a substring test.
 
 The result is a ``CleanEvent``: what ``ingest/`` stores, whichever API the report came through.
@@ -26,7 +27,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from ..event import cell_name, function_name, select_frames, truncate
 from ..fingerprint import MAX_PART_CHARS
-from ..privacy import PrivacyContext, scrub_text, strip_filename
+from ..privacy import HOME_OWNER, NOT_OWNERS, OWNER_HINTS, PrivacyContext, scrub_text, strip_filename
 from . import schemas
 
 CONTEXT = PrivacyContext()
@@ -40,13 +41,6 @@ _ROOT_DIRECTORIES = frozenset(
     "root run sbin snap srv sys tmp users usr var volumes workspace workspaces".split()
 )
 _PACKAGE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-# The owner of a home directory: /home/<user>, /Users/<user>, C:\\Users\\<user> (runs of separators too).
-_HOME_OWNER = re.compile(
-    r"(?i)(?:(?<![\w.~-])/(?:home|Users)/+|(?<![A-Za-z0-9_])[A-Za-z]:[\\/]+Users[\\/]+)"
-    r"(?P<owner>[^\s\\/'\"`:;,()\[\]{}<>*?|]{1,64})(?=[\\/\s'\"`:;,()\]}>]|$)"
-)
-# Folders under /Users or C:\\Users that belong to nobody in particular (macOS, Windows).
-_NOT_OWNERS = frozenset({"shared", "public", "default", "all users", "default user", "guest"})
 MAX_OWNERS = 3  # a report naming more homes than this is no ordinary report; the paths go all the same
 
 
@@ -85,11 +79,11 @@ def home_owners(*texts: str) -> Tuple[str, ...]:
     owners: List[str] = []
     for text in texts:
         folded = text.casefold()
-        if "/home/" not in folded and "users" not in folded:
+        if not any(hint in folded for hint in OWNER_HINTS):
             continue
-        for match in _HOME_OWNER.finditer(text):
+        for match in HOME_OWNER.finditer(text):
             owner = match.group("owner")
-            if owner.casefold() not in _NOT_OWNERS and owner not in owners:
+            if owner.casefold() not in NOT_OWNERS and owner not in owners:
                 owners.append(owner)
                 if len(owners) == MAX_OWNERS:
                     return tuple(owners)
