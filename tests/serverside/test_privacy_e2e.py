@@ -49,6 +49,11 @@ AWS_KEY_ID = "AKIAQ7XK2M9PL4RT8VZB"
 BEARER_TOKEN = "6f1c0a9e4b7d2c8f5a3e9b1d7c4a2f8e"
 PASSWORD = "Pl4typ0s-Wombat"
 DB_PASSWORD = "S3cr3tPgPass"
+# Beyond Colab: a hosted notebook's keys and folders, and what libraries repeat of their input.
+DATABRICKS_TOKEN = "dapi" + "5e0c3a9f1b7d2468ace0f13579bdf024"
+TELEGRAM_TOKEN = "6183045792:" + "AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw0"
+AWS_SECRET = "wJalrXUtnFEMI/K7MDENG/" + "bPxRfiCYEXAMPLEKEY"
+ORGANISATION = "Genomics Lab Kowalski Foundation"
 
 # What must never reach the server; a secret's middle too, so a half-scrubbed one is caught.
 SECRETS: Tuple[str, ...] = (
@@ -70,6 +75,14 @@ SECRETS: Tuple[str, ...] = (
     PASSWORD,
     "Wombat",
     DB_PASSWORD,
+    DATABRICKS_TOKEN,
+    DATABRICKS_TOKEN[8:24],
+    TELEGRAM_TOKEN,
+    TELEGRAM_TOKEN[14:30],
+    AWS_SECRET,
+    AWS_SECRET[10:26],
+    ORGANISATION,
+    "Foundation",
 )
 
 LOADER_FILE = HOME + "/projects/trial/loader.py"
@@ -99,6 +112,12 @@ def read_keys(then):
     raise RuntimeError("GitHub refused {GITHUB_TOKEN}; OpenAI key {OPENAI_KEY}; AWS {AWS_KEY_ID}; "
                        "Authorization: Bearer {BEARER_TOKEN}; password={PASSWORD}")
 ''')["read_keys"]
+deploy = _from_file({LOADER_FILE!r}, '''
+def deploy():
+    raise ValueError("https://api.telegram.org/bot{TELEGRAM_TOKEN}/getMe refused\\\\n"
+                     "[parameters: ('{EMAIL}', '{PASSWORD}')]\\\\nCommand '['aws', 'configure', 'set', "
+                     "'aws_secret_access_key', '{AWS_SECRET}']' returned non-zero exit status 255.")
+''')["deploy"]
 """
 
 # The failing cells: (error name, cell). Each puts secrets in its first line and in its message.
@@ -115,6 +134,10 @@ CELLS: Tuple[Tuple[str, str], ...] = (
     (
         "ConnectionError",
         f"# Connect as {EMAIL} with password={PASSWORD} from C:\\Users\\{USER}\\work\nconnect()",
+    ),
+    (
+        "ValueError",
+        f"# Deploy C:\\Users\\{USER}\\OneDrive - {ORGANISATION}\\bot with token={DATABRICKS_TOKEN}\ndeploy()",
     ),
 )
 ERROR_NAMES = [name for name, _ in CELLS]
@@ -281,7 +304,7 @@ def test_both_clients_reports_arrived_scrubbed(server: LiveServer, sessions: Dic
         events = get(server, f"/api/v1/sessions/{session_id}/events")
         assert sorted(e["error_name"] for e in events) == sorted(ERROR_NAMES), kind
         by_name = {e["error_name"]: e for e in events}
-        permission, runtime, connection = (by_name[name] for name in ERROR_NAMES)
+        permission, runtime, connection, value = (by_name[name] for name in ERROR_NAMES)
         assert "Permission denied for <user>" in permission["error_message"], (kind, permission)
         assert "cohort.csv" in permission["error_message"] and "cohort.csv" in permission["first_line"]
         assert runtime["error_message"].count("<redacted>") >= 5, (kind, runtime["error_message"])
@@ -289,6 +312,10 @@ def test_both_clients_reports_arrived_scrubbed(server: LiveServer, sessions: Dic
         assert "<email>" in connection["error_message"] and "<email>" in connection["first_line"]
         assert "postgresql://<redacted>@db.internal.example.org" in connection["error_message"]
         assert "password=<redacted>" in connection["first_line"]
+        assert "api.telegram.org/bot<redacted>/getMe" in value["error_message"], (kind, value)
+        assert "[parameters: <redacted>]" in value["error_message"]
+        assert "'aws_secret_access_key', '<redacted>'" in value["error_message"]
+        assert value["first_line"] == "# Deploy bot with token=<redacted>", (kind, value)
         files = {frame["filename"] for event in events for frame in event["traceback"]}
         assert {"loader.py", "keys.py", "db_helpers.py"} <= files, (kind, files)
 
