@@ -452,7 +452,10 @@ def test_module_does_no_io_and_imports_nothing_heavy() -> None:
 
 HOSTILE = ["a@a.", "aaaa:", "/////", "/a ", "'/a", "a b/", "password=", '"password":"', "eyJa.", "1.1.1.1.",
            "::", "ghp_", "https://a", "https://a@", "-----BEGIN PRIVATE KEY-----", "\\\\", "~/", "<home>/",
-           "C:\\a ", "token: '", "Basic a", "bearer ", "a-", "0:", "a.b@", "x" * 7 + " ", "\\'"]  # fmt: skip
+           "C:\\a ", "token: '", "Basic a", "bearer ", "a-", "0:", "a.b@", "x" * 7 + " ", "\\'",
+           "password={", "Pwd={a}}", "==1.2.3.4", "1.2.3.4 ", "input_value=", "[parameters: ", "OneDrive - ",
+           "'--password', '", ";PWD=a ", "machine a.b login ", "%env TOKEN ", "set_token('", "wandb ",
+           "CREATE USER ", "/home/a"]  # fmt: skip
 
 
 @pytest.mark.parametrize("unit", HOSTILE)
