@@ -608,17 +608,24 @@ def _keep_local_address(text: str) -> bool:
 
 
 # What before four dotted numbers makes them a version (nvidia-cudnn-cu12==8.9.2.26), not an address:
-# a version specifier, a name joined by "-" or "_", the word "version", pip's "(from versions: ...)" list,
-# a CUDA package's name.
+# a version specifier, a name joined by "-" or "_", the word "version", a CUDA package's name (looked
+# for in the 40 characters before), or pip's "(from versions: ..." list still open.
 _VERSION_BEFORE = re.compile(
-    r"(?:[=<>!~]=|[A-Za-z][A-Za-z0-9]*[-_]|(?i:version)s?:?[ \t]*|\(from versions:[^()\n]*"
+    r"(?:[=<>!~]=|[A-Za-z][A-Za-z0-9]*[-_]|(?i:version)s?:?[ \t]*"
     r"|(?i:nvidia|cuda|cudnn|tensorrt|[a-z0-9]-cu[0-9]{2,3})[\w.-]*[ \t]+)\Z"
 )
+_VERSION_LIST = "(from versions:"
+
+
+def _is_version(text: str, start: int) -> bool:
+    if _VERSION_BEFORE.search(text, max(0, start - 40), start) is not None:
+        return True
+    opened = text.rfind(_VERSION_LIST, max(0, start - 2000), start)
+    return opened >= 0 and not any(char in text[opened:start] for char in ")\n")
 
 
 def _replace_ipv4(match: re.Match[str]) -> str:
-    start = match.start()
-    if _VERSION_BEFORE.search(match.string, max(0, start - 200), start) is not None:
+    if _is_version(match.string, match.start()):
         return match.group(0)
     return match.group(0) if _keep_local_address(match.group(0)) else IP
 
