@@ -54,6 +54,7 @@ DATABRICKS_TOKEN = "dapi" + "5e0c3a9f1b7d2468ace0f13579bdf024"
 TELEGRAM_TOKEN = "6183045792:" + "AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw0"
 AWS_SECRET = "wJalrXUtnFEMI/K7MDENG/" + "bPxRfiCYEXAMPLEKEY"
 ORGANISATION = "Genomics Lab Kowalski Foundation"
+KAGGLE_KEY = "5f2c1a9e0b7d4c3e" + "8a6f1b2d9c0e7a4f"
 
 # What must never reach the server; a secret's middle too, so a half-scrubbed one is caught.
 SECRETS: Tuple[str, ...] = (
@@ -83,6 +84,8 @@ SECRETS: Tuple[str, ...] = (
     AWS_SECRET[10:26],
     ORGANISATION,
     "Foundation",
+    KAGGLE_KEY,
+    KAGGLE_KEY[8:24],
 )
 
 LOADER_FILE = HOME + "/projects/trial/loader.py"
@@ -139,6 +142,7 @@ CELLS: Tuple[Tuple[str, str], ...] = (
         "ValueError",
         f"# Deploy C:\\Users\\{USER}\\OneDrive - {ORGANISATION}\\bot with token={DATABRICKS_TOKEN}\ndeploy()",
     ),
+    ("KeyError", f"%env KAGGLE_KEY {KAGGLE_KEY}\n{{}}['protein_id']"),
 )
 ERROR_NAMES = [name for name, _ in CELLS]
 
@@ -304,7 +308,7 @@ def test_both_clients_reports_arrived_scrubbed(server: LiveServer, sessions: Dic
         events = get(server, f"/api/v1/sessions/{session_id}/events")
         assert sorted(e["error_name"] for e in events) == sorted(ERROR_NAMES), kind
         by_name = {e["error_name"]: e for e in events}
-        permission, runtime, connection, value = (by_name[name] for name in ERROR_NAMES)
+        permission, runtime, connection, value, key = (by_name[name] for name in ERROR_NAMES)
         assert "Permission denied for <user>" in permission["error_message"], (kind, permission)
         assert "cohort.csv" in permission["error_message"] and "cohort.csv" in permission["first_line"]
         assert runtime["error_message"].count("<redacted>") >= 5, (kind, runtime["error_message"])
@@ -316,6 +320,7 @@ def test_both_clients_reports_arrived_scrubbed(server: LiveServer, sessions: Dic
         assert "[parameters: <redacted>]" in value["error_message"]
         assert "'aws_secret_access_key', '<redacted>'" in value["error_message"]
         assert value["first_line"] == "# Deploy bot with token=<redacted>", (kind, value)
+        assert key["first_line"] == "%env KAGGLE_KEY <redacted>", (kind, key)
         files = {frame["filename"] for event in events for frame in event["traceback"]}
         assert {"loader.py", "keys.py", "db_helpers.py"} <= files, (kind, files)
 
