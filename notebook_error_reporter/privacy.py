@@ -61,7 +61,9 @@ import ipaddress
 import keyword
 import re
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, FrozenSet, Iterable, List, NamedTuple, Optional, Tuple, Union
+from typing import Callable, FrozenSet, List, NamedTuple, Optional, Tuple, Union
+
+from .word_trie import any_of
 
 
 @dataclass(frozen=True)
@@ -854,41 +856,6 @@ def _rules_and_screen(
 @functools.cache
 def _hint_search(hints: Tuple[str, ...]) -> HintTest:
     return re.compile(any_of(hints)).search
-
-
-def any_of(words: Iterable[str]) -> str:
-    """A pattern that finds any of ``words``, as a trie (``a(?:c[0-9]|uth)|...``): the engine tests the
-    few words that share the character at hand rather than every word at every position. A word that
-    another one starts with stands for both (finding "pass" is enough; "passwd" holds it)."""
-    trie: Dict[str, Any] = {}
-    for word in sorted(words, key=len):
-        node = trie
-        for char in word:
-            if "" in node:  # a shorter word ends here already
-                break
-            node = node.setdefault(char, {})
-        else:
-            node.clear()
-            node[""] = {}
-    return _trie_pattern(trie, top=True)
-
-
-def _trie_pattern(node: Dict[str, Any], top: bool = False) -> str:
-    # Below the top, words that end after one more character share a class ("c[0-9a-f]"). At the top
-    # every branch starts with a literal, so that the engine skips ahead to the characters that can start one.
-    last = sorted(char for char, child in node.items() if char and "" in child)
-    branches = [
-        re.escape(char) + _trie_pattern(child)
-        for char, child in sorted(node.items())
-        if char and "" not in child
-    ]
-    if len(last) > 1 and not top:
-        branches.append("[" + "".join(re.escape(char) for char in last) + "]")
-    else:
-        branches.extend(re.escape(char) for char in last)
-    if len(branches) <= 1:
-        return "".join(branches)
-    return "(?:" + "|".join(branches) + ")"
 
 
 def scrub_text(text: str, context: PrivacyContext) -> str:
