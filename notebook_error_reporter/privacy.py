@@ -120,7 +120,8 @@ SECRET_KEY_NAMES: Tuple[str, ...] = (
 COMMON_ACCOUNT_NAMES: FrozenSet[str] = frozenset(
     {
         "root", "user", "users", "admin", "administrator", "jovyan", "ubuntu", "debian", "centos",
-        "fedora", "ec2-user", "runner", "vscode", "codespace", "codespaces", "gitpod", "coder", "guest",
+        "fedora", "ec2-user", "sagemaker-user", "azureuser", "runner", "vscode", "codespace", "codespaces",
+        "gitpod", "coder", "guest",
         "test", "tester", "nobody", "docker", "dev", "developer", "default", "app", "sandbox", "colab",
         "kaggle", "jupyter", "notebook", "student", "pi", "owner", "local", "localhost", "system",
         "home", "host", "org", "redacted", "email", "ip", "mac", "name", "data", "python", "server",

@@ -286,7 +286,9 @@ def test_the_denylist_is_data_and_leaves_bare_key_out() -> None:
 # --- the user name: strong names everywhere, weak names only inside paths ----------------------------------
 
 
-@pytest.mark.parametrize("user", ["root", "jovyan", "user", "admin", "ubuntu", "max", "id", "al"])
+@pytest.mark.parametrize(
+    "user", ["root", "jovyan", "user", "admin", "ubuntu", "max", "id", "al", "azureuser", "sagemaker-user"]
+)
 def test_weak_user_names_are_replaced_only_as_path_components(user: str) -> None:
     context = PrivacyContext(user=user)
     assert is_weak_name(user)
