@@ -61,7 +61,7 @@ import ipaddress
 import keyword
 import re
 from dataclasses import dataclass
-from typing import Callable, FrozenSet, List, NamedTuple, Optional, Tuple, Union
+from typing import Callable, Dict, FrozenSet, List, NamedTuple, Optional, Tuple, Union
 
 from .word_trie import any_of
 
@@ -881,9 +881,13 @@ def _apply(rules: Tuple[Tuple[Rule, Optional[HintTest]], ...], text: str) -> str
     if not text:
         return text
     folded = text.casefold()
+    searched: Dict[HintTest, bool] = {}  # rules with the same hints share a search (and its answer)
     for rule, search in rules:
         if search is not None:
-            if search(folded) is None:
+            found = searched.get(search)
+            if found is None:
+                found = searched[search] = search(folded) is not None
+            if not found:
                 continue
         elif rule.hints:
             for hint in rule.hints:  # inline: this runs for every rule of every text
@@ -894,6 +898,7 @@ def _apply(rules: Tuple[Tuple[Rule, Optional[HintTest]], ...], text: str) -> str
         text, count = rule.pattern.subn(rule.replacement, text)
         if count:
             folded = text.casefold()
+            searched.clear()
     return text
 
 
