@@ -10,8 +10,8 @@ One thing the server can learn from the report itself: a raw home directory (``/
 ``/Users/alice/...``, ``C:\\Users\\alice\\...``) or a hosted notebook's user folder
 (``/Workspace/Users/alice/...``) names its owner, and the same name then often stands alone in the
 message (``Permission denied for alice``). So the owners of such folders in a report's message, first
-line and frame files are that report's user names (``report_context``), hidden
-like our client hides its user's. A report our client scrubbed has no such path, and costs a substring test.
+line and frame files are that report's user names (``report_context``), hidden like our client hides
+its user's. A report our client scrubbed has no such path, and costs a few substring tests.
 
 The result is a ``CleanEvent``: what ``ingest/`` stores, whichever API the report came through.
 """

@@ -43,6 +43,12 @@ def legacy(**fields: Any) -> Dict[str, Any]:
         ("/Users/Shared/x.py, C:\\Users\\Public\\y.py", ()),  # folders of nobody in particular
         ("/opt/home/frank/x.py or ~/home/grace or /data/users/heidi", ()),  # not a home directory
         ("KeyError: 'alice'", ()),
+        # hosted notebooks: Databricks' workspace and repos, Azure ML's cluster and user folder
+        (
+            "/Workspace/Users/hanna.k@lab.example/nb and /Workspace/Repos/hkowalski/r",
+            ("hanna.k@lab.example", "hkowalski"),
+        ),
+        ("/mnt/batch/tasks/shared/LS_root/mounts/clusters/hk-gpu/code/Users/hanna/x.py", ("hk-gpu", "hanna")),
     ],
 )
 def test_home_owners_are_read_off_raw_home_paths(text: str, owners: tuple) -> None:
