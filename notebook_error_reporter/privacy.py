@@ -167,16 +167,16 @@ _SEPARATOR = r"(?:\\?[\"'])?\]?[ \t]*(?:=>|[:!=]?=|:)[ \t]*"
 # after an auth scheme. What looks like the next secret key ("PASSWORD: 'password': 'x'") is left for
 # its own match, else its value would go out. A bare word directly followed by "(" or "[" is code
 # that fetches the secret; the look-ahead-and-backreference pair makes that test atomic.
+_NOT_A_KEY = rf"(?!(?:\\?[\"'])?[ \t]*[A-Za-z0-9_.-]{{0,40}}?{_KEY_NAME}{_SEPARATOR})"
 _VALUE = (
-    rf"(?!(?:\\?[\"'])?[ \t]*[A-Za-z0-9_.-]{{0,40}}?{_KEY_NAME}{_SEPARATOR})"
-    r"(?P<value><redacted>"
+    _NOT_A_KEY + r"(?P<value><redacted>"
     r"|'(?:[^'\\\n]|\\.)+(?:'|(?=\n)|\Z)"
     r'|"(?:[^"\\\n]|\\.)+(?:"|(?=\n)|\Z)'
     r"|\\'[^'\n]*?\\'"
     r'|\\"[^"\n]*?\\"'
     r"|\([^()\n]{1,200}\)"
     r"|(?=(?P<braced>\{(?:[^{}\n]|\}\}){1,200}))(?P=braced)(?:\}|(?=\n)|\Z)"  # ODBC's {...}, "}}" is "}"
-    r"|(?:(?i:Bearer|Basic|Token|Digest)[ \t]+)?"
+    rf"|(?:(?i:Bearer|Basic|Token|Digest)[ \t]+{_NOT_A_KEY})?"
     r"(?=(?P<bare>[^\s'\"`,;&(){}\[\]]+))(?P=bare)(?![(\[]))"
 )
 _SCHEME = re.compile(r"(?i)(?:Bearer|Basic|Token|Digest)[ \t]+")
@@ -282,8 +282,12 @@ def _redact_netrc(match: re.Match[str]) -> str:
     return _NETRC_VALUE.sub(rf"\g<1>{REDACTED}", match.group(0))
 
 
-def _replace_kaggle_username(match: re.Match[str]) -> str:
-    return match.group("key") + match.group("q2") + USER + match.group("q2")
+def _replace_user_name_value(match: re.Match[str]) -> str:
+    value = match.group("value")
+    quote = value[0] if value[0] in "'\"" else ""
+    if value.strip("'\"") == USER or is_harmless_value(value) or is_weak_name(value.strip("'\"")):
+        return match.group(0)
+    return match.group("key") + match.group("sep") + quote + USER + quote
 
 
 def _replace_sql_user(match: re.Match[str]) -> str:
@@ -297,7 +301,9 @@ def _redact_input_value(match: re.Match[str]) -> str:
     return match.group("key") + REDACTED
 
 
-_ENV_NAME = rf"(?:[A-Za-z_][A-Za-z0-9_]*?)?(?:{_KEY_NAME}|(?<![A-Za-z0-9])(?i:key))(?![A-Za-z0-9_])"
+_ENV_NAME = (
+    rf"(?:[A-Za-z_][A-Za-z0-9_]*?)?(?:{_KEY_NAME}|(?<![A-Za-z0-9])(?i:key|user_?name))(?![A-Za-z0-9_])"
+)
 
 SECRET_RULES: Tuple[Rule, ...] = (
     Rule(
@@ -443,15 +449,15 @@ SECRET_RULES: Tuple[Rule, ...] = (
         rf"\g<1>{REDACTED}",
         ("wandb",),
     ),
-    # kaggle.json, as echoed into place in a cell's first line: {"username":"...","key":"..."}.
+    # A user name's value: username='hkowalski', KAGGLE_USERNAME=..., kaggle.json's {"username":"..."}.
     Rule(
-        "kaggle_username",
+        "user_name_value",
         re.compile(
-            r"(?P<key>(?P<q>[\"'])username(?P=q)[ \t]*:[ \t]*)(?P<q2>[\"'])(?!<user>)[^\"'\n]{1,100}(?P=q2)"
-            r"(?=[ \t]*,[ \t]*[\"']key[\"'])"
+            rf"(?i)(?P<key>(?<![A-Za-z0-9])(?:[A-Za-z0-9]+[_-])*user[_-]?name)(?P<sep>{_SEPARATOR})"
+            rf"{_NOT_A_KEY}(?P<value>'[^'\n]{{1,100}}'|\"[^\"\n]{{1,100}}\"|[A-Za-z0-9_.@+-]{{1,100}}(?![A-Za-z0-9_.@+(\[-]))"
         ),
-        _replace_kaggle_username,
-        ("username",),
+        _replace_user_name_value,
+        ("username", "user_name", "user-name"),
     ),
     # A bare "key" is no secret name, but a quoted "key" given a token is (kaggle.json's API key).
     Rule(

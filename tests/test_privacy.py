@@ -508,7 +508,8 @@ PIECES = st.sampled_from(
      "ghp_", "eyJ", "https://", "file://", "~", "C:", "--", ",", "1", "255", "fe80", "ee", "a", "f", "x",
      *PLACEHOLDERS, "alice-laptop", "/home/alice", "10.0.0.1", "com", "%env ", "machine a.b ", "login ",
      "input_value=", "[parameters: ", "OneDrive - ", "/Users/", "PASSWORD ", "CREATE USER ", ";PWD=", "{",
-     "}", "wandb", "AC3f9b2c4e1d7", "HTTPBasicAuth(", "set_token(", "==", "1.2.3.4", "%40"]
+     "}", "wandb", "AC3f9b2c4e1d7", "HTTPBasicAuth(", "set_token(", "==", "1.2.3.4", "%40",
+     "username=", "KAGGLE_USERNAME "]
 )  # fmt: skip
 TEXT = st.one_of(
     st.text(max_size=60), st.lists(st.one_of(PIECES, st.text(max_size=3)), max_size=25).map("".join)

@@ -78,6 +78,15 @@ CASES: List[Case] = [
         f'!echo \'{{"username":"{USER}","key":"{REDACTED}"}}\' > kaggle.json',
     ),
     Case("kaggle", f"%env KAGGLE_KEY {KAGGLE}", f"%env KAGGLE_KEY {REDACTED}"),
+    Case("kaggle", f"%env KAGGLE_USERNAME {USER_NAME}", f"%env KAGGLE_USERNAME {REDACTED}"),
+    Case(
+        "kaggle",
+        f"os.environ['KAGGLE_USERNAME'] = '{USER_NAME}'",
+        f"os.environ['KAGGLE_USERNAME'] = '{USER}'",
+    ),
+    Case(
+        "kaggle", f"login(username={USER_NAME}, password=pw)", f"login(username={USER}, password={REDACTED})"
+    ),
     Case("kaggle", f"os.environ['KAGGLE_KEY'] = '{KAGGLE}'", f"os.environ['KAGGLE_KEY'] = '{REDACTED}'"),
     Case(
         "kaggle",
@@ -397,6 +406,7 @@ ORDINARY = [
     "Input should be a valid integer [type=int_type, input_value=None, input_type=NoneType]",
     "%env NOTEBOOK_ERROR_REPORTER_DISABLE=1",
     "Invalid key: 'name' and {'key': 'protein_id'}",
+    "KeyError: 'username'; username=None; username = getpass.getuser(); if username == 'admin':",
 ]
 
 
