@@ -12,7 +12,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Dict, Tuple
 
-from .colab_ranges import IPNetwork, parse_networks
+from .core.colab_ranges import IPNetwork, parse_networks
 from .core.config import Settings
 from .core.db import Database
 from .ingest import Ingestion, KnownIds

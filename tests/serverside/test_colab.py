@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from notebook_error_reporter.serverside.colab_ranges import GOOGLE_PREFIXES, parse_networks
+from notebook_error_reporter.serverside.core.colab_ranges import GOOGLE_PREFIXES, parse_networks
 
 from .helpers import make_event
 

@@ -21,7 +21,7 @@ import hmac
 import ipaddress
 from typing import Optional, Sequence, Union
 
-from ..colab_ranges import IPNetwork
+from .colab_ranges import IPNetwork
 
 IPAddress = Union[ipaddress.IPv4Address, ipaddress.IPv6Address]
 UNKNOWN_KEY = "unknown"

@@ -1,29 +1,302 @@
-"""The server's settings: one frozen dataclass, filled from arguments, then environment, then defaults.
+"""The server's settings: one typed, frozen object read from flags, environment variables and ``.env``.
 
-Every setting has one environment variable, ``NOTEBOOK_ERROR_REPORTER_<NAME>`` (plus the customary
-``DATABASE_URL`` and ``RATELIMIT_STORAGE_URL``), because uvicorn's worker processes rebuild the app
-from the environment: ``to_env()`` and ``from_env()`` are exact inverses. The defaults are the safe
-choices: listen on loopback only, no reads without the admin token, no proxy trusted.
+Every setting has one name used everywhere: the field below, the flag ``--<name-with-dashes>``, the
+environment variable ``NOTEBOOK_ERROR_REPORTER_<NAME>`` (plus the customary ``DATABASE_URL`` and
+``RATELIMIT_STORAGE_URL``), and the same variable in an optional ``.env`` file in the working
+directory. A flag wins over the environment, the environment over ``.env``, ``.env`` over the
+default. uvicorn's worker processes rebuild the settings from the environment: ``to_env()`` and
+``from_env()`` are exact inverses. The defaults are the safe choices: listen on loopback only, no
+reads without the admin token, no proxy trusted.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import os
-from dataclasses import dataclass
-from typing import Any, Dict, Mapping, Optional, Tuple
+from contextvars import ContextVar
+from pathlib import Path
+from typing import Annotated, Any, Dict, Literal, Mapping, Optional, Tuple
 
-from ..colab_ranges import GOOGLE_PREFIXES, parse_networks, split_prefixes
+from pydantic import AliasChoices, Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, EnvSettingsSource, NoDecode, PydanticBaseSettingsSource
+
+from .colab_ranges import GOOGLE_PREFIXES, parse_networks, split_prefixes
 
 PREFIX = "NOTEBOOK_ERROR_REPORTER_"
 DEFAULT_DATABASE_FILE = "notebook_errors.db"
 DEFAULT_DATABASE_URL = f"sqlite:///{DEFAULT_DATABASE_FILE}"
+ENV_FILE = ".env"
 # Besides the prefixed names, these are read too (the usual names in deployment tooling).
 ALIASES = {"database_url": "DATABASE_URL", "ratelimit_storage_url": "RATELIMIT_STORAGE_URL"}
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off", ""}
-# An empty variable (``SLACK_WEBHOOK_URL=`` in an env file) means "not configured".
-_EMPTY_IS_UNSET = {"slack_webhook_url", "alert_webhook_url", "public_base_url"}
+# A list of networks: comma/space separated, or @file (see colab_ranges.py).
+Networks = Annotated[Tuple[str, ...], NoDecode]
+
+
+class SettingsError(ValueError):
+    """A setting that cannot be used, said in one line naming its flag and variable."""
+
+
+def _env(name: str, description: str, default: Any = None, **more: Any) -> Any:
+    """A field read from ``NOTEBOOK_ERROR_REPORTER_<NAME>`` (and its customary alias, if any)."""
+    names = [PREFIX + name.upper()] + ([ALIASES[name]] if name in ALIASES else []) + [name]
+    return Field(default, description=description, validation_alias=AliasChoices(*names), **more)
+
+
+class Settings(BaseSettings):
+    """Everything the app, the CLI and the workers need to agree on."""
+
+    model_config = {
+        "frozen": True,
+        "extra": "ignore",
+        "populate_by_name": True,
+        "env_file": ENV_FILE,
+        "env_ignore_empty": True,  # ``SLACK_WEBHOOK_URL=`` in an env file means "not configured"
+        "case_sensitive": False,
+        "validate_default": True,
+    }
+
+    host: str = _env("host", "address to listen on; 127.0.0.1 is this machine only", "127.0.0.1")
+    port: int = _env("port", "port to listen on", 8000, ge=1, le=65535)
+    database_url: str = _env(
+        "database_url",
+        "SQLAlchemy URL: a SQLite file, or postgresql://user:password@host/dbname (extra [postgres])",
+        DEFAULT_DATABASE_URL,
+    )
+    admin_token: Optional[str] = _env(
+        "admin_token", "admin token (16+ characters); default: generated once, stored beside the database"
+    )
+    admin_token_file: Optional[str] = _env("admin_token_file", "read the admin token from this file")
+    workers: int = _env("workers", "uvicorn worker processes", 1, ge=1)
+    debug: bool = _env("debug", "FastAPI's debug mode (tracebacks in answers): never in production", False)
+    max_transparency: bool = _env("max_transparency", "let anybody read all reports and the dashboard", False)
+    colab_only: bool = _env("colab_only", "accept reports from Google's networks (Colab) only", False)
+    colab_networks: Networks = _env(
+        "colab_networks",
+        "networks counted as Colab: CIDRs (comma-separated), or @goog.json or @list.txt",
+        GOOGLE_PREFIXES,
+    )
+    trusted_proxies: Networks = _env(
+        "trusted_proxies", "reverse proxies (CIDRs) whose X-Forwarded-For is believed", ()
+    )
+    max_body_bytes: int = _env("max_body_bytes", "largest request body accepted", 2 * 1024 * 1024, ge=1024)
+    rate_limit_address: str = _env(
+        "rate_limit_address", "ingest requests per client address (a batch is one)", "300/minute"
+    )
+    rate_limit_session: str = _env("rate_limit_session", "ingest requests per notebook session", "120/minute")
+    rate_limit_token_failures: str = _env(
+        "rate_limit_token_failures", "wrong admin tokens per address before 429", "20/minute"
+    )
+    ratelimit_storage_url: str = _env(
+        "ratelimit_storage_url", "where rate limits are counted: memory://, or redis://host (extra [redis])",
+        "memory://",
+    )
+    retention_days: Optional[int] = _env(
+        "retention_days", "days of reports to keep (purged at start); unset keeps everything", None, ge=1
+    )
+    migrate: bool = _env("migrate", "bring the database schema up to date when the app starts", True)
+    slack_webhook_url: Optional[str] = _env(
+        "slack_webhook_url", "Slack incoming webhook told about new issues and regressions (a secret)"
+    )
+    alert_webhook_url: Optional[str] = _env("alert_webhook_url", "a URL that gets the same alerts as JSON")
+    public_base_url: Optional[str] = _env(
+        "public_base_url", "this server as people reach it, for links; default http://HOST:PORT"
+    )
+    alert_digest_seconds: float = _env(
+        "alert_digest_seconds", "alerts this soon after a message go out as one digest", 60.0, ge=0
+    )
+    alert_poll_seconds: float = _env("alert_poll_seconds", "how often alerts are looked for", 2.0, gt=0)
+    alert_retry_base_seconds: float = _env(
+        "alert_retry_base_seconds", "first wait before a failed alert is retried", 2.0, gt=0
+    )
+    alert_retry_max_seconds: float = _env(
+        "alert_retry_max_seconds", "longest wait between retries of a failed alert", 600.0, gt=0
+    )
+    log_level: Literal["debug", "info", "warning", "error"] = _env(
+        "log_level", "least important log lines written", "info"
+    )
+    log_format: Literal["text", "json"] = _env(
+        "log_format", "log lines as text, or one JSON object a line for machines", "text"
+    )
+    log_summary_seconds: float = _env(
+        "log_summary_seconds", "how often a line sums up the reports stored (when there were any)", 60.0, gt=0
+    )
+
+    def __init__(self, **values: Any) -> None:
+        try:
+            super().__init__(**values)
+        except ValidationError as error:  # pydantic's message repeats the value: it may be a secret
+            raise SettingsError(describe_error(error)) from None
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> Tuple[PydanticBaseSettingsSource, ...]:
+        environ = _GIVEN_ENVIRON.get()
+        if environ is None:
+            return init_settings, env_settings, dotenv_settings
+        return init_settings, _MappingSource(settings_cls, environ)
+
+    @field_validator("colab_networks", "trusted_proxies", mode="before")
+    @classmethod
+    def _networks(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = split_prefixes(value)
+        elif isinstance(value, (list, tuple)):
+            value = tuple(part for item in value for part in split_prefixes(str(item)))
+        parse_networks(value)
+        return value
+
+    @field_validator("database_url", mode="after")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        return normalise_database_url(value)
+
+    @field_validator("rate_limit_address", "rate_limit_session", "rate_limit_token_failures")
+    @classmethod
+    def _rate_limit(cls, value: str) -> str:
+        from limits import parse
+
+        try:
+            parse(value)
+        except ValueError as error:
+            raise ValueError(f"not a rate limit such as '120/minute': {error}") from None
+        return value
+
+    @field_validator("slack_webhook_url", "alert_webhook_url", "public_base_url")
+    @classmethod
+    def _http_url(cls, value: Optional[str]) -> Optional[str]:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("expected an http:// or https:// URL")  # never repeat it: it may be a secret
+        return value.rstrip("/") if value is not None else None
+
+    @field_validator("admin_token")
+    @classmethod
+    def _token_length(cls, value: Optional[str]) -> Optional[str]:
+        if value is not None and len(value) < 16:
+            raise ValueError("the admin token must be at least 16 characters")
+        return value
+
+    @model_validator(mode="before")
+    @classmethod
+    def _token_from_file(cls, values: Any) -> Any:
+        if not isinstance(values, dict):
+            return values
+        token = _first(values, "admin_token")
+        path = _first(values, "admin_token_file")
+        if token is None and path:
+            try:
+                token = Path(path).read_text(encoding="utf-8").strip() or None
+            except OSError as error:
+                raise ValueError(f"admin_token_file: cannot read {path}: {error.strerror}") from None
+            values = {**values, "admin_token": token}
+        return values
+
+    @classmethod
+    def from_env(cls, environ: Optional[Mapping[str, str]] = None, **overrides: Any) -> Settings:
+        """Settings from ``overrides`` (None means "not given"), then the environment, then defaults.
+
+        Without ``environ``: the process's environment, then ``.env``. Raises SettingsError.
+        """
+        unknown = sorted(set(overrides) - set(cls.model_fields))
+        if unknown:
+            raise TypeError(f"unknown settings: {', '.join(unknown)}")
+        given = {name: value for name, value in overrides.items() if value is not None}
+        token = _GIVEN_ENVIRON.set(environ)
+        try:
+            return cls(**given)
+        finally:
+            _GIVEN_ENVIRON.reset(token)
+
+    def to_env(self) -> Dict[str, str]:
+        """The environment that makes ``from_env`` rebuild exactly these settings (for workers).
+
+        A token read from a file travels as the file's name, not as the token.
+        """
+        env: Dict[str, str] = {}
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if value is None or (name == "admin_token" and self.admin_token_file):
+                continue
+            if isinstance(value, bool):
+                text = "1" if value else "0"
+            elif isinstance(value, tuple):
+                text = ",".join(value)
+            else:
+                text = str(value)
+            env[variable(name)] = text
+        return env
+
+    def replace(self, **changes: Any) -> Settings:
+        """A copy with ``changes``, validated like the original."""
+        try:
+            return type(self).model_validate({**self.model_dump(), **changes})
+        except ValidationError as error:
+            raise SettingsError(describe_error(error)) from None
+
+
+_GIVEN_ENVIRON: ContextVar[Optional[Mapping[str, str]]] = ContextVar("given_environ", default=None)
+
+
+class _MappingSource(EnvSettingsSource):
+    """Environment variables from a given mapping instead of the process's."""
+
+    def __init__(self, settings_cls: type[BaseSettings], environ: Mapping[str, str]) -> None:
+        self._given = environ
+        super().__init__(settings_cls)
+
+    def _load_env_vars(self) -> Mapping[str, Optional[str]]:
+        # As pydantic-settings reads os.environ: names in lower case (not case-sensitive), no empty values.
+        return {name.lower(): value for name, value in self._given.items() if value != ""}
+
+
+def _first(values: Mapping[str, Any], name: str) -> Any:
+    """A value given under the field's name or any of its aliases (in any case)."""
+    names = {name, variable(name).lower(), ALIASES.get(name, "").lower()}
+    for key, value in values.items():
+        if key.lower() in names and value is not None:
+            return value
+    return None
+
+
+def variable(name: str) -> str:
+    """The environment variable of a setting."""
+    return PREFIX + name.upper()
+
+
+def flag(name: str) -> str:
+    """The command-line flag of a setting."""
+    return "--" + name.replace("_", "-")
+
+
+_PLAIN_WORDS = {
+    "int_parsing": "expected a whole number",
+    "int_from_float": "expected a whole number",
+    "float_parsing": "expected a number",
+    "bool_parsing": "expected 1/0, true/false, yes/no or on/off",
+}
+
+
+def describe_error(error: ValidationError) -> str:
+    """One line: which setting (its name, flag and variable) and what is wrong with it."""
+    first = error.errors(include_url=False)[0]
+    field = _field_of(str(first["loc"][0]) if first["loc"] else "")
+    message = _PLAIN_WORDS.get(first["type"]) or str(first["msg"]).removeprefix("Value error, ")
+    if first["type"] in _PLAIN_WORDS and not (field and field.endswith(("token", "url"))):
+        message += f", not {first['input']!r}"
+    if not field:
+        return message
+    return f"{field} ({flag(field)}, {variable(field)}): {message}"
+
+
+def _field_of(location: str) -> str:
+    for name in Settings.model_fields:
+        if location.lower() in (name, variable(name).lower(), ALIASES.get(name, "").lower()):
+            return name
+    return ""
 
 
 def normalise_database_url(url: str) -> str:
@@ -53,168 +326,3 @@ def sqlite_path(database_url: str) -> Optional[str]:
         return None
     path = database_url[len("sqlite:///") :].split("?", 1)[0]
     return None if not path or path == ":memory:" else path
-
-
-@dataclass(frozen=True)
-class Settings:
-    """Everything the app, the CLI and the workers need to agree on."""
-
-    database_url: str = DEFAULT_DATABASE_URL
-    admin_token: Optional[str] = None
-    host: str = "127.0.0.1"
-    port: int = 8000
-    workers: int = 1
-    debug: bool = False
-    max_transparency: bool = False
-    colab_only: bool = False
-    # Where Colab reports may come from; see colab_ranges.py for the source of the default.
-    colab_networks: Tuple[str, ...] = GOOGLE_PREFIXES
-    # Reverse proxies whose X-Forwarded-For is believed; nobody's by default.
-    trusted_proxies: Tuple[str, ...] = ()
-    # The client sends batches of at most 1 MB; twice that leaves room for 0.1 clients' long messages.
-    max_body_bytes: int = 2 * 1024 * 1024
-    # ``limits`` notation. Counted per request (a batch is one), so a client catching up after a week
-    # offline is slowed down, never locked out.
-    rate_limit_address: str = "300/minute"
-    rate_limit_session: str = "120/minute"
-    # Wrong admin tokens (API bearer or dashboard sign-in) per address: a typo costs nothing, a
-    # guesser gets 429s. The right token is never counted.
-    rate_limit_token_failures: str = "20/minute"
-    ratelimit_storage_url: str = "memory://"
-    # Days of events to keep (purged at start-up and by the purge command); None keeps everything.
-    retention_days: Optional[int] = None
-    # Run the Alembic migrations when the app starts (the CLI does it once before forking workers).
-    migrate: bool = True
-    # Alerts (see alerts/): a Slack incoming webhook and/or a generic JSON webhook, told about new
-    # issues and regressions. The URLs are secrets: they are never logged nor shown.
-    slack_webhook_url: Optional[str] = None
-    alert_webhook_url: Optional[str] = None
-    # Where people reach this server; alert links are {public_base_url}/issues/{id}. Default:
-    # http://{host}:{port}.
-    public_base_url: Optional[str] = None
-    # After a message, further alerts within this many seconds wait and go out as one digest.
-    alert_digest_seconds: float = 60.0
-    # How often the deliverer looks for pending alerts, and its retry back-off (first wait, cap).
-    alert_poll_seconds: float = 2.0
-    alert_retry_base_seconds: float = 2.0
-    alert_retry_max_seconds: float = 600.0
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "database_url", normalise_database_url(self.database_url))
-        parse_networks(self.colab_networks)
-        parse_networks(self.trusted_proxies)
-        from limits import parse
-
-        for name in ("rate_limit_address", "rate_limit_session", "rate_limit_token_failures"):
-            try:
-                parse(getattr(self, name))
-            except ValueError as error:
-                raise ValueError(f"{name}: not a rate limit such as '120/minute': {error}") from error
-        if not 0 < self.port < 65536:
-            raise ValueError(f"port must be 1-65535, not {self.port}")
-        if self.workers < 1:
-            raise ValueError("workers must be at least 1")
-        if self.max_body_bytes < 1024:
-            raise ValueError("max_body_bytes must be at least 1024")
-        if self.retention_days is not None and self.retention_days < 1:
-            raise ValueError("retention_days must be at least 1 (or unset to keep everything)")
-        if self.admin_token is not None and len(self.admin_token) < 16:
-            raise ValueError("the admin token must be at least 16 characters")
-        _check_alert_settings(self)
-
-    @classmethod
-    def from_env(cls, environ: Optional[Mapping[str, str]] = None, **overrides: Any) -> Settings:
-        """Settings from ``overrides`` (None means "not given"), then the environment, then defaults."""
-        env = os.environ if environ is None else environ
-        values: Dict[str, Any] = {}
-        for item in dataclasses.fields(cls):
-            given = overrides.pop(item.name, None)
-            if given is not None:
-                values[item.name] = _coerce(item.name, given, item.type)
-                continue
-            raw = env.get(PREFIX + item.name.upper())
-            if raw is None and item.name in ALIASES:
-                raw = env.get(ALIASES[item.name])
-            if raw is None and item.name == "admin_token":
-                raw = _read_token_file(env.get(PREFIX + "ADMIN_TOKEN_FILE"))
-            if raw is not None:
-                values[item.name] = _coerce(item.name, raw, item.type)
-        if overrides:
-            raise TypeError(f"unknown settings: {', '.join(sorted(overrides))}")
-        return cls(**values)
-
-    def to_env(self) -> Dict[str, str]:
-        """The environment that makes ``from_env`` rebuild exactly these settings (for workers)."""
-        env: Dict[str, str] = {}
-        for item in dataclasses.fields(self):
-            value = getattr(self, item.name)
-            if value is None:
-                continue
-            if isinstance(value, bool):
-                text = "1" if value else "0"
-            elif isinstance(value, tuple):
-                text = ",".join(value)
-            else:
-                text = str(value)
-            env[PREFIX + item.name.upper()] = text
-        return env
-
-    def replace(self, **changes: Any) -> Settings:
-        return dataclasses.replace(self, **changes)
-
-
-def _check_alert_settings(settings: Settings) -> None:
-    """Refuse unusable alert settings by name; never repeat a webhook URL (it is a secret)."""
-    for name in ("slack_webhook_url", "alert_webhook_url", "public_base_url"):
-        value = getattr(settings, name)
-        if value is not None and not value.startswith(("http://", "https://")):
-            raise ValueError(f"{name}: expected an http:// or https:// URL")
-    if settings.public_base_url is not None:
-        object.__setattr__(settings, "public_base_url", settings.public_base_url.rstrip("/"))
-    if settings.alert_digest_seconds < 0:
-        raise ValueError("alert_digest_seconds must be 0 or more")
-    for name in ("alert_poll_seconds", "alert_retry_base_seconds", "alert_retry_max_seconds"):
-        if not getattr(settings, name) > 0:
-            raise ValueError(f"{name} must be more than 0")
-
-
-def _read_token_file(path: Optional[str]) -> Optional[str]:
-    if not path:
-        return None
-    with open(path, encoding="utf-8") as handle:
-        return handle.read().strip() or None
-
-
-def _coerce(name: str, value: Any, annotation: Any) -> Any:
-    """Environment strings (and CLI values) to the field's type, with an error naming the setting."""
-    kind = str(annotation)
-    if not isinstance(value, str):
-        if kind == "float" and isinstance(value, int) and not isinstance(value, bool):
-            return float(value)
-        if "Tuple" in kind and not isinstance(value, tuple):
-            return tuple(value)
-        return value
-    text = value.strip()
-    if kind == "bool":
-        if text.lower() in _TRUE:
-            return True
-        if text.lower() in _FALSE:
-            return False
-        raise ValueError(f"{PREFIX}{name.upper()}: expected 1/0, true/false, yes/no, not {value!r}")
-    if kind in ("int", "Optional[int]"):
-        if kind == "Optional[int]" and text == "":
-            return None
-        try:
-            return int(text)
-        except ValueError:
-            raise ValueError(f"{PREFIX}{name.upper()}: expected a whole number, not {value!r}") from None
-    if kind == "float":
-        try:
-            return float(text)
-        except ValueError:
-            raise ValueError(f"{PREFIX}{name.upper()}: expected a number, not {value!r}") from None
-    if "Tuple" in kind:
-        return split_prefixes(text)
-    if name in _EMPTY_IS_UNSET and text == "":
-        return None
-    return value
