@@ -8,6 +8,7 @@ the network beyond the configured database, the rate-limit storage and the alert
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -26,6 +27,7 @@ from .core import schema
 from .core.config import Settings
 from .core.types import utcnow
 from .state import ServerState
+from .summary import log_summaries
 
 logger = logging.getLogger("notebook_error_reporter.server")
 
@@ -59,9 +61,12 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     deliverer = Deliverer(state.database, AlertConfig.from_settings(state.settings))
     deliverer.start()
     app.state.alerts = deliverer
+    summaries = asyncio.create_task(log_summaries(state.settings.log_summary_seconds))
     try:
         yield
     finally:
+        summaries.cancel()
+        await asyncio.gather(summaries, return_exceptions=True)
         await run_in_threadpool(deliverer.stop)
         await run_in_threadpool(state.ingestion.close)
         state.database.dispose()

@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from ..core.addresses import address_key, client_address, in_networks, reached_over_https
 from ..core.config import Settings
+from ..core.traffic import TRAFFIC
 from ..session_labels import IN_FULL, SessionIds
 from ..state import ADDRESS_SECRET_NAME, ServerState
 
@@ -160,6 +161,7 @@ ReaderDep = Annotated[SessionIds, Depends(require_reader)]
 
 
 def too_many(retry_after: int, what: str) -> HTTPException:
+    TRAFFIC.refused += 1  # for the traffic summary line (core/traffic.py)
     return HTTPException(
         status_code=429,
         detail=f"Too many requests from this {what}; please retry in {retry_after} s.",

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from .. import grouping
 from .._queries import ids_by_key
+from ..core.traffic import TRAFFIC
 from ..core.types import utcnow
 from ..models import EVENT, ISSUE, NOTEBOOK, SESSION
 from ..scrub import CleanEvent
@@ -80,6 +81,7 @@ def ingest_events(
             writes.enqueue_alerts(session, summary.new_issue_ids, summary.regressed_issue_ids, received)
             session.commit()
             remembered_ids.learn(learned)
+            _count_traffic(summary)
             return summary
         except OperationalError as error:
             session.rollback()
@@ -93,6 +95,13 @@ def ingest_events(
             session.rollback()
             raise
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _count_traffic(summary: IngestSummary) -> None:
+    """This process's traffic counters (plain increments; see core/traffic.py)."""
+    TRAFFIC.stored += sum(result.created for result in summary.results)
+    TRAFFIC.new_issues += len(summary.new_issue_ids)
+    TRAFFIC.regressions += len(summary.regressed_issue_ids)
 
 
 def _ingest_once(

@@ -20,6 +20,7 @@ from typing import Any, Dict, List, Optional
 import psycopg
 
 from ...core.db import CONNECT_TIMEOUT_S
+from ...core.traffic import TRAFFIC
 from ...scrub import CleanEvent
 from ..known_ids import KnownIds
 from ..planning import IngestResult, created_results, known_rows
@@ -61,6 +62,8 @@ class PostgresInLoop:
             await self.close()
             return [None] * len(events)
         logger.debug(STORED_IN_LOOP, len(events))
+        TRAFFIC.stored += len(stored.created)  # known issues only: none is new here
+        TRAFFIC.regressions += len(stored.regressed)
         return created_results(events, stored.created)  # None: stored before, its issue is read
 
     async def close(self) -> None:
