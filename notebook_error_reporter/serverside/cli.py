@@ -1,36 +1,73 @@
-"""``notebook-error-server``: start the collection server, or purge old reports.
+"""``notebook-error-server``: start the collection server, bring its schema up to date, purge old reports.
 
-    notebook-error-server [--host H] [--port P] [--database-url URL] [--admin-token T] [--workers N]
-                          [--max-transparency] [--colab-only] [--trusted-proxy CIDR ...]
-                          [--slack-webhook-url URL] [--alert-webhook-url URL] [--public-base-url URL]
-    notebook-error-server purge --older-than-days N [--database-url URL]
+    notebook-error-server [serve] [--host H] [--port P] [--database-url URL] ... (every setting)
     notebook-error-server migrate [--database-url URL]
+    notebook-error-server purge [--older-than-days N] [--database-url URL]
     notebook-error-server regroup [--database-url URL]
 
-Defaults: 127.0.0.1:8000 and the SQLite file ``notebook_errors.db`` in the working directory. Every
-flag has an environment variable (``NOTEBOOK_ERROR_REPORTER_<FLAG>``, and ``DATABASE_URL``); a flag
-wins over the environment. Without an admin token, one is generated at the first start, stored
-beside the database (``notebook_errors.admin_token``, readable by the owner only) and printed once.
+Every setting of ``core/config.py`` is a flag (``--<name>``), an environment variable
+(``NOTEBOOK_ERROR_REPORTER_<NAME>``) and a line of an optional ``.env`` file; a flag wins. A command
+is one function registered with ``@command``. Known failures (bad settings, an unusable database,
+a port in use) end as one line on stderr and a non-zero exit, here in ``main``, never a traceback.
 
 uvicorn runs with its proxy-header rewriting off: which ``X-Forwarded-For`` to believe is decided
-by ``--trusted-proxy`` alone (see ``core/addresses.py``).
+by ``--trusted-proxies`` alone (see ``core/addresses.py``), and with its access log off (it would
+write every client's address).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import secrets
 import sys
+from dataclasses import dataclass
 from datetime import timedelta
-from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, get_args
 
-from .core.config import DEFAULT_DATABASE_FILE, PREFIX, Settings, sqlite_path
+from . import preflight
+from .admin_token import load_or_create_token, token_path
+from .core.config import Settings, SettingsError, flag, variable
+from .settings_table import shown_default
 
+__all__ = ["COMMANDS", "command", "load_or_create_token", "main", "token_path"]
+
+PROG = "notebook-error-server"
 FACTORY = "notebook_error_reporter.serverside.asgi:app_from_env"
-TOKEN_SUFFIX = ".admin_token"
-COMMANDS = ("serve", "purge", "migrate", "regroup")
+# Flags that worked before the settings got one name each.
+OLD_FLAGS = {"trusted_proxies": ("--trusted-proxy",)}
+# Put on a command line, these show in the process list: say so in their help.
+SECRETS = ("admin_token", "slack_webhook_url", "alert_webhook_url")
+EXIT_USAGE = 2
+EXIT_FAILURE = 1
+
+Run = Callable[[argparse.Namespace, Settings], int]
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    summary: str
+    settings: Tuple[str, ...]  # the settings it takes as flags; () for all of them
+    arguments: Optional[Callable[[argparse.ArgumentParser], None]]
+    run: Run
+
+
+COMMANDS: Dict[str, Command] = {}
+
+
+def command(
+    name: str,
+    summary: str,
+    settings: Sequence[str] = ("database_url",),
+    arguments: Optional[Callable[[argparse.ArgumentParser], None]] = None,
+) -> Callable[[Run], Run]:
+    """Register a subcommand: ``run(args, settings)`` returns the exit code."""
+
+    def register(run: Run) -> Run:
+        COMMANDS[name] = Command(name, summary, tuple(settings), arguments, run)
+        return run
+
+    return register
 
 
 def _out(text: str) -> None:
@@ -39,151 +76,94 @@ def _out(text: str) -> None:
     sys.stdout.flush()
 
 
-def _database_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--database-url",
-        help=f"SQLAlchemy URL (env DATABASE_URL); default sqlite:///{DEFAULT_DATABASE_FILE} here. "
-        "PostgreSQL: postgresql://user:password@host/dbname",
-    )
+def _fail(message: str, code: int = EXIT_FAILURE) -> int:
+    sys.stderr.write(f"{PROG}: {message}\n")
+    sys.stderr.flush()
+    return code
 
 
-def _serve_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="notebook-error-server", description="Collect notebook error reports."
-    )
-    parser.add_argument("--host", help="address to listen on (default 127.0.0.1: this machine only)")
-    parser.add_argument("--port", type=int, help="port (default 8000)")
-    _database_option(parser)
-    parser.add_argument(
-        "--admin-token", help="admin token (default: generated once, stored beside the database)"
-    )
-    parser.add_argument("--workers", type=int, help="uvicorn worker processes (default 1)")
-    parser.add_argument(
-        "--max-transparency", action="store_true", default=None, help="let anybody read all reports"
-    )
-    parser.add_argument(
-        "--colab-only", action="store_true", default=None, help="accept reports from Google's networks only"
-    )
-    parser.add_argument(
-        "--trusted-proxy",
-        action="append",
-        metavar="CIDR",
-        help="a reverse proxy whose X-Forwarded-For is believed (repeatable)",
-    )
-    parser.add_argument(
-        "--slack-webhook-url",
-        help="Slack incoming webhook told about new issues and regressions "
-        "(a secret: prefer env NOTEBOOK_ERROR_REPORTER_SLACK_WEBHOOK_URL)",
-    )
-    parser.add_argument("--alert-webhook-url", help="a URL that gets the same alerts as JSON")
-    parser.add_argument(
-        "--public-base-url", help="this server as people reach it, for links in alerts (default http://HOST:PORT)"
-    )
-    parser.add_argument("--log-level", default="info", help="uvicorn's log level (default info)")
-    return parser
+# --- the parser -----------------------------------------------------------------------------------
 
 
-def _purge_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="notebook-error-server purge", description="Delete reports older than N days (issues stay)."
-    )
-    parser.add_argument("--older-than-days", type=int, help="default: NOTEBOOK_ERROR_REPORTER_RETENTION_DAYS")
-    _database_option(parser)
-    return parser
-
-
-def _migrate_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="notebook-error-server migrate", description="Create or upgrade the database schema."
-    )
-    _database_option(parser)
-    return parser
-
-
-def _regroup_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="notebook-error-server regroup",
-        description="Put every stored report into the issue today's grouping gives it "
-        "(stop the server first).",
-    )
-    _database_option(parser)
-    return parser
-
-
-def token_path(database_url: str) -> Path:
-    """Where a generated admin token lives: beside the SQLite file, else in the working directory."""
-    path = sqlite_path(database_url)
-    if path is not None:
-        database = Path(path)
-        return database.with_name(database.stem + TOKEN_SUFFIX)
-    return Path.cwd() / (Path(DEFAULT_DATABASE_FILE).stem + TOKEN_SUFFIX)
-
-
-def load_or_create_token(path: Path) -> Tuple[str, bool]:
-    """The stored token, or a new one written with mode 0600; True when it was just made."""
-    try:
-        return path.read_text(encoding="utf-8").strip(), False
-    except FileNotFoundError:
-        pass
-    token = secrets.token_urlsafe(32)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:  # another process made it meanwhile: use theirs
-        return path.read_text(encoding="utf-8").strip(), False
-    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-        handle.write(token + "\n")
-    return token, True
-
-
-def _public_url(host: str, port: int) -> str:
-    shown = "<this machine's address>" if host in ("0.0.0.0", "::") else host
-    if ":" in shown and not shown.startswith("<"):
-        shown = f"[{shown}]"
-    return f"http://{shown}:{port}"
-
-
-def serve(argv: Sequence[str]) -> int:
-    args = _serve_parser().parse_args(argv)
-    settings = Settings.from_env(
-        host=args.host,
-        port=args.port,
-        database_url=args.database_url,
-        admin_token=args.admin_token,
-        workers=args.workers,
-        max_transparency=args.max_transparency,
-        colab_only=args.colab_only,
-        trusted_proxies=tuple(args.trusted_proxy) if args.trusted_proxy else None,
-        slack_webhook_url=args.slack_webhook_url,
-        alert_webhook_url=args.alert_webhook_url,
-        public_base_url=args.public_base_url,
-    )
-    token_file: Optional[Path] = None
-    token_note = "Admin token: as configured."
-    if settings.admin_token is None:
-        token_file = token_path(settings.database_url)
-        token, created = load_or_create_token(token_file)
-        settings = settings.replace(admin_token=token)
-        if created:
-            token_note = f"Admin token (shown this once; stored in {token_file}):\n    {token}"
+def _add_settings(parser: argparse.ArgumentParser, names: Sequence[str]) -> None:
+    """One flag per setting, its help made from the setting's description, default and variable."""
+    group = parser.add_argument_group("settings (each also NOTEBOOK_ERROR_REPORTER_<NAME>, or in .env)")
+    fields = Settings.model_fields
+    for name in names or fields:
+        info = fields[name]
+        variables = ", ".join(dict.fromkeys([variable(name), *_aliases(name)]))
+        text = f"{info.description} (default: {shown_default(name)}; env {variables})"
+        if name in SECRETS:
+            text += "; a secret: prefer the environment, a flag shows in the process list"
+        options: Dict[str, Any] = {"help": text.replace("%", "%%"), "default": argparse.SUPPRESS}
+        kind = info.annotation
+        if kind is bool:
+            options["action"] = argparse.BooleanOptionalAction
+        elif "Tuple" in str(kind) or "tuple" in str(kind):
+            options.update(action="append", metavar="CIDR[,CIDR...]")
+        elif get_args(kind) and all(isinstance(choice, str) for choice in get_args(kind)):
+            options["choices"] = get_args(kind)
         else:
-            token_note = f"Admin token: stored in {token_file}"
+            options["metavar"] = _metavar(name, str(kind))
+        group.add_argument(flag(name), *OLD_FLAGS.get(name, ()), dest=name, **options)
+
+
+def _metavar(name: str, kind: str) -> str:
+    if name.endswith("_url"):
+        return "URL"
+    if name.startswith("rate_limit_"):
+        return "LIMIT"
+    if "int" in kind:
+        return "N"
+    return "SECONDS" if "float" in kind else name.upper()
+
+
+def _aliases(name: str) -> List[str]:
+    from .core.config import ALIASES
+
+    return [ALIASES[name]] if name in ALIASES else []
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        usage="%(prog)s [COMMAND] [SETTINGS...]",
+        description="Collect the error reports of shared Jupyter and Colab notebooks. "
+        "Without a command: serve.",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
+    for item in COMMANDS.values():
+        sub = commands.add_parser(item.name, help=item.summary, description=item.summary)
+        if item.arguments is not None:
+            item.arguments(sub)
+        _add_settings(sub, item.settings)
+    _add_settings(parser, COMMANDS["serve"].settings)  # plain ``notebook-error-server ...`` serves
+    return parser
+
+
+# --- the commands ---------------------------------------------------------------------------------
+
+
+@command("serve", "Start the collection server (the default command).", settings=())
+def serve(args: argparse.Namespace, settings: Settings) -> int:
+    preflight.check_database(settings.database_url)
+    preflight.check_rate_limit_storage(settings.ratelimit_storage_url)
+    preflight.check_listen(settings.host, settings.port)
     from . import create_db
 
     create_db(settings.database_url)
+    settings, token_note = _with_admin_token(settings)
     import uvicorn
 
+    from .banner import banner, base_url
+    from .logs import log_config
+
     # Workers rebuild the settings from the environment; a generated token travels by its file.
-    env: Dict[str, str] = settings.to_env()
-    if token_file is not None:
-        env.pop(PREFIX + "ADMIN_TOKEN", None)
-        env[PREFIX + "ADMIN_TOKEN_FILE"] = str(token_file)
-    os.environ.update(env)
-    url = _public_url(settings.host, settings.port)
-    _out(f"notebook-error-server: collecting reports at {url}/")
-    _out(f"    API documentation: {url}/docs    dashboard: {url}/")
-    _out(f"    database: {_describe(settings.database_url)}")
-    _out(token_note)
+    os.environ.update(settings.to_env())
+    url = base_url(settings.host, settings.port, settings.public_base_url)
+    database = preflight.describe_database(settings.database_url)
+    for line in banner(url=url, host=settings.host, database=database, token_note=token_note):
+        _out(line)
     uvicorn.run(
         FACTORY,
         factory=True,
@@ -192,31 +172,53 @@ def serve(argv: Sequence[str]) -> int:
         workers=settings.workers,
         proxy_headers=False,
         server_header=False,
-        log_level=args.log_level,
+        log_config=log_config(settings.log_format, settings.log_level),
+        log_level=settings.log_level,
         access_log=False,  # it would write every client's address (and session ids) to the log
         timeout_graceful_shutdown=5,
     )
     return 0
 
 
-def _describe(database_url: str) -> str:
-    path = sqlite_path(database_url)
-    if path is not None:
-        return f"SQLite file {path}"
-    from sqlalchemy.engine import make_url
+def _with_admin_token(settings: Settings) -> Tuple[Settings, str]:
+    """The settings with the admin token (generated and stored if none is configured), and what to say."""
+    if settings.admin_token is not None:
+        return settings, "Admin token: as configured."
+    path = token_path(settings.database_url)
+    token, created = load_or_create_token(path)
+    settings = settings.replace(admin_token=token, admin_token_file=str(path))
+    if created:
+        return settings, f"Admin token (shown this once; stored in {path}):\n    {token}"
+    return settings, f"Admin token: stored in {path}"
 
-    return make_url(database_url).render_as_string(hide_password=True)
+
+@command("migrate", "Create the database schema, or upgrade it to the newest version.")
+def migrate(args: argparse.Namespace, settings: Settings) -> int:
+    preflight.check_database(settings.database_url)
+    from . import create_db
+
+    create_db(settings.database_url)
+    _out(f"migrate: {preflight.describe_database(settings.database_url)} is at the newest schema")
+    return 0
 
 
-def purge(argv: Sequence[str]) -> int:
-    args = _purge_parser().parse_args(argv)
-    settings = Settings.from_env(database_url=args.database_url)
-    days: Optional[int] = (
-        args.older_than_days if args.older_than_days is not None else settings.retention_days
+def _purge_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--older-than-days", type=int, metavar="N", help="default: NOTEBOOK_ERROR_REPORTER_RETENTION_DAYS"
     )
+
+
+@command(
+    "purge",
+    "Delete reports older than N days; issues and their counts stay.",
+    settings=("database_url", "retention_days"),
+    arguments=_purge_arguments,
+)
+def purge(args: argparse.Namespace, settings: Settings) -> int:
+    days = args.older_than_days if args.older_than_days is not None else settings.retention_days
     if days is None or days < 1:
-        _out("purge: give --older-than-days N (N >= 1) or set NOTEBOOK_ERROR_REPORTER_RETENTION_DAYS")
-        return 2
+        return _fail("purge: give --older-than-days N (N >= 1) or set --retention-days", EXIT_USAGE)
+    preflight.check_database_exists(settings.database_url)
     from . import crud
     from .core.db import Database
     from .core.types import utcnow
@@ -231,19 +233,14 @@ def purge(argv: Sequence[str]) -> int:
     return 0
 
 
-def migrate(argv: Sequence[str]) -> int:
-    args = _migrate_parser().parse_args(argv)
-    settings = Settings.from_env(database_url=args.database_url)
-    from . import create_db
-
-    create_db(settings.database_url)
-    _out(f"migrate: {_describe(settings.database_url)} is at the newest schema")
-    return 0
-
-
-def regroup(argv: Sequence[str]) -> int:
-    args = _regroup_parser().parse_args(argv)
-    settings = Settings.from_env(database_url=args.database_url)
+@command(
+    "regroup", "Put every stored report into the issue today's grouping gives it (stop the server first)."
+)
+def regroup(args: argparse.Namespace, settings: Settings) -> int:
+    try:
+        preflight.check_database_exists(settings.database_url)
+    except preflight.StartFailure as error:
+        return _fail(f"regroup: {error}; nothing was changed")
     from sqlalchemy.exc import SQLAlchemyError
 
     from . import create_db
@@ -260,8 +257,8 @@ def regroup(argv: Sequence[str]) -> int:
             database.dispose()
     except SQLAlchemyError as error:  # nothing changed: the transaction is rolled back
         reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
-        sys.stderr.write(f"regroup: {_describe(settings.database_url)}: {reason}; nothing was changed\n")
-        return 1
+        described = preflight.describe_database(settings.database_url)
+        return _fail(f"regroup: {described}: {reason}; nothing was changed")
     _out(
         f"regroup: {done.reports} report(s), {done.reports_moved} moved; "
         f"{done.issues_before} issue(s) before, {done.issues_after} now"
@@ -269,20 +266,31 @@ def regroup(argv: Sequence[str]) -> int:
     return 0
 
 
+# --- one place for known failures -----------------------------------------------------------------
+
+
 def main(argv: Optional[List[str]] = None) -> int:
-    args = list(sys.argv[1:] if argv is None else argv)
-    command = args.pop(0) if args and args[0] in COMMANDS else "serve"
     try:
-        if command == "purge":
-            return purge(args)
-        if command == "migrate":
-            return migrate(args)
-        if command == "regroup":
-            return regroup(args)
-        return serve(args)
-    except ValueError as error:  # a bad setting: say which, no traceback
-        sys.stderr.write(f"notebook-error-server: {error}\n")
-        return 2
+        args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
+    except SystemExit as exit:  # --help (0), or a usage error argparse wrote to stderr (2)
+        return int(exit.code or 0)
+    chosen = COMMANDS[args.command or "serve"]
+    given = {name: value for name, value in vars(args).items() if name in Settings.model_fields}
+    try:
+        settings = Settings.from_env(**given)
+    except SettingsError as error:
+        return _fail(str(error), EXIT_USAGE)
+    try:
+        return chosen.run(args, settings)
+    except preflight.StartFailure as error:
+        return _fail(str(error))
+    except SettingsError as error:
+        return _fail(str(error), EXIT_USAGE)
+    except Exception as error:
+        message = preflight.known_failure(error, settings.database_url)
+        if message is None:
+            raise
+        return _fail(message)
 
 
 if __name__ == "__main__":

@@ -160,5 +160,6 @@ def test_regroup_command_says_what_it_did_or_why_it_could_not(
     missing = f"sqlite:///{tmp_path / 'no' / 'such' / 'dir' / 'errors.db'}"
     assert main(["regroup", "--database-url", missing]) == 1
     said = capsys.readouterr()
-    assert "unable to open database file; nothing was changed" in said.err
+    assert said.err.startswith("notebook-error-server: regroup: no database at ")
+    assert said.err.endswith("; nothing was changed\n") and len(said.err.splitlines()) == 1
     assert "Traceback" not in said.err + said.out

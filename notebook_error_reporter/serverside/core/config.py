@@ -62,7 +62,7 @@ class Settings(BaseSettings):
         DEFAULT_DATABASE_URL,
     )
     admin_token: Optional[str] = _env(
-        "admin_token", "admin token (16+ characters); default: generated once, stored beside the database"
+        "admin_token", "admin token (16+ characters); unset: made at first start, kept beside the database"
     )
     admin_token_file: Optional[str] = _env("admin_token_file", "read the admin token from this file")
     workers: int = _env("workers", "uvicorn worker processes", 1, ge=1)
@@ -86,7 +86,8 @@ class Settings(BaseSettings):
         "rate_limit_token_failures", "wrong admin tokens per address before 429", "20/minute"
     )
     ratelimit_storage_url: str = _env(
-        "ratelimit_storage_url", "where rate limits are counted: memory://, or redis://host (extra [redis])",
+        "ratelimit_storage_url",
+        "where rate limits are counted: memory://, or redis://host (extra [redis])",
         "memory://",
     )
     retention_days: Optional[int] = _env(
@@ -94,7 +95,7 @@ class Settings(BaseSettings):
     )
     migrate: bool = _env("migrate", "bring the database schema up to date when the app starts", True)
     slack_webhook_url: Optional[str] = _env(
-        "slack_webhook_url", "Slack incoming webhook told about new issues and regressions (a secret)"
+        "slack_webhook_url", "Slack incoming webhook told about new issues and regressions"
     )
     alert_webhook_url: Optional[str] = _env("alert_webhook_url", "a URL that gets the same alerts as JSON")
     public_base_url: Optional[str] = _env(
