@@ -65,10 +65,41 @@ def test_the_wheel_and_sdist_carry_the_server_s_data_files(built: Dict[str, Path
 
 
 @pytest.fixture(scope="module")
-def server_from_wheel(built: Dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """``notebook-error-server`` of a venv holding only the wheel with its ``[server]`` extra."""
+def server_venv(built: Dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A venv holding only the wheel with its ``[server]`` extra (SQLite; no PostgreSQL, no Redis)."""
     home = tmp_path_factory.mktemp("server")
     _venv(home / "venv", f"{built['wheel']}[server]")
+    return home
+
+
+def test_the_server_extra_leaves_postgresql_and_redis_to_their_extras(server_venv: Path) -> None:
+    installed = {
+        entry["name"].lower()
+        for entry in json.loads(
+            _run(str(server_venv / "venv" / "bin" / "python"), "-m", "pip", "list", "--format=json")
+        )
+    }
+    assert "pydantic-settings" in installed and not installed & {"psycopg", "psycopg-binary", "redis"}
+    script = str(server_venv / "venv" / "bin" / "notebook-error-server")
+    for setting, extra in (
+        (["--database-url", "postgresql://user@127.0.0.1/errors"], "[server,postgres]"),
+        (["--ratelimit-storage-url", "redis://127.0.0.1:6379"], "[server,redis]"),
+    ):
+        done = subprocess.run(
+            [script, "--port", str(free_port()), *setting],
+            cwd=server_venv,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+        assert len(done.stderr.strip().splitlines()) == 1 and extra in done.stderr
+
+
+@pytest.fixture(scope="module")
+def server_from_wheel(server_venv: Path) -> Iterator[str]:
+    """``notebook-error-server`` of that venv, serving on SQLite."""
+    home = server_venv
     port = free_port()
     log = (home / "server.log").open("w")
     process = subprocess.Popen(

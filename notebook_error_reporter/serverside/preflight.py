@@ -86,7 +86,7 @@ def check_listen(host: str, port: int) -> None:
 def _bind_problem(host: str, port: int, error: OSError) -> str:
     where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
     if error.errno == errno.EADDRINUSE:
-        return f"cannot listen on {where}: the port is in use (another server?); choose another with --port"
+        return f"cannot listen on {where}: address already in use (another server?); choose another --port"
     if error.errno == errno.EADDRNOTAVAIL:
         return f"cannot listen on {where}: {host} is not an address of this machine"
     if error.errno == errno.EACCES:
@@ -138,6 +138,10 @@ def known_failure(error: BaseException, database_url: str) -> Optional[str]:
 
 
 def _importable(module: str) -> bool:
-    from importlib.util import find_spec
+    from importlib import import_module
 
-    return find_spec(module) is not None
+    try:
+        import_module(module)
+    except ImportError:
+        return False
+    return True

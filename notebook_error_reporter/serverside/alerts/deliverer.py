@@ -184,9 +184,11 @@ class Deliverer:
             logger.warning("alerts: %s refused %d alert(s), giving up: %s", target, len(ids), outcome.error)
         else:
             logger.warning(
-                "alerts: %s delivery failed (%s); retrying in %.1f s",
+                "alerts: %s delivery of %d alert(s) failed (%s); next retry at %s (in %.1f s)",
                 target,
+                len(ids),
                 outcome.error,
+                retry_at.strftime("%H:%M:%S UTC"),
                 (retry_at - now).total_seconds(),
             )
 

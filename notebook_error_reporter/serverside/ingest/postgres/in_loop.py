@@ -15,9 +15,7 @@ import asyncio
 import logging
 import time
 from datetime import datetime
-from typing import Any, Dict, List, Optional
-
-import psycopg
+from typing import TYPE_CHECKING, Any, Dict, List, Optional
 
 from ...core.db import CONNECT_TIMEOUT_S
 from ...core.traffic import TRAFFIC
@@ -25,6 +23,9 @@ from ...scrub import CleanEvent
 from ..known_ids import KnownIds
 from ..planning import IngestResult, created_results, known_rows
 from .statement import store_and_count_async
+
+if TYPE_CHECKING:  # psycopg comes with the [postgres] extra; a SQLite server runs without it
+    import psycopg
 
 logger = logging.getLogger("notebook_error_reporter.server")
 
@@ -76,6 +77,8 @@ class PostgresInLoop:
                 pass
 
     async def _connect(self) -> psycopg.AsyncConnection[Any]:
+        import psycopg
+
         loop = asyncio.get_running_loop()
         connection = self._connections.get(loop)
         if connection is None or connection.closed:

@@ -13,14 +13,16 @@ from __future__ import annotations
 
 import functools
 from datetime import datetime
-from typing import Any, Dict, Iterable, Mapping, Sequence, Set
+from typing import TYPE_CHECKING, Any, Dict, Iterable, Mapping, Sequence, Set
 
-import psycopg
 from sqlalchemy import Connection
 
 from ...alerts.outbox import enqueue_sql
 from ..planning import EventsWritten
 from .documents import document
+
+if TYPE_CHECKING:  # psycopg comes with the [postgres] extra; a SQLite server runs without it
+    import psycopg
 
 # The columns of an event row as they travel in the JSON document, with their PostgreSQL types
 # (``received_at`` is one parameter for all).
