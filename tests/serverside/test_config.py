@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from notebook_error_reporter.serverside.core.config import Settings, normalise_database_url
+from notebook_error_reporter.serverside.core.config import Settings, SettingsError, normalise_database_url
 
 
 def test_defaults_are_the_safe_choices() -> None:
@@ -97,3 +97,54 @@ def test_database_urls_are_normalised(tmp_path: Path, monkeypatch: pytest.Monkey
     assert normalise_database_url("sqlite:///errors.db") == f"sqlite:///{tmp_path}/errors.db"
     assert normalise_database_url("postgresql://h/db") == "postgresql+psycopg://h/db"
     assert normalise_database_url("sqlite://") == "sqlite://"
+
+
+def test_the_readmes_settings_table_is_made_from_the_settings() -> None:
+    from notebook_error_reporter.serverside.settings_table import readme_section
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    assert readme_section() in readme, (
+        "README.md's settings table is stale: paste the output of "
+        "`python -m notebook_error_reporter.serverside.settings_table` between its markers"
+    )
+    for name in Settings.model_fields:
+        assert f"| {name} | `--{name.replace('_', '-')}` |" in readme
+
+
+def test_flags_over_environment_over_dotenv_over_defaults(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("NOTEBOOK_ERROR_REPORTER_PORT", "NOTEBOOK_ERROR_REPORTER_WORKERS", "DATABASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".env").write_text(
+        "NOTEBOOK_ERROR_REPORTER_PORT=9001\nNOTEBOOK_ERROR_REPORTER_WORKERS=3\n"
+        "DATABASE_URL=sqlite:///dotenv.db\nSOMETHING_ELSE=ignored\n"
+    )
+    monkeypatch.setenv("NOTEBOOK_ERROR_REPORTER_WORKERS", "2")
+    settings = Settings.from_env()
+    assert (settings.port, settings.workers) == (9001, 2)
+    assert settings.database_url == f"sqlite:///{tmp_path}/dotenv.db"
+    assert Settings.from_env(port=9100, workers=4).port == 9100
+    assert Settings.from_env({}).port == 8000, "an explicit environment leaves .env out"
+
+
+def test_bad_values_name_the_flag_and_the_variable_and_hide_secrets() -> None:
+    with pytest.raises(SettingsError) as refused:
+        Settings.from_env({"NOTEBOOK_ERROR_REPORTER_PORT": "eighty"})
+    assert str(refused.value) == (
+        "port (--port, NOTEBOOK_ERROR_REPORTER_PORT): expected a whole number, not 'eighty'"
+    )
+    with pytest.raises(SettingsError) as refused:
+        Settings.from_env({"NOTEBOOK_ERROR_REPORTER_ADMIN_TOKEN": "short-secret"})
+    assert "short-secret" not in str(refused.value) and "16 characters" in str(refused.value)
+
+
+def test_core_config_depends_on_nothing_above_core() -> None:
+    import ast
+
+    from notebook_error_reporter.serverside.core import config
+
+    tree = ast.parse(Path(config.__file__).read_text(encoding="utf-8"))
+    relative = [node for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.level]
+    assert relative and all(node.level == 1 for node in relative), "only modules of core/ itself"
