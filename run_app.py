@@ -1,8 +1,8 @@
 """Start the collection server on the embedded default: http://127.0.0.1:8000 with a SQLite file here.
 
-    python run_app.py [--port 8000] [--host 127.0.0.1] [--database-url URL] ...
+    python run_app.py [serve|migrate|purge] [--port 8000] [--host 127.0.0.1] [--database-url URL] ...
 
-The same as the ``notebook-error-server`` command (``--help`` lists every option).
+The same as the ``notebook-error-server`` command (``--help`` lists every command and setting).
 """
 
 from notebook_error_reporter.serverside.cli import main

@@ -111,7 +111,7 @@ class Settings(BaseSettings):
     alert_retry_max_seconds: float = _env(
         "alert_retry_max_seconds", "longest wait between retries of a failed alert", 600.0, gt=0
     )
-    log_level: Literal["debug", "info", "warning", "error"] = _env(
+    log_level: Literal["debug", "info", "warning", "error", "critical"] = _env(
         "log_level", "least important log lines written", "info"
     )
     log_format: Literal["text", "json"] = _env(
