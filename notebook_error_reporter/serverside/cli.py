@@ -26,7 +26,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, get_arg
 
 from . import preflight
 from .admin_token import load_or_create_token, token_path
-from .core.config import Settings, SettingsError, flag, variable
+from .core.config import ALIASES, Settings, SettingsError, flag, variable
 from .settings_table import shown_default
 
 __all__ = ["COMMANDS", "command", "load_or_create_token", "main", "token_path"]
@@ -91,7 +91,7 @@ def _add_settings(parser: argparse.ArgumentParser, names: Sequence[str]) -> None
     fields = Settings.model_fields
     for name in names or fields:
         info = fields[name]
-        variables = ", ".join(dict.fromkeys([variable(name), *_aliases(name)]))
+        variables = ", ".join([variable(name)] + ([ALIASES[name]] if name in ALIASES else []))
         text = f"{info.description} (default: {shown_default(name)}; env {variables})"
         if name in SECRETS:
             text += "; a secret: prefer the environment, a flag shows in the process list"
@@ -116,12 +116,6 @@ def _metavar(name: str, kind: str) -> str:
     if "int" in kind:
         return "N"
     return "SECONDS" if "float" in kind else name.upper()
-
-
-def _aliases(name: str) -> List[str]:
-    from .core.config import ALIASES
-
-    return [ALIASES[name]] if name in ALIASES else []
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -13,6 +13,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 from typing import Dict, Iterator, List, Optional
 
@@ -89,15 +90,55 @@ def test_an_unusable_database_url_is_one_line(tmp_path: Path, url: str, words: L
     assert sorted(path.name for path in tmp_path.iterdir()) == [], "no token file, no database"
 
 
+def _postgres() -> str:
+    url = os.environ.get("NER_TEST_POSTGRES_URL") or os.environ.get("NER_TEST_DATABASE_URL", "")
+    if not url.startswith("postgresql"):
+        pytest.skip("needs the PostgreSQL of scripts/test (NER_TEST_POSTGRES_URL)")
+    return url
+
+
+@pytest.fixture
+def role_with_a_password() -> Iterator[str]:
+    """A PostgreSQL role that must give its password (the test server trusts everybody else).
+
+    A line for this role alone goes at the top of the server's pg_hba.conf (scripts/test's
+    server, in ``NER_TEST_POSTGRES_DIR``), and goes again afterwards.
+    """
+    import psycopg
+
+    url = _postgres()
+    hba = Path(os.environ.get("NER_TEST_POSTGRES_DIR", "")) / "data" / "pg_hba.conf"
+    if not hba.is_file():
+        pytest.skip("needs the PostgreSQL directory of scripts/test (NER_TEST_POSTGRES_DIR)")
+    role = f"pw_{uuid.uuid4().hex[:12]}"
+    line = f"host all {role} 127.0.0.1/32 scram-sha-256\n"
+    original = hba.read_text()
+    plain = "postgresql://" + url.split("://", 1)[1]
+    with psycopg.connect(plain, autocommit=True) as connection:
+        connection.execute(f"CREATE ROLE {role} LOGIN PASSWORD 'the-right-one'")
+        hba.write_text(line + original)
+        connection.execute("SELECT pg_reload_conf()")
+    try:
+        yield url.replace("postgres@", f"{role}:wrong-pw@", 1)
+    finally:
+        hba.write_text(hba.read_text().replace(line, "", 1))
+        with psycopg.connect(plain, autocommit=True) as connection:
+            connection.execute("SELECT pg_reload_conf()")
+            connection.execute(f"DROP ROLE {role}")
+
+
+@pytest.mark.postgres
+def test_postgresql_refusing_the_password_is_one_line(tmp_path: Path, role_with_a_password: str) -> None:
+    done = run(["--port", str(free_port()), "--database-url", role_with_a_password], tmp_path)
+    assert_one_line_failure(done, "cannot use the database", "password authentication failed")
+    assert "wrong-pw" not in done.stderr
+
+
 @pytest.mark.postgres
 def test_postgresql_refusing_the_user_is_one_line(tmp_path: Path) -> None:
-    server = os.environ.get("NER_TEST_POSTGRES_URL") or os.environ.get("NER_TEST_DATABASE_URL")
-    if not server:
-        pytest.skip("needs the PostgreSQL of scripts/test (NER_TEST_POSTGRES_URL)")
-    url = server.replace("postgres@", "no_such_role:wrong-pw@", 1)
+    url = _postgres().replace("postgres@", "no_such_role@", 1)
     done = run(["--port", str(free_port()), "--database-url", url], tmp_path)
     assert_one_line_failure(done, "cannot use the database", 'role "no_such_role" does not exist')
-    assert "wrong-pw" not in done.stderr
 
 
 def test_a_port_in_use_is_one_line(tmp_path: Path) -> None:
