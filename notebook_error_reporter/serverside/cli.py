@@ -180,7 +180,7 @@ def _with_admin_token(settings: Settings) -> Tuple[Settings, str]:
         return settings, "Admin token: as configured."
     path = token_path(settings.database_url)
     token, created = load_or_create_token(path)
-    settings = settings.replace(admin_token=token, admin_token_file=str(path))
+    settings = settings.replace(admin_token_file=str(path))
     if created:
         return settings, f"Admin token (shown this once; stored in {path}):\n    {token}"
     return settings, f"Admin token: stored in {path}"

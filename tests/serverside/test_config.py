@@ -148,3 +148,16 @@ def test_core_config_depends_on_nothing_above_core() -> None:
     tree = ast.parse(Path(config.__file__).read_text(encoding="utf-8"))
     relative = [node for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.level]
     assert relative and all(node.level == 1 for node in relative), "only modules of core/ itself"
+
+
+def test_a_token_file_and_a_different_token_are_refused(tmp_path: Path) -> None:
+    path = tmp_path / "token"
+    path.write_text("t" * 24 + "\n")
+    env = {"NOTEBOOK_ERROR_REPORTER_ADMIN_TOKEN_FILE": str(path)}
+    settings = Settings.from_env(dict(env, NOTEBOOK_ERROR_REPORTER_ADMIN_TOKEN="t" * 24))
+    assert Settings.from_env(settings.to_env()) == settings
+    assert "NOTEBOOK_ERROR_REPORTER_ADMIN_TOKEN" not in settings.to_env(), "workers read the file"
+    with pytest.raises(SettingsError, match="disagree"):
+        Settings.from_env(dict(env, NOTEBOOK_ERROR_REPORTER_ADMIN_TOKEN="u" * 24))
+    with pytest.raises(SettingsError, match="cannot read"):
+        Settings.from_env({"NOTEBOOK_ERROR_REPORTER_ADMIN_TOKEN_FILE": str(tmp_path / "missing")})

@@ -188,13 +188,15 @@ class Settings(BaseSettings):
             return values
         token = _first(values, "admin_token")
         path = _first(values, "admin_token_file")
-        if token is None and path:
-            try:
-                token = Path(path).read_text(encoding="utf-8").strip() or None
-            except OSError as error:
-                raise ValueError(f"admin_token_file: cannot read {path}: {error.strerror}") from None
-            values = {**values, "admin_token": token}
-        return values
+        if not path:
+            return values
+        try:
+            stored = Path(path).read_text(encoding="utf-8").strip() or None
+        except OSError as error:
+            raise ValueError(f"admin_token_file: cannot read {path}: {error.strerror}") from None
+        if token is not None and token != stored:  # workers get the file (to_env): both must agree
+            raise ValueError("admin_token and admin_token_file disagree: give one of them")
+        return {**values, "admin_token": stored}
 
     @classmethod
     def from_env(cls, environ: Optional[Mapping[str, str]] = None, **overrides: Any) -> Settings:
