@@ -56,7 +56,7 @@ def assert_one_line_failure(done: subprocess.CompletedProcess[str], *words: str)
 def test_help_lists_every_subcommand_and_every_setting(tmp_path: Path) -> None:
     done = run(["--help"], tmp_path)
     assert done.returncode == 0, done.stderr
-    for name in ("serve", "migrate", "purge"):
+    for name in ("serve", "migrate", "purge", "regroup"):
         assert re.search(rf"^\s+{name}\s", done.stdout, re.MULTILINE), name
     for name in Settings.model_fields:
         assert flag(name) in done.stdout, name
