@@ -32,6 +32,8 @@ from .models import (
     ReportSession,
     ServerSecret,
 )
+from .search import query_terms
+from .search_index import issues_matching
 
 ISSUE_SORTS: Dict[str, Tuple[Any, ...]] = {
     "last_seen": (col(Issue.last_seen).desc(), col(Issue.id).desc()),
@@ -139,12 +141,17 @@ def list_issues(
     status: Optional[str] = None,
     seen_after: Optional[datetime] = None,
     seen_before: Optional[datetime] = None,
+    search: str = "",
     sort: str = "last_seen",
     limit: int = 50,
     offset: int = 0,
 ) -> IssuesPage:
-    """A page of issues and the total that matches; reads issue rows only, never events."""
+    """A page of issues and the total that matches; reads issue rows (and their search text, when
+    ``search`` has words: ``search_index``), never events."""
     conditions = []
+    terms = query_terms(search)
+    if terms:
+        conditions.append(issues_matching(session.get_bind().dialect.name, col(Issue.id), terms))
     if notebook is not None:
         conditions.append(col(Notebook.name) == notebook)
     if status is not None:

@@ -20,7 +20,7 @@ from sqlalchemy import Connection
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from .. import grouping
+from .. import grouping, search, search_index
 from .._queries import ids_by_key
 from ..core.traffic import TRAFFIC
 from ..core.types import utcnow
@@ -239,7 +239,8 @@ def _issues(
     times: Dict[str, datetime],
     notebook_ids: Dict[str, int],
 ) -> Tuple[Dict[str, int], Set[int]]:
-    """Issue ids by fingerprint, creating issues (with zero counts) for new fingerprints."""
+    """Issue ids by fingerprint, creating issues (with zero counts and their search text) for new
+    fingerprints."""
     first_by_print: Dict[str, str] = {}
     for event_id in sorted(events, key=lambda k: (times[k], k)):
         first_by_print.setdefault(prints[event_id], event_id)
@@ -262,4 +263,11 @@ def _issues(
         }
 
     ids, made = _get_or_create(source, "issue", ISSUE.c.fingerprint, first_by_print, make_row)
+    texts = {ids[f]: _searchable(events[first_by_print[f]]) for f in made}
+    search_index.add_issues(source.connection, texts)
     return ids, {ids[f] for f in made}
+
+
+def _searchable(event: CleanEvent) -> str:
+    """A new issue's text for the search, from its first report (``search_index``)."""
+    return search.issue_text(event.error_name, event.error_message, event.first_line, event.traceback)

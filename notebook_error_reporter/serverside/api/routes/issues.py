@@ -15,6 +15,7 @@ from ... import crud
 from ...models import EventsPage, IssueDetail, IssuePublic, IssuesPage, IssueStatus, IssueUpdate
 from ...schemas import INT32
 from ...scrub import storable
+from ...search import MAX_QUERY
 from ..deps import AdminDep, ReaderDep, SessionDep, WriteSessionDep
 from ..docs import answers
 
@@ -57,6 +58,14 @@ def get_issues(
         Optional[str], Query(max_length=200, description="Only this notebook's issues.")
     ] = None,
     status: Annotated[Optional[IssueStatus], Query()] = None,
+    q: Annotated[
+        str,
+        Query(
+            max_length=MAX_QUERY,
+            description="Words that each occur in the issue's error name, message, first line or a "
+            "frame's file or function (any case, anywhere: 'KeyErr frame.py').",
+        ),
+    ] = "",
     seen_after: Annotated[
         Optional[datetime], Query(description="Last seen at or after (with offset).")
     ] = None,
@@ -71,6 +80,7 @@ def get_issues(
         session=session,
         notebook=storable(notebook) if notebook is not None else None,
         status=status,
+        search=storable(q),
         seen_after=_aware(seen_after, "seen_after"),
         seen_before=_aware(seen_before, "seen_before"),
         sort=sort,

@@ -1,0 +1,64 @@
+"""Issue search: one row of searchable text per issue, indexed for substring search; filled now.
+
+Revision ID: 0004
+Revises: 0003
+Create Date: 2026-12-07
+
+SQLite: an FTS5 table with the trigram tokenizer (the issue id as its rowid). PostgreSQL: a plain
+table with a ``pg_trgm`` GIN index; where the extension cannot be created (no privilege), the table
+is made without it and a search reads every issue's row (still never the reports).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Optional, Sequence, Union
+
+import sqlalchemy as sa
+from alembic import op
+
+from notebook_error_reporter.serverside.search_index import index_unindexed
+
+revision: str = "0004"
+down_revision: Union[str, None] = "0003"
+branch_labels: Union[str, Sequence[str], None] = None
+depends_on: Union[str, Sequence[str], None] = None
+
+logger = logging.getLogger("notebook_error_reporter.server")
+
+
+def _trigram_schema(connection: sa.Connection) -> Optional[str]:
+    """The schema of the ``pg_trgm`` extension, created here if need be; None if it cannot be."""
+    try:
+        with connection.begin_nested():
+            connection.execute(sa.text("CREATE EXTENSION IF NOT EXISTS pg_trgm"))
+    except sa.exc.DBAPIError as error:
+        logger.warning("issue search without a trigram index: pg_trgm could not be created (%s)", error.orig)
+        return None
+    return connection.scalar(
+        sa.text("SELECT extnamespace::regnamespace::text FROM pg_extension WHERE extname = 'pg_trgm'")
+    )
+
+
+def upgrade() -> None:
+    connection = op.get_bind()
+    if connection.dialect.name == "postgresql":
+        op.create_table(
+            "issue_search",
+            sa.Column("issue_id", sa.Integer(), nullable=False),
+            sa.Column("text", sa.Text(), nullable=False),
+            sa.PrimaryKeyConstraint("issue_id", name="pk_issue_search"),
+        )
+        trigram = _trigram_schema(connection)
+        if trigram is not None:
+            # Qualified: the extension may live in another schema than this database's tables.
+            op.execute(
+                f"CREATE INDEX ix_issue_search_text ON issue_search USING gin (text {trigram}.gin_trgm_ops)"
+            )
+    else:
+        op.execute("CREATE VIRTUAL TABLE issue_search USING fts5(text, tokenize='trigram')")
+    index_unindexed(connection)
+
+
+def downgrade() -> None:
+    op.execute("DROP TABLE issue_search")
