@@ -1,4 +1,5 @@
-"""``GET /issues``: a notebook's issues, filtered and sorted, a page at a time, each with a sparkline.
+"""``GET /issues``: a notebook's issues, searched, filtered and sorted, a page at a time, each with a
+sparkline.
 
 Cost is independent of the number of reports: one page of issue rows (``crud.list_issues``) and
 their last 30 days of daily counts (``issue_day``), never the events. Open issues are shown by
@@ -16,10 +17,12 @@ from .. import crud, crud_dashboard
 from ..api.deps import SessionDep
 from ..core.types import utcnow
 from ..scrub import storable
-from . import charts
-from .deps import ReaderPageDep
+from ..search import MAX_QUERY
+from . import charts, time_range
+from .deps import PageError, ReaderPageDep
 from .render import render
 from .routing import page_router
+from .time_range import TimeRange
 
 router = page_router()
 PAGE_SIZE = 25
@@ -34,14 +37,28 @@ def issues_page(
     session: SessionDep,
     notebook: Annotated[Optional[str], Query(max_length=200)] = None,
     status: StatusFilter = "open",
-    sort: Literal["last_seen", "count"] = "last_seen",
+    sort: Literal["last_seen", "first_seen", "count"] = "last_seen",
+    q: Annotated[str, Query(max_length=MAX_QUERY)] = "",
+    seen: TimeRange = "any",
+    first_day: Annotated[str, Query(alias="from", max_length=10)] = "",
+    last_day: Annotated[str, Query(alias="until", max_length=10)] = "",
     page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
 ) -> Response:
     chosen = storable(notebook) if notebook else None
+    search = storable(q.strip())
+    try:
+        seen_after, seen_before = time_range.bounds(
+            seen, utcnow(), time_range.day(first_day, "from"), time_range.day(last_day, "until")
+        )
+    except time_range.BadRange as error:
+        raise PageError(422, str(error)) from None
     found = crud.list_issues(
         session=session,
         notebook=chosen,
         status=None if status == "any" else status,
+        search=search,
+        seen_after=seen_after,
+        seen_before=seen_before,
         sort=sort,
         limit=PAGE_SIZE,
         offset=(page - 1) * PAGE_SIZE,
@@ -57,7 +74,16 @@ def issues_page(
         "total": found.total,
         "page": page,
         "pages": pages,
-        "filters": {"notebook": chosen, "status": status, "sort": sort},
+        "filters": {
+            "notebook": chosen,
+            "status": status,
+            "sort": sort,
+            "q": search or None,
+            "seen": None if seen == "any" else seen,
+            "from": first_day or None,
+            "until": last_day or None,
+        },
+        "ranges": time_range.RANGES,
         "notebooks": crud_dashboard.notebook_names(session=session),
         "spark_from": days[0],
         "spark_until": days[-1],
