@@ -91,4 +91,10 @@ def client_info() -> ClientInfoType:
         "python": platform.python_version(),
         "ipython": ipython_version,
         "platform": sys.platform,
+        "colab": "yes" if in_colab() else "no",
     }
+
+
+def in_colab() -> bool:
+    """Colab's runtime imports ``google.colab`` and sets ``COLAB_RELEASE_TAG``."""
+    return "google.colab" in sys.modules or "COLAB_RELEASE_TAG" in os.environ

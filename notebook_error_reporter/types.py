@@ -8,7 +8,7 @@ names of version 0.1 (``error_name``, ``error_message``, ``traceback``, ``first_
 
 from __future__ import annotations
 
-from typing import List, TypedDict
+from typing import List, NotRequired, TypedDict
 
 
 class TracebackDetailsType(TypedDict):
@@ -26,6 +26,7 @@ class ClientInfoType(TypedDict):
     python: str
     ipython: str
     platform: str
+    colab: NotRequired[str]  # "yes" in Google Colab, else "no"
 
 
 class _EventFields(TypedDict):

@@ -211,14 +211,15 @@ def get_issue(*, session: Session, issue_id: int) -> Optional[IssueDetail]:
 
 
 def issue_events(*, session: Session, issue_id: int, limit: int, offset: int = 0) -> Optional[EventsPage]:
-    """A page of an issue's stored reports, newest first; None if the issue is unknown."""
+    """A page of an issue's stored reports, newest first by when they happened (the index on
+    ``(issue_id, occurred_at, id)``); None if the issue is unknown."""
     if session.get(Issue, issue_id) is None:
         return None
     total = session.scalar(select(func.count()).select_from(Event).where(col(Event.issue_id) == issue_id))
     query = (
         events_query()
         .where(col(Event.issue_id) == issue_id)
-        .order_by(col(Event.id).desc())
+        .order_by(col(Event.occurred_at).desc(), col(Event.id).desc())
         .limit(limit)
         .offset(offset)
     )

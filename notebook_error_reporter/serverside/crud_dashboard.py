@@ -1,24 +1,30 @@
 """The reads only the dashboard needs, with no HTTP in them (the rest comes from ``crud.py``).
 
-Each reads a bounded number of rows whatever the number of stored reports, through an index that
-exists since migration 0001: daily counts by the ``issue_day`` primary key (issue, day), the
-newest reports of an issue by ``ix_event_issue_id_id``. That is what keeps the pages of a notebook
-with a million reports fast.
+Each reads a bounded number of rows whatever the number of stored reports, through an index:
+daily counts by the ``issue_day`` primary key (issue, day), the newest reports of an issue (their
+first lines and clients) by ``ix_event_issue_id_id``, a report by its unique ``event_id`` and its
+session's reports by ``ix_event_session_pk_id``. That is what keeps the pages of a notebook with a
+million reports fast.
 """
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from dataclasses import dataclass
 from datetime import date
-from typing import Dict, List, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
-from sqlalchemy import select
+from sqlalchemy import literal, select, tuple_
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from .models import Event, IssueDay, Notebook
+from ._queries import event_public, events_query
+from .core.types import UTCDateTime
+from .models import Event, EventPublic, IssueDay, Notebook, ReportSession
 
 FIRST_LINES_SAMPLE = 200
+CLIENTS_SAMPLE = 1000
+STORY_AROUND = 100
 
 
 def daily_counts(*, session: Session, issue_ids: Sequence[int], since: date) -> Dict[int, Dict[date, int]]:
@@ -48,6 +54,49 @@ def first_lines(
         .limit(sample)
     ).all()
     return Counter(lines).most_common()
+
+
+def recent_clients(
+    *, session: Session, issue_id: int, sample: int = CLIENTS_SAMPLE
+) -> List[Optional[Dict[str, str]]]:
+    """The ``client`` object (versions, platform, Colab) of an issue's newest ``sample`` stored reports."""
+    return list(
+        session.scalars(
+            select(col(Event.client))
+            .where(col(Event.issue_id) == issue_id)
+            .order_by(col(Event.id).desc())
+            .limit(sample)
+        ).all()
+    )
+
+
+@dataclass(frozen=True)
+class SessionStory:
+    """A report and the reports of its session around it, in the order they happened."""
+
+    report: EventPublic
+    reports: List[EventPublic]
+    session_total: int  # the session's reports ever received (purged ones included)
+
+
+def session_story(*, session: Session, event_id: str, around: int = STORY_AROUND) -> Optional[SessionStory]:
+    """The reports of ``event_id``'s session by when they happened (then as stored): up to ``around``
+    before it and after it; None if no such report is stored."""
+    row = session.execute(events_query().where(col(Event.event_id) == event_id)).first()
+    if row is None:
+        return None
+    event: Event = row[0]
+    place = tuple_(col(Event.occurred_at), col(Event.id))
+    here = tuple_(literal(event.occurred_at, type_=UTCDateTime), literal(event.id))
+    in_session = events_query().where(col(Event.session_pk) == event.session_pk)
+    earlier = in_session.where(place < here).order_by(col(Event.occurred_at).desc(), col(Event.id).desc())
+    later = in_session.where(place >= here).order_by(col(Event.occurred_at), col(Event.id))
+    before = [event_public(r) for r in session.execute(earlier.limit(around))][::-1]
+    after = [event_public(r) for r in session.execute(later.limit(around + 1))]
+    total = session.scalar(
+        select(col(ReportSession.event_count)).where(col(ReportSession.id) == event.session_pk)
+    )
+    return SessionStory(event_public(row), before + after, int(total or 0))
 
 
 def notebook_names(*, session: Session) -> List[str]:

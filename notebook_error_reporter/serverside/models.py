@@ -179,6 +179,7 @@ class Event(EventBase, table=True):
     __tablename__ = "event"
     __table_args__ = (
         Index("ix_event_issue_id_id", "issue_id", "id"),
+        Index("ix_event_issue_id_occurred_at_id", "issue_id", "occurred_at", "id"),
         Index("ix_event_session_pk_id", "session_pk", "id"),
         UniqueConstraint("event_id", name="uq_event_event_id"),
     )

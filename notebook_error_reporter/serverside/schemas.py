@@ -14,7 +14,14 @@ import re
 from datetime import datetime, timezone
 from typing import Annotated, Any, Dict, List, Literal, Optional
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    model_serializer,
+)
 
 from ..fingerprint import MAX_PART_CHARS, MAX_PARTS
 
@@ -90,6 +97,17 @@ class ClientCreate(_Strict):
     python: str = Field(default="", max_length=MAX_CLIENT_FIELD)
     ipython: str = Field(default="", max_length=MAX_CLIENT_FIELD)
     platform: str = Field(default="", max_length=MAX_CLIENT_FIELD)
+    colab: str = Field(
+        default="", max_length=MAX_CLIENT_FIELD, description='"yes" in Google Colab, else "no".'
+    )
+
+    @model_serializer(mode="wrap")
+    def _colab_only_when_told(self, handler: SerializerFunctionWrapHandler) -> Dict[str, Any]:
+        """Reports of clients that do not say whether they run in Colab are stored as they came."""
+        data: Dict[str, Any] = handler(self)
+        if not data.get("colab"):
+            data.pop("colab", None)
+        return data
 
 
 class EventCreate(_Strict):

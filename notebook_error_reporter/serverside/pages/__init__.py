@@ -4,7 +4,8 @@
     /signin  /signout        the admin token in, a signed cookie out (see _signing.py)
     /issues                  issues, filtered by notebook and status, sorted, paginated, sparklines
     /issues/{id}             one issue, its chart, frames and first lines; status buttons
-    /issues/{id}/reports     its stored reports, paginated
+    /issues/{id}/reports     its stored reports, newest first, paginated
+    /reports/{id}/session    the other reports of that report's session, in order (no session id shown)
     /static/...              the stylesheet (no CDN: the dashboard works offline)
 
 Read-only pages need the admin's sign-in unless the server runs with ``max_transparency``; every
@@ -25,6 +26,7 @@ from .issues import router as issues_router
 from .overview import router as overview_router
 from .render import STATIC_DIR, render
 from .reports import router as reports_router
+from .session import router as session_router
 from .signin import router as signin_router
 
 __all__ = ["install"]
@@ -44,7 +46,14 @@ async def _page_error(request: Request, exc: Exception) -> Response:
 
 def install(app: FastAPI) -> None:
     """Mount the pages, their stylesheet and their error answers; add the security headers."""
-    for router in (overview_router, signin_router, issues_router, issue_router, reports_router):
+    for router in (
+        overview_router,
+        signin_router,
+        issues_router,
+        issue_router,
+        reports_router,
+        session_router,
+    ):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     app.add_exception_handler(SignInRequired, _sign_in_first)

@@ -1,7 +1,8 @@
 """One issue: ``GET /issues/{id}`` shows it, ``POST /issues/{id}/status`` resolves, ignores or reopens it.
 
-The page reads the issue row, its daily counts, the frames of its newest report and the first lines
-of its newest 200 reports: a bounded amount whatever the issue's size. Changing the status always
+The page reads the issue row, its daily counts, the frames of its newest report, the first lines
+of its newest 200 reports and the versions of its newest 1,000 (``breakdown``): a bounded amount
+whatever the issue's size. Changing the status always
 needs the signed-in admin and a valid CSRF token, ``max_transparency`` or not; resolving deletes
 nothing, and a later report reopens the issue as a regression (``ingest/``).
 """
@@ -16,6 +17,7 @@ from starlette.responses import Response
 
 from .. import crud, crud_dashboard
 from ..api.deps import SessionDep, WriteSessionDep
+from ..breakdown import breakdown
 from ..core.types import utcnow
 from . import charts
 from .deps import AdminFormDep, PageError, ReaderPageDep
@@ -40,6 +42,8 @@ def issue_page(issue_id: IssueId, request: Request, viewer: ReaderPageDep, sessi
         "issue": issue,
         "chart": charts.bar_chart(counts, days),
         "first_lines": crud_dashboard.first_lines(session=session, issue_id=issue_id),
+        "facets": breakdown(crud_dashboard.recent_clients(session=session, issue_id=issue_id)),
+        "clients_sample": crud_dashboard.CLIENTS_SAMPLE,
         "sample": crud_dashboard.FIRST_LINES_SAMPLE,
         "actions": {status: label for status, label in ACTIONS.items() if status != issue.status},
         "title": f"{issue.error_name} in {issue.notebook}",

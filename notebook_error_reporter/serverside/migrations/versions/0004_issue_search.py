@@ -1,4 +1,5 @@
 """Issue search: one row of searchable text per issue, indexed for substring search; filled now.
+And an index that reads an issue's reports newest first by when they happened.
 
 Revision ID: 0004
 Revises: 0003
@@ -58,7 +59,9 @@ def upgrade() -> None:
     else:
         op.execute("CREATE VIRTUAL TABLE issue_search USING fts5(text, tokenize='trigram')")
     index_unindexed(connection)
+    op.create_index("ix_event_issue_id_occurred_at_id", "event", ["issue_id", "occurred_at", "id"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_event_issue_id_occurred_at_id", table_name="event")
     op.execute("DROP TABLE issue_search")
