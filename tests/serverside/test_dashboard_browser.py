@@ -56,8 +56,9 @@ def browser() -> Iterator[Any]:
 class Watched:
     """A page, with every dialog it tried to open and every console error it logged."""
 
-    def __init__(self, browser: Any, name: str) -> None:
-        self.context = browser.new_context(viewport={"width": 1280, "height": 900})
+    def __init__(self, browser: Any, name: str, **options: Any) -> None:
+        """``options`` for the browser context (``viewport``, ``color_scheme``) replace the defaults."""
+        self.context = browser.new_context(**{"viewport": {"width": 1280, "height": 900}, **options})
         self.page = self.context.new_page()
         self.dialogs: List[str] = []
         self.console_errors: List[str] = []
