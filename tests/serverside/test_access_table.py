@@ -43,6 +43,7 @@ PAGES: Dict[Tuple[str, str], str] = {
     ("GET", "/issues"): "admin",
     ("GET", "/issues/{issue_id}"): "admin",
     ("GET", "/issues/{issue_id}/reports"): "admin",
+    ("GET", "/reports/{event_id}/session"): "admin",
     ("POST", "/issues/{issue_id}/status"): "admin",
     ("GET", "/signin"): "anyone",
 }
@@ -120,6 +121,7 @@ def test_who_may_do_what(server: LiveServer) -> None:
     usage = httpx.post(server.url("/usages/"), json={"notebook": "access-table"}, timeout=30).json()
     ids = {
         "session_id": event["session_id"],
+        "event_id": event["event_id"],
         "issue_id": str(created.json()["issue_id"]),
         "uuid": usage["uuid"],
     }

@@ -239,3 +239,12 @@ def test_reports_are_newest_first_by_when_they_happened(client: TestClient) -> N
     page = client.get(f"/issues/{issue}/reports").text
     assert "newest first (by when the error happened)" in page
     assert events_in_page(page) == newest_first
+
+
+def test_the_story_shows_a_hostile_report_as_text(client: TestClient) -> None:
+    script = "<script>alert(1)</script>"
+    event = make_event(error_message=script, first_line=script, notebook=f"nb {script}")
+    assert client.post("/api/v1/events", json=event).status_code == 201
+    sign_in(client)
+    page = client.get(f"/reports/{event['event_id']}/session").text
+    assert script not in page and page.count("&lt;script&gt;alert(1)&lt;/script&gt;") >= 3
