@@ -248,3 +248,14 @@ def test_the_story_shows_a_hostile_report_as_text(client: TestClient) -> None:
     sign_in(client)
     page = client.get(f"/reports/{event['event_id']}/session").text
     assert script not in page and page.count("&lt;script&gt;alert(1)&lt;/script&gt;") >= 3
+
+
+def test_the_notebook_filter_shows_the_notebook_it_filters_by(client: TestClient) -> None:
+    report(client, notebook="real")
+    sign_in(client)
+    page = client.get("/issues", params={"notebook": "never-reported"}).text
+    selected = re.findall(r'<option value="([^"]*)" selected>', page)
+    assert "never-reported" in selected and "" not in selected, "not 'all notebooks' while filtering"
+    assert issue_rows(page) == []
+    page = client.get("/issues", params={"notebook": "real"}).text
+    assert re.findall(r'<option value="([^"]*)" selected>', page)[0] == "real"
