@@ -47,17 +47,19 @@ def _value(client: Optional[Mapping[str, str]], key: str) -> str:
     return value or UNKNOWN
 
 
-def breakdown(clients: Sequence[Optional[Mapping[str, str]]]) -> List[Facet]:
+def breakdown(clients: Sequence[Tuple[Optional[Mapping[str, str]], int]]) -> List[Facet]:
     """Per facet, its values by count (most first, ties by value), the tail beyond ``MOST_VALUES``
-    summed into one ``OTHER`` entry; no facets for no reports."""
-    total = len(clients)
+    summed into one ``OTHER`` entry; no facets for no reports. ``clients``: each distinct client
+    object (None: reports without one) with how many reports carry it."""
+    total = sum(count for _, count in clients)
     if not total:
         return []
     facets = []
     for key, label in FACETS:
-        counts = sorted(
-            Counter(_value(client, key) for client in clients).items(), key=lambda kv: (-kv[1], kv[0])
-        )
+        tally: Counter[str] = Counter()
+        for client, count in clients:
+            tally[_value(client, key)] += count
+        counts = sorted(tally.items(), key=lambda kv: (-kv[1], kv[0]))
         kept = counts[:MOST_VALUES]
         rest = sum(count for _, count in counts[MOST_VALUES:])
         if rest:

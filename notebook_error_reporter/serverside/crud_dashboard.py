@@ -9,12 +9,13 @@ million reports fast.
 
 from __future__ import annotations
 
+import json
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import date
 from typing import Dict, List, Optional, Sequence, Tuple
 
-from sqlalchemy import literal, select, tuple_
+from sqlalchemy import Text, cast, literal, select, tuple_
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
@@ -58,16 +59,17 @@ def first_lines(
 
 def recent_clients(
     *, session: Session, issue_id: int, sample: int = CLIENTS_SAMPLE
-) -> List[Optional[Dict[str, str]]]:
-    """The ``client`` object (versions, platform, Colab) of an issue's newest ``sample`` stored reports."""
-    return list(
-        session.scalars(
-            select(col(Event.client))
-            .where(col(Event.issue_id) == issue_id)
-            .order_by(col(Event.id).desc())
-            .limit(sample)
-        ).all()
-    )
+) -> List[Tuple[Optional[Dict[str, str]], int]]:
+    """The ``client`` objects (versions, platform, Colab) of an issue's newest ``sample`` stored
+    reports, each distinct one with how many of them carry it. Read as text and decoded once per
+    distinct text: most reports of an issue share a handful."""
+    texts = session.scalars(
+        select(cast(col(Event.client), Text))
+        .where(col(Event.issue_id) == issue_id)
+        .order_by(col(Event.id).desc())
+        .limit(sample)
+    ).all()
+    return [(json.loads(text) if text else None, count) for text, count in Counter(texts).items()]
 
 
 @dataclass(frozen=True)

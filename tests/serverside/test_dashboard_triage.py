@@ -159,7 +159,7 @@ def test_the_issue_page_shows_how_its_reports_split_by_environment(client: TestC
 
 
 def test_breakdown_keeps_the_most_common_values_and_sums_the_rest() -> None:
-    clients = [{"python": f"3.{n}"} for n in range(8)] + [{"python": "3.0"}]
+    clients = [({"python": f"3.{n}"}, 1) for n in range(1, 8)] + [({"python": "3.0"}, 2)]
     python = breakdown.breakdown(clients)[0]
     assert python.label == "Python"
     assert [(s.value, s.count) for s in python.shares] == [
