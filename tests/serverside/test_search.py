@@ -4,19 +4,22 @@ On SQLite and, with ``NER_TEST_DATABASE_URL``, on PostgreSQL."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any, List
+from urllib.parse import unquote
 
 import pytest
 from alembic import command
 from fastapi.testclient import TestClient
 from sqlalchemy import inspect, text
 
-from notebook_error_reporter.serverside import create_db, search
+from notebook_error_reporter.serverside import create_app, create_db, search
 from notebook_error_reporter.serverside.core import schema
 from notebook_error_reporter.serverside.core.db import Database
 
 from .conftest import MakeClient
-from .helpers import ADMIN, make_event
+from .databases import is_postgres, psycopg_url, server_url
+from .helpers import ADMIN, ADMIN_TOKEN, make_event
 
 PANDAS = [
     {"filename": "<cell 3>", "fun_name": "<module>", "lineno": 2},
@@ -185,3 +188,40 @@ def test_the_search_is_served_by_an_index(database: Database) -> None:
         else:
             made = connection.scalar(text("SELECT sql FROM sqlite_master WHERE name = 'issue_search'"))
             assert made is not None and "fts5" in made and "trigram" in made
+
+
+@pytest.mark.skipif(not is_postgres(), reason="needs NER_TEST_DATABASE_URL=postgresql://...")
+def test_a_database_user_who_may_not_create_extensions_still_gets_a_search(
+    database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """PostgreSQL: a user with rights on its own schema only (no CREATE on the database, so no
+    CREATE EXTENSION): migration 0004 passes, with or without the trigram index, and search works."""
+    import psycopg
+
+    role = f"ner_plain_{uuid.uuid4().hex[:10]}"
+    schema_name = unquote(database_url.rsplit("options=", 1)[1]).split("search_path=", 1)[1]
+    with psycopg.connect(psycopg_url(server_url()), autocommit=True) as admin:
+        admin.execute(f'CREATE ROLE "{role}" LOGIN')
+        admin.execute(f'GRANT USAGE, CREATE ON SCHEMA "{schema_name}" TO "{role}"')
+    try:
+        plain_url = database_url.replace("://postgres@", f"://{role}@", 1)
+        assert plain_url != database_url
+        create_db(plain_url)
+        database = Database(plain_url)
+        try:
+            with database.engine.connect() as connection:
+                assert connection.scalar(text("SELECT current_user")) == role
+                indexed = connection.scalar(
+                    text("SELECT count(*) FROM pg_indexes WHERE indexname = 'ix_issue_search_text'")
+                )
+            assert indexed or "without a trigram index" in caplog.text
+        finally:
+            database.dispose()
+        client = TestClient(create_app(plain_url, admin_token=ADMIN_TOKEN))
+        with client:
+            issue = store(client, error_name="LinAlgError", traceback=NUMPY)
+            assert found(client, "linalg inv") == [issue]
+    finally:
+        with psycopg.connect(psycopg_url(server_url()), autocommit=True) as admin:
+            admin.execute(f'DROP OWNED BY "{role}"')
+            admin.execute(f'DROP ROLE "{role}"')

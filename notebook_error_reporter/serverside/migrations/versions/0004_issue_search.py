@@ -13,7 +13,7 @@ is made without it and a search reads every issue's row (still never the reports
 from __future__ import annotations
 
 import logging
-from typing import Optional, Sequence, Union
+from typing import Sequence, Union
 
 import sqlalchemy as sa
 from alembic import op
@@ -28,17 +28,22 @@ depends_on: Union[str, Sequence[str], None] = None
 logger = logging.getLogger("notebook_error_reporter.server")
 
 
-def _trigram_schema(connection: sa.Connection) -> Optional[str]:
-    """The schema of the ``pg_trgm`` extension, created here if need be; None if it cannot be."""
+def _trigram_index(connection: sa.Connection) -> bool:
+    """Make the ``pg_trgm`` GIN index (and the extension if need be); False, with a warning, where
+    the database user may not, leaving the search to read every issue's row."""
     try:
         with connection.begin_nested():
             connection.execute(sa.text("CREATE EXTENSION IF NOT EXISTS pg_trgm"))
+            where = connection.scalar(
+                sa.text("SELECT extnamespace::regnamespace::text FROM pg_extension WHERE extname = 'pg_trgm'")
+            )
+            # Qualified: the extension may live in another schema than this database's tables.
+            index = f"CREATE INDEX ix_issue_search_text ON issue_search USING gin (text {where}.gin_trgm_ops)"
+            connection.execute(sa.text(index))
     except sa.exc.DBAPIError as error:
-        logger.warning("issue search without a trigram index: pg_trgm could not be created (%s)", error.orig)
-        return None
-    return connection.scalar(
-        sa.text("SELECT extnamespace::regnamespace::text FROM pg_extension WHERE extname = 'pg_trgm'")
-    )
+        logger.warning("issue search without a trigram index: %s", str(error.orig).strip().splitlines()[0])
+        return False
+    return True
 
 
 def upgrade() -> None:
@@ -50,12 +55,7 @@ def upgrade() -> None:
             sa.Column("text", sa.Text(), nullable=False),
             sa.PrimaryKeyConstraint("issue_id", name="pk_issue_search"),
         )
-        trigram = _trigram_schema(connection)
-        if trigram is not None:
-            # Qualified: the extension may live in another schema than this database's tables.
-            op.execute(
-                f"CREATE INDEX ix_issue_search_text ON issue_search USING gin (text {trigram}.gin_trgm_ops)"
-            )
+        _trigram_index(connection)
     else:
         op.execute("CREATE VIRTUAL TABLE issue_search USING fts5(text, tokenize='trigram')")
     index_unindexed(connection)
