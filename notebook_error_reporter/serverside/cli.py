@@ -237,7 +237,7 @@ def regroup(args: argparse.Namespace, settings: Settings) -> int:
         return _fail(f"regroup: {error}; nothing was changed")
     from sqlalchemy.exc import SQLAlchemyError
 
-    from . import create_db
+    from . import create_db, search_index
     from .core.db import Database
     from .regroup import regroup as regroup_reports
 
@@ -247,6 +247,7 @@ def regroup(args: argparse.Namespace, settings: Settings) -> int:
         try:
             with database.write_engine.begin() as connection:
                 done = regroup_reports(connection)
+                search_index.rebuild(connection)  # issues were made, merged and deleted
         finally:
             database.dispose()
     except SQLAlchemyError as error:  # nothing changed: the transaction is rolled back

@@ -63,6 +63,12 @@ def issues_matching(dialect: str, issue_id: ColumnElement, terms: List[str]) -> 
     return issue_id.in_(select(_fts5.c.rowid).where(and_(*conditions)))
 
 
+def rebuild(connection: Connection) -> int:
+    """Index every issue afresh (after ``regroup``, which makes, merges and deletes issues); how many."""
+    connection.execute(delete(_pg if connection.dialect.name == "postgresql" else _fts5))
+    return index_unindexed(connection)
+
+
 def index_unindexed(connection: Connection, chunk: int = 500) -> int:
     """Index every issue that has no text yet (migration 0004 for the issues stored before it), from
     the issue row and its oldest stored report; how many were indexed."""

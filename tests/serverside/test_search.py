@@ -13,7 +13,7 @@ from alembic import command
 from fastapi.testclient import TestClient
 from sqlalchemy import inspect, text
 
-from notebook_error_reporter.serverside import create_app, create_db, search
+from notebook_error_reporter.serverside import cli, create_app, create_db, search
 from notebook_error_reporter.serverside.core import schema
 from notebook_error_reporter.serverside.core.db import Database
 
@@ -225,3 +225,25 @@ def test_a_database_user_who_may_not_create_extensions_still_gets_a_search(
         with psycopg.connect(psycopg_url(server_url()), autocommit=True) as admin:
             admin.execute(f'DROP OWNED BY "{role}"')
             admin.execute(f'DROP ROLE "{role}"')
+
+
+def test_regrouping_leaves_every_issue_findable(make_client: MakeClient, database_url: str) -> None:
+    """``regroup`` splits an issue a client had grouped: the new issue is found by its own text."""
+    client = make_client()
+    together = {
+        store(client, fingerprint=["db-down"], **fields)
+        for fields in ({}, {"error_name": "TimeoutError", "first_line": "# Save the results"})
+    }
+    assert len(together) == 1 and found(client, "TimeoutError") == []  # its first report is the KeyError
+    database = Database(database_url)
+    try:
+        with database.write_engine.begin() as connection:  # the client's grouping forgotten
+            connection.execute(text("UPDATE event SET custom_fingerprint = NULL"))
+    finally:
+        database.dispose()
+    assert cli.main(["regroup", "--database-url", database_url]) == 0
+    issues = client.get("/api/v1/issues", headers=ADMIN).json()["items"]
+    timeout = [issue["id"] for issue in issues if issue["error_name"] == "TimeoutError"]
+    assert len(issues) == 2 and len(timeout) == 1
+    assert found(client, "save the results") == timeout
+    assert len(found(client, "protein")) == 2, "both by the first line they share"
