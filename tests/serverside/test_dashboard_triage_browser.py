@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Tuple
+from typing import Any, Dict, Iterator
 
 import pytest
 from IPython.core.interactiveshell import InteractiveShell
@@ -20,7 +20,7 @@ from waiting import run
 from notebook_error_reporter import ErrorServer
 
 from . import test_dashboard_browser as shared
-from .live_server import LiveServer
+from .live_server import LiveServer, start_server
 from .test_dashboard_browser import FAST, Watched, sign_in
 
 browser = shared.browser  # the module's Chromium (a fixture)
@@ -52,25 +52,26 @@ def readme_shot(watched: Watched, name: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def filled(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Tuple[LiveServer, List[str]]]:
-    """One server for the module, with one session's three failing cells sent by the real client."""
-    from .live_server import start_server
-
+def filled(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """One server for the module, with one session's failing cells sent by the real client."""
     shell = InteractiveShell.instance()
     tmp = tmp_path_factory.mktemp("triage")
     server = start_server(tmp)
-    reporter = ErrorServer(server.base_url, NOTEBOOK, spool_path=str(tmp / "spool.sqlite3"), **FAST)
-    reporter.enable(shell)
     try:
-        for cell in CELLS:
-            run(shell, cell)
-        run(shell, CELLS[1])
-        assert reporter.flush(30) and reporter.stats.sent == 4, reporter.stats
-    finally:
-        reporter.disable()
-        reporter.close()
-    try:
-        yield server, ["NameError", "KeyError", "ZeroDivisionError"]
+        reporter = ErrorServer(server.base_url, NOTEBOOK, spool_path=str(tmp / "spool.sqlite3"), **FAST)
+        with pytest.MonkeyPatch.context() as patch:
+            for variable in ("NOTEBOOK_ERROR_REPORTER_DISABLE", "DO_NOT_TRACK"):  # as the shell fixture does
+                patch.delenv(variable, raising=False)
+            reporter.enable(shell)
+            try:
+                for cell in CELLS:
+                    run(shell, cell)
+                run(shell, CELLS[1])
+                assert reporter.flush(30) and reporter.stats.sent == 4, reporter.stats
+            finally:
+                reporter.disable()
+                reporter.close()
+        yield server
     finally:
         server.kill()
 
@@ -79,10 +80,8 @@ def open_watched(browser: Any, name: str, layout: str) -> Watched:
     return Watched(browser, name, **LAYOUTS[layout])
 
 
-def test_triage_search_context_and_a_sessions_story(
-    browser: Any, filled: Tuple[LiveServer, List[str]]
-) -> None:
-    server, _ = filled
+def test_triage_search_context_and_a_sessions_story(browser: Any, filled: LiveServer) -> None:
+    server = filled
     watched = open_watched(browser, "triage", "light")
     try:
         page, base = watched.page, server.base_url
@@ -145,9 +144,9 @@ def luminance(css_color: str) -> float:
 
 @pytest.mark.parametrize("layout", list(LAYOUTS))
 def test_every_page_fits_the_screen_and_follows_the_colour_scheme(
-    browser: Any, filled: Tuple[LiveServer, List[str]], layout: str
+    browser: Any, filled: LiveServer, layout: str
 ) -> None:
-    server, _ = filled
+    server = filled
     watched = open_watched(browser, f"layout-{layout}", layout)
     width = LAYOUTS[layout].get("viewport", {"width": 1280})["width"]
     dark = "dark" in layout
