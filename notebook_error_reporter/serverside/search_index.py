@@ -6,7 +6,8 @@ rowid): a word of three characters or more is a phrase ``MATCH`` through the ind
 ``LIKE`` on the rows found (or on all of them, one per issue, when every word is short).
 PostgreSQL keeps it in a plain table with a ``pg_trgm`` GIN index, which serves ``ILIKE '%word%'``.
 Either way the cost follows the number of issues, never the number of reports. Migration 0004
-makes the table and fills it for the issues stored before.
+makes the table and fills it for the issues stored before; ``regroup`` rebuilds it. No foreign key:
+a row left by a deleted issue matches nothing, as the condition is on the issue table's ids.
 """
 
 from __future__ import annotations
