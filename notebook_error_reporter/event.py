@@ -233,7 +233,7 @@ def build_event(
     event_id: Optional[str] = None,
     max_frames: int = MAX_FRAMES,
 ) -> EventMessageType:
-    """The wire-format report of DESIGN.md for one failing cell; nothing private survives it."""
+    """The wire-format report of docs/design.md for one failing cell; nothing private survives it."""
     cells = cell_filenames or {}
     frames = select_frames(
         raw_frames(error.__traceback__), context=context, cell_filenames=cells, max_frames=max_frames

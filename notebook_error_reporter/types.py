@@ -45,7 +45,7 @@ class _EventFields(TypedDict):
 
 
 class EventMessageType(_EventFields, total=False):
-    """One error report, exactly as it is spooled and sent (see DESIGN.md, wire format).
+    """One error report, exactly as it is spooled and sent (see docs/design.md, wire format).
 
     ``fingerprint`` is optional: ``before_send`` may set it to group reports its own way (a list
     of up to 10 strings; ``"{{ default }}"`` stands for the usual fingerprint).

@@ -32,7 +32,8 @@ from .summary import log_summaries
 logger = logging.getLogger("notebook_error_reporter.server")
 
 DESCRIPTION = """
-Collects the error reports of shared Jupyter and Colab notebooks (see the project's DESIGN.md).
+Collects the error reports of shared Jupyter and Colab notebooks (see docs/design.md in the
+project's repository).
 
 * **Ingest**: `POST /api/v1/events` and `POST /api/v1/events/batch`, idempotent on `event_id`.
 * **Reads**: a session's own reports with its session id; everything else with the admin token

@@ -1,7 +1,7 @@
 """Database tables and API shapes, in families: ``XBase`` (shared fields), ``X`` (the table),
 ``XPublic`` (what a read returns). What clients *send* is validated by ``schemas.py``.
 
-Design points, each a promise of DESIGN.md:
+Design points, each a promise of docs/design.md:
 
 * Counts live on rows (``Issue.event_count``, ``IssueDay.count``, ``Notebook.event_count``) and are
   updated in the same transaction as the event insert, so listing the issues of a notebook with a
@@ -25,7 +25,6 @@ from .core.metadata import SQLModel
 from .core.types import BigId, UTCDateTime
 
 IssueStatus = Literal["open", "resolved", "ignored"]
-ISSUE_STATUSES = ("open", "resolved", "ignored")
 
 
 # --- notebooks -----------------------------------------------------------------------------------------

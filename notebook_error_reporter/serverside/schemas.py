@@ -1,4 +1,4 @@
-"""What clients send, validated strictly: the wire format of DESIGN.md and the 0.1 bodies.
+"""What clients send, validated strictly: the wire format of docs/design.md and the 0.1 bodies.
 
 Strict types (a string is not a number, ``true`` is not a count) and length caps a little above what
 our client ever sends: a longer field is a 422 naming it, never a silent cut, because a client that

@@ -1,5 +1,5 @@
 """Schema fuzz over every route of ``/openapi.json``: whatever the path, query, body and credentials,
-the answer is never a 5xx (a 500 is always a bug, DESIGN.md).
+the answer is never a 5xx (a 500 is always a bug, docs/design.md).
 
 ``test_fuzz.py`` throws arbitrary JSON at the write routes; this module covers them all, reads
 included, with what a hostile or careless caller sends: ids that exist and ids that cannot (0,

@@ -23,7 +23,6 @@ from sqlmodel import Field
 from ..core.metadata import SQLModel
 from ..core.types import UTCDateTime
 
-KINDS = ("new", "regression")
 TARGETS = ("slack", "webhook")
 STATUSES = ("pending", "sent", "failed", "expired")
 MAX_ERROR_CHARS = 300

@@ -27,7 +27,6 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
 from ..core.addresses import address_key, client_address, in_networks, reached_over_https
-from ..core.config import Settings
 from ..core.traffic import TRAFFIC
 from ..session_labels import IN_FULL, SessionIds
 from ..state import ADDRESS_SECRET_NAME, ServerState
@@ -42,13 +41,6 @@ async def get_state(request: Request) -> ServerState:
 
 
 StateDep = Annotated[ServerState, Depends(get_state)]
-
-
-async def get_settings(state: StateDep) -> Settings:
-    return state.settings
-
-
-SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
 def read_session(state: StateDep) -> Iterator[Session]:
@@ -204,7 +196,7 @@ GuardedStateDep = Annotated[ServerState, Depends(ingest_guard)]
 
 
 @functools.lru_cache(maxsize=4096)
-def _session_key(session_id: str, secret: bytes) -> str:
+def _hashed_session_id(session_id: str, secret: bytes) -> str:
     """Remembered: a batch names up to 100 sessions, and the same ones come back request after request."""
     return hmac.new(secret, session_id.encode(), "sha256").hexdigest()[:32]
 
@@ -214,7 +206,7 @@ def limit_session(state: ServerState, session_id: str) -> None:
 
     The limiter's storage sees a keyed hash: a session id is the key to that session's reports.
     """
-    key = _session_key(session_id, state.address_secret())
+    key = _hashed_session_id(session_id, state.address_secret())
     retry_after = state.limiter.hit("session", key)
     if retry_after is not None:
         raise too_many(retry_after, "session")

@@ -31,7 +31,8 @@ Skip = Annotated[int, Query(ge=0, le=2**31 - 1)]
 Limit = Annotated[int, Query(ge=1, le=1000)]
 
 
-def _session_key(value: str) -> str:
+def _usage_uuid(value: str) -> str:
+    """The uuid of a 0.1 usage (a session id) as stored; an invalid one is an unknown usage."""
     try:
         return normalise_uuid(value)
     except ValueError:
@@ -63,7 +64,7 @@ def create_usage(
 def create_error(
     uuid: str, error: LegacyErrorCreate, session: SessionDep, state: GuardedStateDep
 ) -> LegacyError:
-    key = _session_key(uuid)
+    key = _usage_uuid(uuid)
     usage = crud_legacy.usage(session=session, session_id=key, with_errors=False)
     if usage is None:
         raise HTTPException(status_code=404, detail=UNKNOWN_USAGE)
@@ -86,7 +87,7 @@ def create_error(
     responses=answers(403, 404, 422, 429, 503),
 )
 def read_usage(uuid: str, session: SessionDep, _guarded: GuardedStateDep) -> LegacyUsage:
-    usage = crud_legacy.usage(session=session, session_id=_session_key(uuid))
+    usage = crud_legacy.usage(session=session, session_id=_usage_uuid(uuid))
     if usage is None:
         raise HTTPException(status_code=404, detail=UNKNOWN_USAGE)
     return usage
