@@ -8,7 +8,7 @@ starting ``linger`` (50 ms) later so the cell's traceback is drawn first and bur
   same spool skips them), POST them to ``/api/v1/events/batch``, delete what the server
   acknowledged (``created``/``duplicate``) or refused (``rejected``, counted as dropped);
 * 408, 429, 5xx, a refused connection or a timeout: give the rows back, back off exponentially
-  with full jitter (capped), never sooner than a ``Retry-After``; a timer nudges again later;
+  with jitter (capped, ``retry.py``), never sooner than a ``Retry-After``; a timer nudges again later;
 * any other whole-request 4xx: the reports are dropped, counted and the reason logged; a 413 or
   422 on a batch is first split in halves so only the report at fault is dropped;
 * 404 on the v1 route: the server speaks 0.1, so use ``POST /usages/`` once per session and
@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from typing import Any, Deque, Dict, List, Optional
 
 from .cachedir import MEMORY
-from .retry_after import retry_after_seconds
+from .retry import backoff_seconds, retry_after_seconds, worth_retrying
 from .spool import CELL_WAIT, WORKER_WAIT, Claimed, Spool, SpoolBusy, open_spool
 from .stats import ReporterStats
 from .transport import Response, Timeout, Transport, TransportError
@@ -71,12 +71,6 @@ class SenderConfig:
         if self.lease is not None:
             return self.lease
         return max(60.0, 4 * (self.timeout[0] + self.timeout[1]))
-
-
-def full_jitter(failures: int, base: float, cap: float, rand: float) -> float:
-    """Seconds to wait after ``failures`` failures in a row: uniform in [0, min(cap, base·2^(n-1))]."""
-    ceiling = min(cap, base * (2 ** max(0, min(failures - 1, 60))))
-    return rand * ceiling
 
 
 def legacy_body(event: Dict[str, Any]) -> Dict[str, Any]:
@@ -283,7 +277,8 @@ class Sender:
     def _backoff(self, retry_after: Optional[float]) -> float:
         now = self.clock()
         self._failures += 1
-        delay = full_jitter(self._failures, self.config.backoff_base, self.config.backoff_cap, self.random())
+        config = self.config
+        delay = backoff_seconds(self._failures, config.backoff_base, config.backoff_cap, self.random())
         self._not_before = now + max(delay, 0.01)
         if retry_after is not None:
             self._retry_after_until = now + min(retry_after, self.config.max_retry_after)
@@ -464,8 +459,7 @@ def _match_results(batch: List[Claimed], results: List[Any]) -> Dict[str, Dict[s
 def _raise_if_retryable(answer: Response) -> None:
     """Anything but a 2xx or a final 4xx is worth another try: 408, 429, 5xx, and odd answers
     (a 3xx we did not follow, a captive portal's page) that are not the server speaking."""
-    final_refusal = 400 <= answer.status < 500 and answer.status not in (408, 429)
-    if not (200 <= answer.status < 300 or final_refusal):
+    if worth_retrying(answer.status):
         raise _Retry(
             f"HTTP {answer.status}: {_reason(answer)}", retry_after_seconds(answer.headers.get("retry-after"))
         )

@@ -10,9 +10,9 @@ is posted at once; the repeats within ``storm_window`` seconds are counted and s
 follow-up ("…and 199 more") when the window ends. While the storm goes on, each further window
 (twice as long as the one before, up to an hour) gives at most one more summary.
 
-Delivery follows Slack's rules: a 429 is retried after its ``Retry-After``; a 408, a 5xx or a
-connection error is retried with exponential back-off and jitter, then dropped and counted; any
-other 4xx (an invalid or revoked webhook: 403, 404, 410) is dropped, counted and logged once.
+Delivery follows Slack's rules (``retry.py``): a 429 is retried after its ``Retry-After``; a 408,
+a 5xx or a connection error is retried with exponential back-off and jitter, then dropped and
+counted; any other 4xx (an invalid or revoked webhook: 403, 404, 410) is dropped, counted and logged once.
 The webhook URL is a secret: it is never logged, shown in a notice or put in a ``repr``.
 """
 
@@ -34,7 +34,7 @@ import requests
 
 from .reporter import DEFAULT_IGNORE, BeforeSend, ErrorEvent
 from .retrieved import RetrievedErrors
-from .retry_after import retry_after_seconds
+from .retry import retry_after_seconds, wait_seconds, worth_retrying
 from .slack_message import Fingerprint, error_message, fingerprint, storm_message
 from .types import EventMessageType
 from .worker import BackgroundWorker
@@ -347,15 +347,14 @@ class ErrorSlack(ErrorEvent):
                     status = response.status_code
                     if 200 <= status < 300:
                         return True
-                    if status == 429:
-                        delay = retry_after_seconds(response.headers.get("Retry-After"))
-                    elif status != 408 and status < 500:
+                    if not worth_retrying(status):
                         self._warn_once(
                             "rejected",
                             f"Slack rejected a report with HTTP {status} "
                             f"({response.text[:80]!r}); is the webhook valid? Reports are dropped",
                         )
                         return False
+                    delay = retry_after_seconds(response.headers.get("Retry-After"))
                     reason = f"HTTP {status}"
             except requests.RequestException as error:
                 # Only the class name: the exception's text holds the webhook's secret path.
@@ -368,9 +367,9 @@ class ErrorSlack(ErrorEvent):
         return False
 
     def _retry_delay(self, attempt: int, retry_after: Optional[float]) -> float:
-        if retry_after is not None:
-            return min(retry_after, self.max_retry_after)
-        return min(_MAX_BACKOFF, self.backoff * 2**attempt) * random.uniform(0.5, 1.5)
+        return wait_seconds(
+            attempt + 1, self.backoff, _MAX_BACKOFF, random.random(), retry_after, self.max_retry_after
+        )
 
     def _warn_once(self, kind: str, message: str) -> None:
         """Tell the author once per kind of trouble; after that, only at debug level."""

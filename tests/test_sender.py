@@ -16,13 +16,11 @@ from typing import Any, Callable, Dict, Iterator, List, Optional
 
 import pytest
 from delivery_servers import EventStore, FaultServer, LegacyStore, rejecting_behaviour, retry_after_behaviour
-from hypothesis import given
-from hypothesis import strategies as st
 from waiting import wait_until
 
 from notebook_error_reporter import sender as sender_module
 from notebook_error_reporter import spool
-from notebook_error_reporter.sender import Sender, SenderConfig, full_jitter, legacy_body
+from notebook_error_reporter.sender import Sender, SenderConfig, legacy_body
 from notebook_error_reporter.stats import ReporterStats
 from notebook_error_reporter.transport import HttpTransport, MemoryTransport, Response, Transport
 
@@ -72,21 +70,6 @@ def make_sender(tmp_path: Path) -> Iterator[Callable[..., Sender]]:
 
 
 # -- pure rules --------------------------------------------------------------------------------
-@given(
-    failures=st.integers(min_value=1, max_value=200),
-    base=st.floats(min_value=0.001, max_value=10),
-    cap=st.floats(min_value=0.01, max_value=3600),
-    rand=st.floats(min_value=0, max_value=1),
-)
-def test_full_jitter_stays_between_zero_and_the_capped_exponential(
-    failures: int, base: float, cap: float, rand: float
-) -> None:
-    delay = full_jitter(failures, base, cap, rand)
-    ceiling = min(cap, base * 2 ** min(failures - 1, 60))
-    assert 0 <= delay <= ceiling + 1e-9
-    assert full_jitter(failures, base, cap, 1.0) == pytest.approx(ceiling)
-
-
 def test_the_legacy_body_has_only_the_historic_fields() -> None:
     assert legacy_body(report()) == {
         "error_name": "ValueError",

@@ -3,7 +3,6 @@ of an existing 0001 database with its data to the outbox schema."""
 
 from __future__ import annotations
 
-import random
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -11,7 +10,7 @@ from slack_server import mrkdwn_texts, outside_code
 from sqlalchemy import inspect, select
 
 from notebook_error_reporter.serverside.alerts import messages
-from notebook_error_reporter.serverside.alerts.deliverer import AlertConfig, backoff
+from notebook_error_reporter.serverside.alerts.deliverer import AlertConfig
 from notebook_error_reporter.serverside.alerts.outbox import ALERT, ClaimedAlert, enqueue, expire
 from notebook_error_reporter.serverside.alerts.transport import outcome_of, safe_text
 from notebook_error_reporter.serverside.core import schema
@@ -120,14 +119,6 @@ def test_retry_after_is_read_and_errors_never_carry_the_url() -> None:
     echoed = outcome_of(400, None, f"bad {SECRET_URL} and /services/T000/B000/verysecrettoken", SECRET_URL)
     assert "verysecrettoken" not in echoed.error and "[webhook]" in echoed.error
     assert len(safe_text("x" * 1000, SECRET_URL)) == 100
-
-
-def test_backoff_doubles_with_jitter_up_to_the_cap() -> None:
-    rng = random.Random(1)
-    for attempts, ceiling in [(0, 2.0), (1, 4.0), (3, 16.0), (20, 60.0)]:
-        waits = [backoff(attempts, 2.0, 60.0, rng) for _ in range(50)]
-        assert all(ceiling / 2 <= w <= ceiling for w in waits)
-        assert len(set(waits)) > 1
 
 
 def test_alert_settings_round_trip_and_bad_urls_are_refused_without_echo() -> None:

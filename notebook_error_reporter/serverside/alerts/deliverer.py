@@ -9,9 +9,9 @@ Digest rule: a target gets at most one message per ``alert_digest_seconds``. The
 goes out at once; whatever arrives within the window after it waits and goes out together when
 the window ends. Alerts stored in one ingest transaction (a batch) go out together anyway.
 
-Retries: a retryable failure (connection, timeout, 408, 429, 5xx) puts the claimed alerts back
-with ``next_attempt_at`` after an exponential back-off with jitter, or exactly the ``Retry-After``
-a 429 asked for (capped); any other 4xx gives up on them. Both are recorded on the target, for
+Retries (``retry.py``): a retryable failure (connection, timeout, 408, 429, 5xx) puts the claimed
+alerts back with ``next_attempt_at`` after an exponential back-off with jitter, never sooner than
+a ``Retry-After`` (capped); any other 4xx gives up on them. Both are recorded on the target, for
 ``health.webhook_failures``. Delivery is at least once: if the database cannot record a success,
 the lease runs out and the alerts are posted again. The thread is started by the app's lifespan,
 so each uvicorn worker has its own, after any fork.
@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Callable, Dict, List, Optional
 
+from ...retry import wait_seconds
 from ..core.config import Settings
 from ..core.db import UNAVAILABLE_ERRORS, Database
 from ..core.types import utcnow
@@ -70,13 +71,6 @@ class AlertConfig:
             retry_base=settings.alert_retry_base_seconds,
             retry_max=settings.alert_retry_max_seconds,
         )
-
-
-def backoff(attempts: int, base: float, cap: float, rng: random.Random) -> float:
-    """Seconds before retry number ``attempts + 1``: doubling from ``base`` up to ``cap``, with
-    "equal jitter" (between half and all of it), so deliverers that failed together spread out."""
-    delay = min(cap, base * 2 ** min(attempts, 30))
-    return rng.uniform(delay / 2, delay)
 
 
 @dataclass
@@ -195,9 +189,13 @@ class Deliverer:
     def _retry_at(self, outcome: Outcome, claimed: List[ClaimedAlert], now: datetime) -> Optional[datetime]:
         if not outcome.retry:
             return None
-        if outcome.retry_after is not None:
-            delay = min(outcome.retry_after, MAX_RETRY_AFTER)
-        else:
-            attempts = max(alert.attempts for alert in claimed)
-            delay = backoff(attempts, self.config.retry_base, self.config.retry_max, self.rng)
+        failures = max(alert.attempts for alert in claimed) + 1
+        delay = wait_seconds(
+            failures,
+            self.config.retry_base,
+            self.config.retry_max,
+            self.rng.random(),
+            outcome.retry_after,
+            MAX_RETRY_AFTER,
+        )
         return now + timedelta(seconds=delay)

@@ -15,7 +15,7 @@ from typing import Any, Dict, Optional, Protocol, Tuple
 
 import requests
 
-from ...retry_after import retry_after_seconds
+from ...retry import retry_after_seconds, worth_retrying
 
 # (connect, read) seconds: a webhook that hangs must not hold the deliverer's lease for long.
 TIMEOUT: Tuple[float, float] = (5.0, 10.0)
@@ -70,10 +70,8 @@ def outcome_of(status: int, retry_after: Optional[str], body: str, url: str) -> 
         return Outcome(True)
     detail = safe_text(body, url)
     error = f"HTTP {status}" + (f": {detail}" if detail else "")
-    if status == 429:
+    if worth_retrying(status):
         return Outcome(False, retry=True, retry_after=retry_after_seconds(retry_after), error=error)
-    if status == 408 or status >= 500:
-        return Outcome(False, retry=True, error=error)
     return Outcome(False, retry=False, error=error)
 
 
