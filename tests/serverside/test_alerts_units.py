@@ -12,7 +12,7 @@ from sqlalchemy import inspect, select
 from notebook_error_reporter.serverside.alerts import messages
 from notebook_error_reporter.serverside.alerts.deliverer import AlertConfig
 from notebook_error_reporter.serverside.alerts.outbox import ALERT, ClaimedAlert, enqueue, expire
-from notebook_error_reporter.serverside.alerts.transport import outcome_of, safe_text
+from notebook_error_reporter.serverside.alerts.webhook import outcome_of, safe_text
 from notebook_error_reporter.serverside.core import schema
 from notebook_error_reporter.serverside.core.config import Settings
 from notebook_error_reporter.serverside.core.db import Database

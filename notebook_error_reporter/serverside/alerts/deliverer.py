@@ -32,11 +32,11 @@ from ..core.db import UNAVAILABLE_ERRORS, Database
 from ..core.types import utcnow
 from . import messages, outbox
 from .outbox import ClaimedAlert
-from .transport import HttpTransport, Outcome, Transport
+from .webhook import HttpWebhookPoster, Outcome, WebhookPoster
 
 logger = logging.getLogger("notebook_error_reporter.server.alerts")
 
-# A claim outlives the slowest post (transport.TIMEOUT) by far; a dead deliverer's claim runs out.
+# A claim outlives the slowest post (webhook.TIMEOUT) by far; a dead deliverer's claim runs out.
 LEASE = timedelta(seconds=60)
 MAX_RETRY_AFTER = 3600.0  # a server asking for a longer pause gets an hour
 STOP_TIMEOUT = 15.0
@@ -79,7 +79,7 @@ class Deliverer:
 
     database: Database
     config: AlertConfig
-    transport: Transport = field(default_factory=HttpTransport)
+    poster: WebhookPoster = field(default_factory=HttpWebhookPoster)
     clock: Callable[[], datetime] = utcnow
     rng: random.Random = field(default_factory=random.Random)
     _wake: threading.Event = field(default_factory=threading.Event, init=False)
@@ -102,13 +102,13 @@ class Deliverer:
         self._thread.start()
 
     def stop(self, timeout: float = STOP_TIMEOUT) -> None:
-        """Ask the thread to end after the post in flight (bounded by the transport's timeout)."""
+        """Ask the thread to end after the post in flight (bounded by the poster's timeout)."""
         self._stopping = True
         self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None
-        self.transport.close()
+        self.poster.close()
 
     def wake(self) -> None:
         """Look for pending alerts now rather than at the next poll."""
@@ -163,7 +163,7 @@ class Deliverer:
             payload = messages.slack_payload(claimed, self.config.base_url)
         else:
             payload = messages.webhook_payload(claimed, self.config.base_url)
-        outcome = self.transport.post(url, payload)
+        outcome = self.poster.post(url, payload)
         now = self.clock()
         ids = [alert.alert_id for alert in claimed]
         with self.database.write_session() as session:

@@ -4,8 +4,9 @@ The outcome says whether to retry and when at the earliest (a 429's ``Retry-Afte
 an error text that is safe to store and show: it names the status or the kind of failure, never
 the URL (a Slack webhook URL *is* its credential, and ``requests``' exception texts contain it).
 
-Retried: connection errors, timeouts, 408, 429 and 5xx. Given up: any other 4xx (a revoked or
-mistyped webhook will not heal by itself; Slack answers 403/404/410 for those).
+Retried (``retry.py``): connection errors, timeouts, 408, 429, 5xx and other odd answers. Given
+up: any other 4xx (a revoked or mistyped webhook will not heal by itself; Slack answers 403/404/410
+for those). Not the client's ``transport.py``: this one posts alerts from the server.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ class Outcome:
     error: str = ""
 
 
-class Transport(Protocol):
+class WebhookPoster(Protocol):
     """Posts JSON to a URL; the deliverer needs nothing else (tests may pass their own)."""
 
     def post(self, url: str, payload: Dict[str, Any]) -> Outcome: ...
@@ -41,7 +42,7 @@ class Transport(Protocol):
     def close(self) -> None: ...
 
 
-class HttpTransport:
+class HttpWebhookPoster:
     """``requests`` with a connection pool, timeouts, and outcomes instead of exceptions."""
 
     def __init__(self, timeout: Tuple[float, float] = TIMEOUT) -> None:
