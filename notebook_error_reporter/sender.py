@@ -11,8 +11,8 @@ starting ``linger`` (50 ms) later so the cell's traceback is drawn first and bur
   with jitter (capped, ``retry.py``), never sooner than a ``Retry-After``; a timer nudges again later;
 * any other whole-request 4xx: the reports are dropped, counted and the reason logged; a 413 or
   422 on a batch is first split in halves so only the report at fault is dropped;
-* 404 on the v1 route: the server speaks 0.1, so use ``POST /usages/`` once per session and
-  ``POST /errors/{uuid}/`` per report;
+* 404 on the v1 route: the server speaks 0.1 (``legacy_protocol.py``), so use ``POST /usages/``
+  once per session and ``POST /errors/{uuid}/`` per report;
 * after every success, keep going until this server's rows (any session, any kernel) are gone.
 
 At interpreter exit every sender gets one bounded flush (``flush_at_exit`` seconds, 2 by default).
@@ -33,6 +33,7 @@ import weakref
 from dataclasses import dataclass
 from typing import Any, Deque, Dict, List, Optional
 
+from . import legacy_protocol
 from .cachedir import MEMORY
 from .retry import backoff_seconds, retry_after_seconds, worth_retrying
 from .spool import CELL_WAIT, WORKER_WAIT, Claimed, Spool, SpoolBusy, open_spool
@@ -43,9 +44,7 @@ from .worker import BackgroundWorker
 logger = logging.getLogger("notebook_error_reporter")
 
 BATCH_ROUTE = "/api/v1/events/batch"
-LEGACY_BATCH = 10  # the 0.1 routes take one report per request: claim few at a time
 _ACKNOWLEDGED = ("created", "duplicate")
-_LEGACY_FIELDS = ("error_name", "error_message", "traceback", "execution_count", "first_line")
 
 _worker = BackgroundWorker(name="notebook-error-reporter-sender")
 
@@ -71,11 +70,6 @@ class SenderConfig:
         if self.lease is not None:
             return self.lease
         return max(60.0, 4 * (self.timeout[0] + self.timeout[1]))
-
-
-def legacy_body(event: Dict[str, Any]) -> Dict[str, Any]:
-    """The 0.1 ``POST /errors/{uuid}/`` body: the historic fields only."""
-    return {name: event.get(name) for name in _LEGACY_FIELDS}
 
 
 class _Retry(Exception):
@@ -208,7 +202,7 @@ class Sender:
             if wait > 0:
                 self._schedule(wait)
                 return
-            limit = LEGACY_BATCH if self.legacy else self.config.batch_size
+            limit = legacy_protocol.BATCH if self.legacy else self.config.batch_size
             try:
                 batch = self.spool.claim(
                     self.url,
@@ -341,7 +335,7 @@ class Sender:
         told = self.spool.dropped(self.url)
         answer = self._post(BATCH_ROUTE, {"events": [c.event for c in batch], "client_dropped": told})
         status = answer.status
-        if status in (404, 405) and self.legacy is None:
+        if legacy_protocol.speaks_only_01(status) and self.legacy is None:
             self.legacy = True
             return
         _raise_if_retryable(answer)
@@ -389,7 +383,8 @@ class Sender:
             usage = self._legacy_usage(claimed, done)
             if usage is None:
                 continue
-            answer = self._post(f"/errors/{usage}/", legacy_body(claimed.event))
+            body = legacy_protocol.report_body(claimed.event)
+            answer = self._post(legacy_protocol.report_route(usage), body)
             _raise_if_retryable(answer)
             if 200 <= answer.status < 300:
                 self.spool.remove([claimed.event_id])
@@ -403,15 +398,15 @@ class Sender:
         usage = self.spool.legacy_usage(self.url, claimed.session_id)
         if usage is not None:
             return usage
-        answer = self._post("/usages/", {"notebook": str(claimed.event.get("notebook", "unknown"))})
+        answer = self._post(legacy_protocol.USAGES_ROUTE, legacy_protocol.usage_body(claimed.event))
         _raise_if_retryable(answer)
-        usage_id = answer.data.get("uuid") if isinstance(answer.data, dict) else None
+        usage_id = legacy_protocol.usage_uuid(answer.data)
         if not 200 <= answer.status < 300:
             if answer.status == 404:
                 self.legacy = None  # neither API answered: look for v1 again next time
             self._drop([claimed], done, f"HTTP {answer.status} from POST /usages/: {_reason(answer)}")
             return None
-        if not isinstance(usage_id, str) or not usage_id:
+        if usage_id is None:
             raise _Retry(f"POST /usages/ answered without a uuid: {answer.text[:200]!r}")
         self.spool.remember_legacy_usage(self.url, claimed.session_id, usage_id)
         return usage_id

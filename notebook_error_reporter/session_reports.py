@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Dict, Iterable, List, Optional
 
+from . import legacy_protocol
 from .reach_problem import answer_problem, connection_problem, unreadable_answer
 from .report_time import sort_key
 from .retrieved import RetrievedErrors
@@ -90,10 +91,10 @@ def _legacy_reports(reader: _Reader, legacy_usage: Optional[str]) -> List[Dict[s
     """A session unknown to the v1 API: none delivered, or delivered to a 0.1 server's usage."""
     if legacy_usage is None:
         return []
-    answer = reader.get(f"/usages/{legacy_usage}")
+    answer = reader.get(legacy_protocol.usage_route(legacy_usage))
     if answer.status == 404:
         return []
-    return reader.reports(answer, "errors")
+    return reader.reports(answer, legacy_protocol.REPORTS_FIELD)
 
 
 def merge(server: Iterable[Dict[str, Any]], local: Iterable[Dict[str, Any]]) -> RetrievedErrors:

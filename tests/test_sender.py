@@ -20,7 +20,8 @@ from waiting import wait_until
 
 from notebook_error_reporter import sender as sender_module
 from notebook_error_reporter import spool
-from notebook_error_reporter.sender import Sender, SenderConfig, legacy_body
+from notebook_error_reporter.legacy_protocol import report_body as legacy_body
+from notebook_error_reporter.sender import Sender, SenderConfig
 from notebook_error_reporter.stats import ReporterStats
 from notebook_error_reporter.transport import HttpTransport, MemoryTransport, Response, Transport
 
