@@ -12,13 +12,11 @@ and is never imported by the client.
 import logging
 
 from ._version import __version__
+from .backends import ErrorServer, ErrorSlack, ErrorStore
 from .event import build_event
 from .extension import load_ipython_extension, unload_ipython_extension
-from .reporter import ErrorEvent
+from .reporter import ErrorEvent, Reporter
 from .retrieved import RetrievedErrors
-from .server import ErrorServer
-from .slack import ErrorSlack
-from .store import ErrorStore
 from .types import EventMessageType, TracebackDetailsType
 
 # A library's logger: without a handler Python's last-resort handler would print our own failures
@@ -31,6 +29,7 @@ __all__ = [
     "ErrorSlack",
     "ErrorStore",
     "EventMessageType",
+    "Reporter",
     "RetrievedErrors",
     "TracebackDetailsType",
     "__version__",

@@ -11,25 +11,25 @@ import weakref
 from typing import Any, Optional
 
 from .environment import NOTEBOOK_VARIABLE, SLACK_WEBHOOK_VARIABLE, URL_VARIABLE
-from .reporter import ErrorEvent
+from .reporter import Reporter
 
-_loaded: weakref.WeakKeyDictionary[Any, ErrorEvent] = weakref.WeakKeyDictionary()
+_loaded: weakref.WeakKeyDictionary[Any, Reporter] = weakref.WeakKeyDictionary()
 
 
-def reporter_from_environment() -> ErrorEvent:
+def reporter_from_environment() -> Reporter:
     """ErrorServer if a URL is set, else ErrorSlack if a webhook is set, else ErrorStore."""
     notebook = os.environ.get(NOTEBOOK_VARIABLE, "").strip() or "unknown"
     url = os.environ.get(URL_VARIABLE, "").strip()
     webhook = os.environ.get(SLACK_WEBHOOK_VARIABLE, "").strip()
     if url:
-        from .server import ErrorServer
+        from .backends.server import ErrorServer
 
         return ErrorServer(url=url, notebook=notebook)
     if webhook:
-        from .slack import ErrorSlack
+        from .backends.slack import ErrorSlack
 
         return ErrorSlack(notebook=notebook, slack_webhook=webhook)
-    from .store import ErrorStore
+    from .backends.memory import ErrorStore
 
     return ErrorStore(notebook=notebook)
 
@@ -51,7 +51,7 @@ def unload_ipython_extension(ipython: Any) -> None:
         reporter.disable()
 
 
-def loaded_reporter(ipython: Any = None) -> Optional[ErrorEvent]:
+def loaded_reporter(ipython: Any = None) -> Optional[Reporter]:
     """The reporter the extension enabled on ``ipython`` (the current shell by default), if any."""
     if ipython is None:
         from IPython import get_ipython

@@ -1,7 +1,8 @@
 """The reporter base class: enable/disable capture, build each report, hand it to a backend.
 
-``ErrorEvent`` is the name version 0.1 gave this base class; ``ErrorStore``, ``ErrorSlack`` and
-``ErrorServer`` are its backends and only implement ``_deliver`` (and say where reports go).
+``Reporter`` (``ErrorEvent`` in version 0.1, a name kept) is the base of the backends in
+``backends/``: ``ErrorStore``, ``ErrorSlack`` and ``ErrorServer`` only implement ``_deliver`` (and
+say where reports go).
 Everything on a failing cell's path runs inside one guard: the reporter's own failures are
 logged and counted, never raised into the user's cell.
 """
@@ -38,7 +39,7 @@ def _is_clean_exit(error: BaseException) -> bool:
     return isinstance(error, SystemExit) and error.code in (0, None)
 
 
-class ErrorEvent:
+class Reporter:
     """Base of every reporter: capture in an IPython shell, scrub, ``before_send``, deliver.
 
     :param notebook: the name the author gives the notebook; reports are grouped by it.
@@ -213,3 +214,7 @@ def _with_valid_fingerprint(event: EventMessageType) -> EventMessageType:
         event = dict(event)  # type: ignore[assignment]
         event.pop("fingerprint", None)
     return event
+
+
+# Version 0.1's name of the base class.
+ErrorEvent = Reporter

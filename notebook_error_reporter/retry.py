@@ -1,7 +1,7 @@
 """When to send again (pure): which answers are worth another try, how long to back off, and how
 long a ``Retry-After`` asks for.
 
-One policy for every sender: the collection server's (``sender.py``), Slack's (``slack.py``) and
+One policy for every sender: the collection server's (``sender.py``), Slack's (``backends/slack.py``) and
 the server's own alert deliveries (``serverside/alerts/``). See docs/design.md.
 """
 

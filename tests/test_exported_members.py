@@ -16,6 +16,7 @@ def test_all_is_sorted_and_complete() -> None:
         "ErrorServer",
         "ErrorSlack",
         "ErrorStore",
+        "Reporter",
         "EventMessageType",
         "TracebackDetailsType",
         "__version__",

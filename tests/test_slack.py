@@ -17,7 +17,7 @@ from IPython.core.interactiveshell import InteractiveShell
 from slack_server import WEBHOOK_PATH, Received, SlackServer, mrkdwn_texts, outside_code
 
 from notebook_error_reporter import ErrorSlack, ErrorStore
-from notebook_error_reporter.slack import _WORKER
+from notebook_error_reporter.backends.slack import _WORKER
 from notebook_error_reporter.slack_message import (
     duration,
     error_message,

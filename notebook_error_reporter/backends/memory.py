@@ -6,12 +6,12 @@ import collections
 import threading
 from typing import Any, Deque, Optional, Tuple, Type
 
-from .reporter import DEFAULT_IGNORE, BeforeSend, ErrorEvent
-from .retrieved import RetrievedErrors
-from .types import EventMessageType
+from ..reporter import DEFAULT_IGNORE, BeforeSend, Reporter
+from ..retrieved import RetrievedErrors
+from ..types import EventMessageType
 
 
-class ErrorStore(ErrorEvent):
+class ErrorStore(Reporter):
     """Reports stay in this process; ``retrieve_errors()`` lists them (oldest first).
 
     :param max_events: reports kept; beyond it the oldest are dropped (and counted), so an error

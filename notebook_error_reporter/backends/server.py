@@ -16,13 +16,13 @@ import logging
 from typing import Any, Hashable, Optional, Tuple, Type
 from urllib.parse import urlsplit, urlunsplit
 
-from . import notice
-from .reporter import DEFAULT_IGNORE, BeforeSend, ErrorEvent
-from .retrieved import RetrievedErrors
-from .sender import Sender, SenderConfig
-from .session_reports import RetrieveError, fetch_session_reports, merge
-from .transport import HttpTransport, Timeout, Transport
-from .types import EventMessageType
+from .. import notice
+from ..reporter import DEFAULT_IGNORE, BeforeSend, Reporter
+from ..retrieved import RetrievedErrors
+from ..sender import Sender, SenderConfig
+from ..session_reports import RetrieveError, fetch_session_reports, merge
+from ..transport import HttpTransport, Timeout, Transport
+from ..types import EventMessageType
 
 logger = logging.getLogger("notebook_error_reporter")
 
@@ -35,7 +35,7 @@ def _checked_url(url: str) -> str:
     return text
 
 
-class ErrorServer(ErrorEvent):
+class ErrorServer(Reporter):
     """Report failing cells to a notebook-error-reporter server (API v1, or a 0.1 server).
 
     :param url: the server's base URL, e.g. ``https://errors.example.org``.

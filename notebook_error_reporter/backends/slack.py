@@ -32,12 +32,12 @@ from typing import Any, Callable, Deque, Dict, Hashable, List, NamedTuple, Optio
 
 import requests
 
-from .reporter import DEFAULT_IGNORE, BeforeSend, ErrorEvent
-from .retrieved import RetrievedErrors
-from .retry import retry_after_seconds, wait_seconds, worth_retrying
-from .slack_message import Fingerprint, error_message, fingerprint, storm_message
-from .types import EventMessageType
-from .worker import BackgroundWorker
+from ..reporter import DEFAULT_IGNORE, BeforeSend, Reporter
+from ..retrieved import RetrievedErrors
+from ..retry import retry_after_seconds, wait_seconds, worth_retrying
+from ..slack_message import Fingerprint, error_message, fingerprint, storm_message
+from ..types import EventMessageType
+from ..worker import BackgroundWorker
 
 logger = logging.getLogger("notebook_error_reporter")
 
@@ -132,7 +132,7 @@ class _Window:
         return summary
 
 
-class ErrorSlack(ErrorEvent):
+class ErrorSlack(Reporter):
     """Report failing cells to a Slack channel through an incoming webhook.
 
     :param notebook: the name the author gives the notebook (shown in every message).
