@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import logging
 import threading
 import time
 import uuid
@@ -132,3 +133,20 @@ def store_batch(ingestion: Any, events: List[CleanEvent], client_dropped: int = 
     return ingestion.store_batch(
         lambda: list(events), lambda _events: None, admit_blocks=False, client_dropped=client_dropped
     )
+
+
+class WriteLog:
+    """The write path's debug records (``ingest/groups.py`` names its messages): how many a message
+    has, and the sum of the sizes they give."""
+
+    def __init__(self, caplog: pytest.LogCaptureFixture) -> None:
+        self._caplog = caplog
+
+    def _records(self, message: str) -> List[logging.LogRecord]:
+        return [record for record in self._caplog.records if record.msg == message]
+
+    def count(self, message: str) -> int:
+        return len(self._records(message))
+
+    def total(self, message: str) -> int:
+        return sum(int(record.args[0]) for record in self._records(message))  # type: ignore[index]

@@ -26,9 +26,8 @@ from notebook_error_reporter.serverside.ingest.scheduling import Ingestion
 from notebook_error_reporter.serverside.models import EVENT
 
 from ..databases import is_postgres
-from ..helpers import ADMIN, clean, count, make_event, sqlite_file, store_batch, while_held
+from ..helpers import ADMIN, WriteLog, clean, count, make_event, sqlite_file, store_batch, while_held
 from ..live_server import start_server
-from .conftest import WriteLog
 
 pytestmark = pytest.mark.skipif(is_postgres(), reason="turns across processes are for SQLite files")
 

@@ -31,8 +31,7 @@ from notebook_error_reporter.serverside.ingest.writer_thread import IDLE_EXIT_S
 from notebook_error_reporter.serverside.models import EVENT, ISSUE
 from notebook_error_reporter.serverside.scrub import CleanEvent
 
-from ..helpers import T, clean, count, sqlite_file, store_batch, while_held
-from .conftest import WriteLog
+from ..helpers import T, WriteLog, clean, count, sqlite_file, store_batch, while_held
 
 
 def ingest_at_once(group: Ingestion, events: List[CleanEvent]) -> List[object]:

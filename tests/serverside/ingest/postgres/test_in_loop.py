@@ -24,8 +24,7 @@ from notebook_error_reporter.serverside.models import EVENT, ISSUE, SESSION
 from notebook_error_reporter.serverside.scrub import CleanEvent
 
 from ...databases import is_postgres
-from ...helpers import clean, count
-from ..conftest import WriteLog
+from ...helpers import WriteLog, clean, count
 
 pytestmark = pytest.mark.skipif(not is_postgres(), reason="the loop's own connection is PostgreSQL's")
 
