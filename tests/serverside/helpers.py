@@ -136,7 +136,7 @@ def store_batch(ingestion: Any, events: List[CleanEvent], client_dropped: int = 
 
 
 class WriteLog:
-    """The write path's debug records (``ingest/groups.py`` names its messages): how many a message
+    """The write path's debug records (``ingest/waiting.py`` names its messages): how many a message
     has, and the sum of the sizes they give."""
 
     def __init__(self, caplog: pytest.LogCaptureFixture) -> None:

@@ -25,7 +25,12 @@ from starlette.concurrency import run_in_threadpool
 from ..core.db import UNAVAILABLE_ERRORS, Database
 from ..core.types import utcnow
 from ..scrub import CleanEvent
-from .groups import (
+from .known_ids import KnownIds
+from .planning import IngestResult
+from .postgres.in_loop import PostgresInLoop
+from .sqlite.loop_turns import loop_turn, until_the_turn_looks_free
+from .transaction import ingest_events
+from .waiting import (
     HANDED_TO_WRITER,
     STORED_BATCHES,
     WaitingBatch,
@@ -35,11 +40,6 @@ from .groups import (
     store_batches,
     store_reports,
 )
-from .known_ids import KnownIds
-from .planning import IngestResult
-from .postgres.in_loop import PostgresInLoop
-from .sqlite.loop_turns import loop_turn, until_the_turn_looks_free
-from .transaction import ingest_events
 from .writer_thread import WriterThread
 
 logger = logging.getLogger("notebook_error_reporter.server")

@@ -17,8 +17,8 @@ import time
 from typing import Dict, List, Optional
 
 from ..core.db import Database
-from .groups import GATHER_MAX_S, GATHER_PAUSE_S, WaitingReport, resolve, store_reports
 from .known_ids import KnownIds
+from .waiting import GATHER_MAX_S, GATHER_PAUSE_S, WaitingReport, resolve, store_reports
 
 logger = logging.getLogger("notebook_error_reporter.server")
 

@@ -21,8 +21,8 @@ from sqlalchemy import text
 
 from notebook_error_reporter.serverside.core.db import Database
 from notebook_error_reporter.serverside.core.process_lock import ProcessLock
-from notebook_error_reporter.serverside.ingest.groups import STORED_BATCHES
 from notebook_error_reporter.serverside.ingest.scheduling import Ingestion
+from notebook_error_reporter.serverside.ingest.waiting import STORED_BATCHES
 from notebook_error_reporter.serverside.models import EVENT
 
 from ..databases import is_postgres

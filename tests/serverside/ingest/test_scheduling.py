@@ -16,7 +16,10 @@ import pytest
 
 from notebook_error_reporter.serverside.core.db import Database
 from notebook_error_reporter.serverside.ingest import writer_thread
-from notebook_error_reporter.serverside.ingest.groups import (
+from notebook_error_reporter.serverside.ingest.known_ids import KnownIds
+from notebook_error_reporter.serverside.ingest.planning import IngestResult
+from notebook_error_reporter.serverside.ingest.scheduling import Ingestion
+from notebook_error_reporter.serverside.ingest.waiting import (
     BATCHES_TRANSACTION,
     HANDED_TO_WRITER,
     REPORTS_TRANSACTION,
@@ -24,9 +27,6 @@ from notebook_error_reporter.serverside.ingest.groups import (
     WaitingReport,
     store_reports,
 )
-from notebook_error_reporter.serverside.ingest.known_ids import KnownIds
-from notebook_error_reporter.serverside.ingest.planning import IngestResult
-from notebook_error_reporter.serverside.ingest.scheduling import Ingestion
 from notebook_error_reporter.serverside.ingest.writer_thread import IDLE_EXIT_S
 from notebook_error_reporter.serverside.models import EVENT, ISSUE
 from notebook_error_reporter.serverside.scrub import CleanEvent

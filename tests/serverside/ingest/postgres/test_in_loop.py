@@ -16,10 +16,10 @@ import pytest
 from sqlalchemy import select, text
 
 from notebook_error_reporter.serverside.core.db import Database
-from notebook_error_reporter.serverside.ingest.groups import HANDED_TO_WRITER, REPORTS_TRANSACTION
 from notebook_error_reporter.serverside.ingest.planning import IngestResult
 from notebook_error_reporter.serverside.ingest.postgres.in_loop import APPLICATION_NAME, STORED_IN_LOOP
 from notebook_error_reporter.serverside.ingest.scheduling import Ingestion
+from notebook_error_reporter.serverside.ingest.waiting import HANDED_TO_WRITER, REPORTS_TRANSACTION
 from notebook_error_reporter.serverside.models import EVENT, ISSUE, SESSION
 from notebook_error_reporter.serverside.scrub import CleanEvent
 
