@@ -36,3 +36,4 @@ def test_the_transaction_makes_ids_then_events_then_bumps_notebooks_then_adds_al
     steps = ["_notebooks(", "_sessions(", "_issues(", "write_events(", "bump_rows(", "enqueue_alerts("]
     positions = [source.index(step) for step in steps]
     assert positions == sorted(positions), dict(zip(steps, positions))
+

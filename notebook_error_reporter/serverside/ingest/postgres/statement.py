@@ -16,30 +16,22 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Dict, Iterable, Mapping, Sequence, Set
 
 from sqlalchemy import Connection
+from sqlalchemy.dialects.postgresql.base import PGDialect
 
 from ...alerts.outbox import enqueue_sql
+from ...models import EVENT
 from ..planning import EventsWritten
 from .documents import document
 
 if TYPE_CHECKING:  # psycopg comes with the [postgres] extra; a SQLite server runs without it
     import psycopg
 
-# The columns of an event row as they travel in the JSON document, with their PostgreSQL types
-# (``received_at`` is one parameter for all).
-_EVENT_COLUMNS = (
-    ("event_id", "varchar"),
-    ("issue_id", "integer"),
-    ("session_pk", "integer"),
-    ("notebook_id", "integer"),
-    ("error_name", "varchar"),
-    ("error_message", "text"),
-    ("traceback", "json"),
-    ("first_line", "text"),
-    ("execution_count", "integer"),
-    ("occurred_at", "timestamptz"),
-    ("client", "json"),
-    ("source", "varchar"),
-    ("custom_fingerprint", "json"),
+# The columns of an event row as they travel in the JSON document, with their PostgreSQL types, as
+# the model declares them (the row id is made by the database; ``received_at`` is one parameter).
+_EVENT_COLUMNS = tuple(
+    (column.name, column.type.compile(dialect=PGDialect()))
+    for column in EVENT.columns
+    if column.name not in ("id", "received_at")
 )
 EVENT_FIELDS = tuple(name for name, _ in _EVENT_COLUMNS)
 
