@@ -29,7 +29,7 @@ class DatabaseWrites(Protocol):
         self,
         connection: Connection,
         table: Table,
-        rows: List[Dict[str, Any]],
+        rows: Sequence[Mapping[str, Any]],
         keys: Tuple[str, ...],
         returning: Tuple[str, ...],
     ) -> List[Tuple[Any, ...]]:

@@ -194,7 +194,7 @@ class Ingestion:
         ``MAX_BATCH_GROUP`` of them in one transaction, repeat."""
         queue = self._loop_batches
         while queue:
-            await gathered(queue, MAX_BATCH_GROUP)  # type: ignore[arg-type]
+            await gathered(queue, MAX_BATCH_GROUP)
             await until_the_turn_looks_free(self.database, also_in_this_process=True)
             group = queue[:MAX_BATCH_GROUP]
             del queue[:MAX_BATCH_GROUP]
@@ -221,7 +221,7 @@ class Ingestion:
                 if not self._loop_waiting:
                     if postgres is None or self.writer.closed or not await self._next_arrival():
                         return
-                await gathered(self._loop_waiting, self.max_group)  # type: ignore[arg-type]
+                await gathered(self._loop_waiting, self.max_group)
                 group = self._loop_waiting[: self.max_group]
                 del self._loop_waiting[: self.max_group]
                 if postgres is None:  # a turn of this process's writer thread: it takes the group

@@ -12,7 +12,7 @@ import asyncio
 import logging
 import threading
 import time
-from typing import Callable, List, Optional
+from typing import Callable, List, Optional, Sequence
 
 from sqlalchemy.orm import Session
 
@@ -93,7 +93,7 @@ class WaitingBatch:
             self.future.set_result(results)
 
 
-async def gathered(queue: List[object], limit: int) -> None:
+async def gathered(queue: Sequence[object], limit: int) -> None:
     """Let ``queue`` grow while more keeps arriving (serving the requests that bring it): pause,
     and go once a pause brought nothing, it holds ``limit``, or ``GATHER_MAX_S`` have passed (as
     the writer thread does, sleeping)."""

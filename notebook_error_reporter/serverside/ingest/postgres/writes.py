@@ -42,7 +42,7 @@ class PostgresWrites:
         self,
         connection: Connection,
         table: Table,
-        rows: List[Dict[str, Any]],
+        rows: Sequence[Mapping[str, Any]],
         keys: Tuple[str, ...],
         returning: Tuple[str, ...],
     ) -> List[Tuple[Any, ...]]:

@@ -73,7 +73,7 @@ def _reopen_issues() -> Any:
 @functools.lru_cache(maxsize=1)
 def _issue_statuses() -> Any:
     """The id and status of the issues with ``ids`` (its one writer needs no row locks)."""
-    ids = bindparam("ids", expanding=True)
+    ids: Any = bindparam("ids", expanding=True)
     return select(ISSUE.c.id, ISSUE.c.status).where(ISSUE.c.id.in_(ids))
 
 

@@ -25,7 +25,7 @@ class SqliteWrites:
         self,
         connection: Connection,
         table: Table,
-        rows: List[Dict[str, Any]],
+        rows: Sequence[Mapping[str, Any]],
         keys: Tuple[str, ...],
         returning: Tuple[str, ...],
     ) -> List[Tuple[Any, ...]]:
@@ -40,7 +40,7 @@ class SqliteWrites:
         learned: Dict[str, Dict[str, int]],
     ) -> EventsWritten:
         created = {
-            str(k) for (k,) in self.insert_new(connection, EVENT, list(rows), ("event_id",), ("event_id",))
+            str(k) for (k,) in self.insert_new(connection, EVENT, rows, ("event_id",), ("event_id",))
         }
         inserted = [row for row in rows if row["event_id"] in created]
         regressed = _count(connection, inserted, received, known, learned)
