@@ -10,7 +10,9 @@ window's, weighted by how much of it still overlaps the last N seconds. Cheap (t
 key, whatever the traffic) and never lets more than the limit through in any window.
 
 The memory storage's clean-up runs at most once a second (``PacedMemoryStorage``) instead of on a
-new thread every 10 ms of traffic.
+new thread every 10 ms of traffic, and the storage holds at most ``MAX_MEMORY_KEYS`` counters: a
+crowd of new addresses and sessions evicts the oldest counters (those of past windows first) rather
+than growing the server's memory with every stranger seen in the last two windows.
 
 A full bucket answers 429 with ``Retry-After``, which our client honours. If the storage itself
 fails (Redis down), requests are let through and a warning is logged: losing flood protection for a
@@ -19,6 +21,7 @@ while is better than losing every report.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import math
 import threading
@@ -31,10 +34,14 @@ from limits.strategies import SlidingWindowCounterRateLimiter
 
 logger = logging.getLogger("notebook_error_reporter.server")
 MEMORY_EXPIRY_INTERVAL_S = 1.0
+# About 0.4 KB a counter (its key, count, expiry and lock): 20 MB at most. A counter lives two
+# windows; this holds both windows' counters of some 25,000 clients before evicting any.
+MAX_MEMORY_KEYS = 50_000
 
 
 class PacedMemoryStorage(MemoryStorage):
-    """``limits``' memory storage, with its expired counters dropped at most once a second.
+    """``limits``' memory storage, with its expired counters dropped at most once a second, and at
+    most ``max_keys`` counters.
 
     ``MemoryStorage`` starts a ``threading.Timer`` of 10 ms on every hit that finds the previous one
     finished: under load, a hundred threads a second, each start making the event loop wait for the
@@ -44,12 +51,29 @@ class PacedMemoryStorage(MemoryStorage):
     (``test_memory_storage_cleans_up_at_its_pace``) notices if a new version renames it.
     """
 
-    def __init__(self, uri: Optional[str] = None, **options: Any) -> None:
+    def __init__(self, uri: Optional[str] = None, max_keys: int = MAX_MEMORY_KEYS, **options: Any) -> None:
         self._next_expiry = 0.0
         self._pacing = threading.Lock()
+        self.max_keys = max_keys
         super().__init__(uri, **options)
 
+    def evict_oldest(self) -> None:
+        """Drop the counters made first (the storage's dicts keep insertion order) down to
+        ``max_keys``, so the one ``incr`` adds next keeps the bound. A counter of a past window
+        was made before any of the current one; an evicted counter only starts again from 0."""
+        for table in (self.storage, self.locks):
+            excess = len(table) - self.max_keys + 1
+            if excess > 0:
+                # One C call, so no other thread's insert can come between (the GIL is held).
+                for key in list(itertools.islice(table, excess)):
+                    self.storage.pop(key, None)
+                    self.expirations.pop(key, None)
+                    self.locks.pop(key, None)
+
     def _MemoryStorage__schedule_expiry(self) -> None:
+        # Called by every ``incr``, before it may add a counter.
+        if len(self.storage) >= self.max_keys or len(self.locks) >= self.max_keys:
+            self.evict_oldest()
         now = time.monotonic()
         if now < self._next_expiry or not self._pacing.acquire(blocking=False):
             return

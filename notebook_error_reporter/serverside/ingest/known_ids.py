@@ -10,6 +10,7 @@ full map is emptied and refilled from the database, which is always right, only 
 
 from __future__ import annotations
 
+import itertools
 import threading
 from typing import Dict, Iterable, List, Mapping, Tuple
 
@@ -47,7 +48,8 @@ class KnownIds:
                 known = self._maps[table]
                 if len(known) + len(ids) > self.max_remembered:
                     known.clear()
-                known.update(ids)
+                # A transaction of many batches may bring more ids than the bound: keep a bound's worth.
+                known.update(itertools.islice(ids.items(), self.max_remembered))
 
 
 def pair_key(issue_id: int, session_pk: int) -> str:
