@@ -8,6 +8,7 @@ the only places that know which database it is.
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Protocol, Sequence, Tuple
 
@@ -16,7 +17,6 @@ from sqlalchemy.orm import Session
 
 from .known_ids import KnownIds
 from .planning import EventsWritten
-from .postgres.writes import PostgresWrites
 from .sqlite.writes import SqliteWrites
 
 
@@ -65,9 +65,19 @@ class DatabaseWrites(Protocol):
         """Add the alerts of new and regressed issues that ``write_events`` did not add itself."""
 
 
-WRITES: Dict[str, DatabaseWrites] = {"sqlite": SqliteWrites(), "postgresql": PostgresWrites()}
+@functools.cache
+def writes_of_dialect(dialect: str) -> DatabaseWrites:
+    """One ``DatabaseWrites`` per dialect, made when first needed: a server on SQLite never imports
+    psycopg (about 10 MB)."""
+    if dialect == "postgresql":
+        from .postgres.writes import PostgresWrites
+
+        return PostgresWrites()
+    if dialect == "sqlite":
+        return SqliteWrites()
+    raise ValueError(f"no write path for the {dialect!r} database")
 
 
 def writes_for(session: Session) -> DatabaseWrites:
     """The database-specific half of the write path for ``session``'s database."""
-    return WRITES[session.get_bind().dialect.name]
+    return writes_of_dialect(session.get_bind().dialect.name)

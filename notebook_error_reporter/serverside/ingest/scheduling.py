@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Callable, List, Optional
+from typing import TYPE_CHECKING, Callable, List, Optional
 
 from starlette.concurrency import run_in_threadpool
 
@@ -27,7 +27,6 @@ from ..core.types import utcnow
 from ..scrub import CleanEvent
 from .known_ids import KnownIds
 from .planning import IngestResult
-from .postgres.in_loop import PostgresInLoop
 from .sqlite.loop_turns import loop_turn, until_the_turn_looks_free
 from .transaction import ingest_events
 from .waiting import (
@@ -41,6 +40,9 @@ from .waiting import (
     store_reports,
 )
 from .writer_thread import WriterThread
+
+if TYPE_CHECKING:  # imported when a PostgreSQL database is used: psycopg costs about 10 MB
+    from .postgres.in_loop import PostgresInLoop
 
 logger = logging.getLogger("notebook_error_reporter.server")
 
@@ -73,9 +75,11 @@ class Ingestion:
         # SQLite file (``in_loop``), or PostgreSQL when the reports' ids are known (``self.postgres``).
         self.in_loop = database.writes_without_waiting and (in_loop is None or in_loop)
         conninfo = database.postgres_conninfo
-        self.postgres: Optional[PostgresInLoop] = (
-            PostgresInLoop(conninfo, self.known) if conninfo is not None and in_loop is not False else None
-        )
+        self.postgres: Optional[PostgresInLoop] = None
+        if conninfo is not None and in_loop is not False:
+            from .postgres.in_loop import PostgresInLoop
+
+            self.postgres = PostgresInLoop(conninfo, self.known)
         self.writer = WriterThread(database, self.known, max_group)
         self._loop_waiting: List[WaitingReport] = []
         self._loop_flusher: Optional[asyncio.Task[None]] = None
