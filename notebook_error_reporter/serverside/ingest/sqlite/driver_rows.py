@@ -182,6 +182,45 @@ def _insert(
     keys: Tuple[str, ...],
     returning: Tuple[str, ...],
 ) -> DriverStatement:
+    """The insert of ``count`` rows: the one-row statement with its VALUES group repeated.
+
+    Compiling a statement of N rows through SQLAlchemy costs about 0.1 ms a bind; under a crowd
+    the number of new rows differs from one transaction to the next, and such compiles took a
+    third of the ingest's time for batches."""
+    one = _compiled_insert(dialect, table, names, 1, keys, returning)
+    return one if count == 1 else repeated(one, count) or _compiled_insert(
+        dialect, table, names, count, keys, returning
+    )
+
+
+def repeated(one: DriverStatement, count: int) -> Optional[DriverStatement]:
+    """A one-row ``... VALUES (?, ...) ...`` statement as ``count`` rows, each row's ``?`` taking
+    its values from its own row; None unless every ``?`` is in a VALUES group of plain ``?``."""
+    start = one.sql.find(" VALUES (")
+    end = one.sql.find(")", start) + 1
+    if start < 0 or end <= 0:
+        return None
+    start += len(" VALUES ")
+    group = one.sql[start:end]
+    if "(" in group[1:] or group.count("?") != len(one.slots) or "?" in one.sql[end:]:
+        return None
+    sql = one.sql[:start] + ", ".join([group] * count) + one.sql[end:]
+    slots = tuple(
+        _Slot(row, slot.name, slot.process) if slot.row >= 0 else slot
+        for row in range(count)
+        for slot in one.slots
+    )
+    return DriverStatement(sql, slots)
+
+
+def _compiled_insert(
+    dialect: Dialect,
+    table: Table,
+    names: Tuple[str, ...],
+    count: int,
+    keys: Tuple[str, ...],
+    returning: Tuple[str, ...],
+) -> DriverStatement:
     rows_of: Dict[str, Tuple[int, str]] = {}
     values: List[Dict[str, Any]] = []
     defaults = {c.name: c.default for c in table.columns if c.default is not None and c.name not in names}

@@ -31,7 +31,7 @@ from sqlalchemy.dialects import sqlite
 from notebook_error_reporter.serverside import create_db
 from notebook_error_reporter.serverside.core.db import Database
 from notebook_error_reporter.serverside.ingest.sqlite import driver_rows
-from notebook_error_reporter.serverside.models import EVENT, NOTEBOOK
+from notebook_error_reporter.serverside.models import EVENT, NOTEBOOK, SQLModel
 
 
 def _raw(path: Path, sql: str) -> List[tuple]:
@@ -192,3 +192,20 @@ def test_an_object_shared_by_rows_is_processed_once_per_statement(tmp_path: Path
         stored = [data for (data,) in connection.exec_driver_sql("SELECT data FROM shared ORDER BY id")]
     assert stored == [repr(shared)] * 4 + [repr(changed), repr({"own": 1})]
     engine.dispose()
+
+
+@pytest.mark.parametrize("count", [2, 7, 500])
+def test_an_insert_of_many_rows_is_the_one_row_insert_repeated_as_sqlalchemy_compiles_it(count: int) -> None:
+    dialect = sqlite.dialect()
+    tables = [t for t in SQLModel.metadata.sorted_tables if "id" in t.c and t.c["id"].primary_key]
+    assert len(tables) >= 4
+    for table in tables:
+        names = tuple(c.name for c in table.columns if c.name != "id" and c.default is None)
+        keys, returning = (names[0],), ("id",)
+        compiled = driver_rows._compiled_insert(dialect, table, names, count, keys, returning)
+        made = driver_rows._insert(dialect, table, names, count, keys, returning)
+        assert made.sql == compiled.sql, table.name
+        # A constant's slot keeps the name of its bind in row 0: only its value is used.
+        assert [(s.row, s.row < 0 or s.name, s.process is None, s.value) for s in made.slots] == [
+            (s.row, s.row < 0 or s.name, s.process is None, s.value) for s in compiled.slots
+        ], table.name
