@@ -297,6 +297,7 @@ class Memory:
     """A server's resident memory: idle after start, once a second under the crowd, and after it."""
 
     idle_mb: float
+    seconds: float  # of the crowd
     during_mb: List[float]
     after_mb: float
 
@@ -330,12 +331,12 @@ def crowd_memory(wrk: Wrk, target: Target, seconds: float) -> Tuple[Memory, Load
         stop.set()
         sampler.join()
     time.sleep(2.0)  # the limiter's clean-up and the writer settle
-    return Memory(target.idle_mb, samples, resident_mb(target.pid)), load
+    return Memory(target.idle_mb, seconds, samples, resident_mb(target.pid)), load
 
 
 def memory_line(memory: Memory) -> str:
     return (
-        f"   resident memory: idle after start {memory.idle_mb:.0f} MB; crowd {len(memory.during_mb)} s:"
+        f"   resident memory: idle after start {memory.idle_mb:.0f} MB; crowd {memory.seconds:g} s:"
         f" peak {memory.peak_mb:.0f} MB, {memory.growth_mb:+.1f} MB over its second half;"
         f" after {memory.after_mb:.0f} MB"
     )
@@ -596,7 +597,7 @@ def crowd_figures(figures: Figures, name: str, target: Target, base: Dict[str, L
     )
     figures.add(f"server memory idle after start, {name}", f"{memory.idle_mb:.0f} MB", goal="< 100 MB")
     figures.add(
-        f"server memory during / after {len(memory.during_mb)} s of the crowd, {name}",
+        f"server memory during / after {memory.seconds:g} s of the crowd, {name}",
         f"peak {memory.peak_mb:.0f} MB, {memory.growth_mb:+.1f} MB over the second half;"
         f" after {memory.after_mb:.0f} MB",
         goal="< 200 MB, flat",
