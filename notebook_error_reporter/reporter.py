@@ -118,7 +118,9 @@ class Reporter:
                 return
             self.disable()
         try:
-            registry_for(shell).replace(self.target_key(), self)
+            registry = registry_for(shell)
+            self.session_id = registry.session_for(self.target_key(), self.session_id)
+            registry.replace(self.target_key(), self)
             self._capture = install(shell, self._handle_error, resolved)
             self._shell = shell
             self._on_enable()

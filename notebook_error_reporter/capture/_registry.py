@@ -18,10 +18,16 @@ class Disableable(Protocol):
 
 
 class Registry:
-    """Maps a reporter's target (backend and destination) to the reporter enabled for it."""
+    """Maps a reporter's target (backend and destination) to the reporter enabled for it, and to
+    the session id this shell reports under there (kept after a reporter is disabled)."""
 
     def __init__(self) -> None:
         self.enabled: Dict[Hashable, Disableable] = {}
+        self.sessions: Dict[Hashable, str] = {}
+
+    def session_for(self, key: Hashable, proposed: str) -> str:
+        """The session id of ``key`` in this shell: the first one proposed for it."""
+        return self.sessions.setdefault(key, proposed)
 
     def replace(self, key: Hashable, reporter: Disableable) -> None:
         """Enable ``reporter`` for ``key``, disabling whichever reporter held it before."""
