@@ -325,3 +325,25 @@ def test_the_reporters_own_failures_never_show_in_the_cell(
     assert any("before_send raised" in r for r in records), records
     assert any("Slack did not accept" in r for r in records), records
     assert any("spool" in r.lower() for r in records), records
+
+
+def test_a_function_from_an_earlier_cell_is_named_by_its_cell(
+    tmp_path: Path, kernel_env: Dict[str, str]
+) -> None:
+    notebook = execute(
+        [
+            "from notebook_error_reporter import ErrorStore\n"
+            "reporter = ErrorStore(notebook='kernel-test', quiet=True)\nreporter.enable()",
+            "def helper(x):\n    return x / 0",
+            "%%capture\nprint('noise')",
+            "# call the helper\nhelper(3)",
+            READ_BACK,
+        ],
+        tmp_path,
+        kernel_env,
+    )
+    [report] = reports_of(notebook)
+    assert [(frame["filename"], frame["fun_name"]) for frame in report["traceback"]] == [
+        ("<cell 4>", "<module>"),
+        ("<cell 2>", "helper"),
+    ]

@@ -7,6 +7,7 @@ written before a cell runs, in every version, so its last entry is the running c
 
 from __future__ import annotations
 
+import weakref
 from typing import Any, Dict, Optional, Tuple
 
 
@@ -42,8 +43,9 @@ def cell_files(shell: Any, raw_cell: str, execution_count: int) -> Optional[Dict
     """Code file name -> cell number, as the shell's compiler knows them.
 
     IPython >= 8 keeps a map of every cell; older compilers (IPython 7 under ipykernel, whose
-    cell files are /tmp/ipykernel_<pid>/<hash>.py) only tell the name of a given cell's file,
-    so the failing cell's own entry is made from its source.
+    cell files are /tmp/ipykernel_<pid>/<hash>.py) only tell the name of a given cell's file, so
+    the map is made from the input history (each entry named once, then remembered), with the
+    failing cell's own entry made from its source.
     """
     compiler = getattr(shell, "compile", None)
     known = getattr(compiler, "_filename_map", None)
@@ -53,4 +55,27 @@ def cell_files(shell: Any, raw_cell: str, execution_count: int) -> Optional[Dict
         name = compiler.get_code_name(raw_cell, raw_cell, execution_count)  # type: ignore[union-attr]
     except Exception:
         return None
-    return {name: execution_count} if isinstance(name, str) and raw_cell else None
+    try:
+        names = _history_files(shell, compiler)
+    except Exception:
+        names = {}
+    if isinstance(name, str) and raw_cell:
+        names[name] = execution_count
+    return names or None
+
+
+_named: weakref.WeakKeyDictionary[Any, Tuple[int, Dict[str, int]]] = weakref.WeakKeyDictionary()
+
+
+def _history_files(shell: Any, compiler: Any) -> Dict[str, int]:
+    """The code file of every cell in the input history (a copy; later runs of a source win)."""
+    history = shell.history_manager.input_hist_raw
+    done, names = _named.get(compiler, (1, {}))
+    for number in range(done, len(history)):
+        source = history[number]
+        if isinstance(source, str) and source:
+            name = compiler.get_code_name(source, source, number)
+            if isinstance(name, str):
+                names[name] = number
+    _named[compiler] = (len(history), names)
+    return dict(names)
