@@ -546,8 +546,8 @@ def test_disable_leaves_a_showtraceback_set_after_enable_alone(shell: Interactiv
 def test_opting_out_after_enable_stops_reports_at_once_and_cheaply(
     shell: InteractiveShell, store: ErrorStore, variable: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv(variable, "0")  # first, so that undoing it removes what %env sets
     run(shell, f"%env {variable}=1")
-    monkeypatch.setenv(variable, "1")  # undone after the test, whatever %env did
     rounds = 2000
     error = ZeroDivisionError("division by zero")
     started = time.perf_counter()
