@@ -25,6 +25,9 @@ from .core.metadata import SQLModel
 from .core.types import BigId, UTCDateTime
 
 IssueStatus = Literal["open", "resolved", "ignored"]
+MAX_NOTE = 500
+MAX_NOTE_URL = 500
+MAX_VERSION = 64
 
 
 # --- notebooks -----------------------------------------------------------------------------------------
@@ -108,6 +111,9 @@ class Issue(IssueBase, table=True):
     status: str = Field(default="open", max_length=16, index=True)
     regressed_at: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
     status_changed_at: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
+    note: Optional[str] = Field(default=None, sa_type=Text)
+    note_url: Optional[str] = Field(default=None, max_length=MAX_NOTE_URL)
+    fixed_in_version: Optional[str] = Field(default=None, max_length=MAX_VERSION)
 
 
 class IssuePublic(IssueBase):
@@ -116,6 +122,21 @@ class IssuePublic(IssueBase):
     status: IssueStatus = "open"
     regressed_at: Optional[datetime] = None
     status_changed_at: Optional[datetime] = None
+    note: Optional[str] = Field(default=None, description="The author's note for the notebook's users.")
+    note_url: Optional[str] = Field(default=None, description="An http(s) link that goes with the note.")
+    fixed_in_version: Optional[str] = Field(
+        default=None, description="The notebook version that fixes it: older copies do not reopen it."
+    )
+
+
+class VersionCount(SQLModel):
+    """The reports of one notebook version (null: reports that named none) among an issue's newest."""
+
+    version: Optional[str]
+    count: int
+    first_seen: datetime
+    last_seen: datetime
+    older_copy: bool = Field(description="Older than the issue's fixed_in_version.")
 
 
 class DayCount(SQLModel):
@@ -128,6 +149,9 @@ class IssueDetail(IssuePublic):
         description="Reports per day (UTC), oldest first, days without any left out."
     )
     traceback: List[Dict[str, Any]] = Field(description="The frames of the newest stored report.")
+    versions: List[VersionCount] = Field(
+        default=[], description="Notebook versions among the newest reports, most reports first."
+    )
 
 
 class IssueUpdate(SQLModel):
@@ -180,6 +204,8 @@ class Event(EventBase, table=True):
         Index("ix_event_issue_id_id", "issue_id", "id"),
         Index("ix_event_issue_id_occurred_at_id", "issue_id", "occurred_at", "id"),
         Index("ix_event_session_pk_id", "session_pk", "id"),
+        Index("ix_event_issue_id_notebook_version", "issue_id", "notebook_version"),
+        Index("ix_event_notebook_id_occurred_at", "notebook_id", "occurred_at"),
         UniqueConstraint("event_id", name="uq_event_event_id"),
     )
 
@@ -187,13 +213,17 @@ class Event(EventBase, table=True):
     event_id: str = Field(max_length=32)
     issue_id: int = Field(foreign_key="issue.id")
     session_pk: int = Field(foreign_key="report_session.id")
-    notebook_id: int = Field(foreign_key="notebook.id", index=True)
+    notebook_id: int = Field(foreign_key="notebook.id")
     occurred_at: datetime = Field(sa_type=UTCDateTime, index=True)
     received_at: datetime = Field(sa_type=UTCDateTime)
     client: Optional[Dict[str, Any]] = Field(default=None, sa_type=JSON)
     source: str = Field(default="v1", max_length=8, description="'v1' or '0.1', the API it came through.")
     custom_fingerprint: Optional[List[str]] = Field(
         default=None, sa_type=JSON, description="The client's own grouping, as it sent it (scrubbed)."
+    )
+    notebook_version: Optional[str] = Field(default=None, max_length=MAX_VERSION)
+    older_copy: bool = Field(
+        default=False, description="From a version older than its issue's fixed_in_version when stored."
     )
 
 
@@ -206,6 +236,8 @@ class EventPublic(EventBase):
     issue_id: int
     received_at: datetime
     client: Optional[Dict[str, Any]] = None
+    notebook_version: Optional[str] = None
+    older_copy: bool = False
 
 
 class EventsPage(SQLModel):
@@ -213,6 +245,17 @@ class EventsPage(SQLModel):
     limit: int
     offset: int
     items: List[EventPublic]
+
+
+class NotebookVersion(SQLModel, table=True):
+    """When the server first saw a version of a notebook (in a report, or named as a fix): the
+    order of versions that PEP 440 cannot compare (``versions.is_older``)."""
+
+    __tablename__ = "notebook_version"
+
+    notebook_id: int = Field(foreign_key="notebook.id", primary_key=True)
+    version: str = Field(max_length=MAX_VERSION, primary_key=True)
+    first_seen: datetime = Field(sa_type=UTCDateTime)
 
 
 # --- the server's own secrets ------------------------------------------------------------------------------
@@ -269,3 +312,4 @@ ISSUE = table_of(Issue)
 ISSUE_DAY = table_of(IssueDay)
 ISSUE_SESSION = table_of(IssueSession)
 EVENT = table_of(Event)
+NOTEBOOK_VERSION = table_of(NotebookVersion)

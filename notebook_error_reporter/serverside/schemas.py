@@ -34,6 +34,7 @@ MAX_FILENAME = 1000
 MAX_FUN_NAME = 500
 MAX_CLIENT_FIELD = 100
 MAX_BATCH = 100
+MAX_VERSION = 64
 INT32 = 2**31 - 1
 
 _UUID = re.compile(
@@ -100,6 +101,12 @@ class ClientCreate(_Strict):
     colab: str = Field(
         default="", max_length=MAX_CLIENT_FIELD, description='"yes" in Google Colab, else "no".'
     )
+    colab_release: Optional[str] = Field(
+        default=None, max_length=MAX_VERSION, description="The Colab runtime's release tag."
+    )
+    copy_id: Optional[str] = Field(
+        default=None, max_length=MAX_VERSION, description="An id of the notebook copy, where one is known."
+    )
 
     @model_serializer(mode="wrap")
     def _colab_only_when_told(self, handler: SerializerFunctionWrapHandler) -> Dict[str, Any]:
@@ -131,6 +138,12 @@ class EventCreate(_Strict):
         max_length=MAX_PARTS,
         description="The client's own grouping (set by before_send): reports with the same list are one "
         'issue of their notebook; "{{ default }}" stands for the server\'s own fingerprint.',
+    )
+    notebook_version: Optional[str] = Field(
+        default=None,
+        min_length=1,
+        max_length=MAX_VERSION,
+        description="The notebook's version as its author named it; null when unknown.",
     )
 
     model_config = ConfigDict(

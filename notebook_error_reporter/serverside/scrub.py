@@ -60,6 +60,7 @@ class CleanEvent:
     client: Optional[Dict[str, str]] = None
     source: str = "v1"
     fingerprint: Optional[Tuple[str, ...]] = None  # the client's own grouping (``before_send``)
+    notebook_version: Optional[str] = None
 
 
 def storable(text: str) -> str:
@@ -210,8 +211,11 @@ def clean_event(event: schemas.EventCreate) -> CleanEvent:
         first_line=scrub(event.first_line, schemas.MAX_FIRST_LINE, contexts),
         execution_count=event.execution_count,
         occurred_at=schemas.parse_timestamp(event.occurred_at),
-        client=clean_client(event.client.model_dump() if event.client is not None else None),
         fingerprint=clean_fingerprint(event.fingerprint),
+        client=clean_client(event.client.model_dump(exclude_none=True) if event.client is not None else None),
+        notebook_version=(
+            scrub_repeated(event.notebook_version, schemas.MAX_VERSION) if event.notebook_version else None
+        ),
     )
 
 

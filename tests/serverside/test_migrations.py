@@ -23,7 +23,7 @@ def test_create_db_builds_the_newest_schema_and_is_idempotent(database_url: str)
     create_db(database_url)
     database = Database(database_url)
     try:
-        assert schema.current_revision(database) == schema.head_revision() == "0004"
+        assert schema.current_revision(database) == schema.head_revision() == "0005"
         tables = set(inspect(database.engine).get_table_names())
         assert {
             "notebook",
@@ -35,6 +35,7 @@ def test_create_db_builds_the_newest_schema_and_is_idempotent(database_url: str)
             "server_secret",
             "alert",
             "alert_target",
+            "notebook_version",
         } <= tables
     finally:
         database.dispose()
@@ -85,6 +86,7 @@ def test_migration_files_are_package_data() -> None:
         "0001_initial_schema.py",
         "0002_alert_outbox.py",
         "0003_regroup.py",
+        "0005_notes_versions.py",
     }
     assert {p.name for p in files} >= expected
     for path in files:

@@ -76,6 +76,8 @@ def event_row(
         "client": event.client,
         "source": event.source,
         "custom_fingerprint": event.fingerprint,
+        "notebook_version": event.notebook_version,
+        "older_copy": False,  # old_copies.py decides, once the fix is known
     }
 
 

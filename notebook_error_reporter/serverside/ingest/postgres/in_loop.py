@@ -15,11 +15,12 @@ import asyncio
 import logging
 import time
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Dict, List, Optional
+from typing import TYPE_CHECKING, Any, Dict, List, MutableMapping, Optional, Sequence
 
 from ...core.db import CONNECT_TIMEOUT_S
 from ...core.traffic import TRAFFIC
 from ...scrub import CleanEvent
+from .. import old_copies
 from ..known_ids import KnownIds
 from ..planning import IngestResult, created_results, known_rows
 from .statement import store_and_count_async
@@ -56,6 +57,8 @@ class PostgresInLoop:
             if rows is None:
                 return [None] * len(events)
             connection = await self._connect()
+            if not await _older_copies_marked(connection, rows):
+                return [None] * len(events)
             stored = await store_and_count_async(connection, rows, received)
         except Exception as error:  # nothing of the group is stored: the writer thread redoes it
             logger.info("group commit in the loop: %s; handed to the writer", type(error).__name__)
@@ -89,3 +92,26 @@ class PostgresInLoop:
                 application_name=APPLICATION_NAME,
             )
         return connection
+
+
+_FIXES = (
+    "SELECT id, fixed_in_version FROM issue"
+    " WHERE id = ANY(%s) AND status = 'resolved' AND fixed_in_version IS NOT NULL"
+)
+
+
+async def _older_copies_marked(
+    connection: psycopg.AsyncConnection[Any], rows: Sequence[MutableMapping[str, Any]]
+) -> bool:
+    """``old_copies.mark`` on the loop's connection: the fixes of the issues of reports with a
+    version (one read, only if there are some); False if a version's first-seen order is needed
+    too (rare: the writer thread decides those)."""
+    issue_ids = old_copies.versioned_issue_ids(rows)
+    fixes: old_copies.Fixes = {}
+    if issue_ids:
+        cursor = await connection.execute(_FIXES, (issue_ids,))
+        fixes = {int(i): str(v) for i, v in await cursor.fetchall()}
+    if fixes and old_copies.orders_needed(rows, fixes):
+        return False
+    old_copies.older_copies(rows, fixes, {})
+    return True

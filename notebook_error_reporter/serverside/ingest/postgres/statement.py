@@ -1,8 +1,10 @@
 """PostgreSQL: a group's reports stored and counted in one statement, once their rows' ids are known.
 
 The statement's data-modifying CTEs insert the events not stored yet (``ON CONFLICT (event_id) DO
-NOTHING``) and, for those inserted only, add the issue-session pairs, bump the issues (reopening a
-resolved one, with its regression alerts from ``alerts/outbox.enqueue_sql``), days, sessions and
+NOTHING``) and, for those inserted only, record the notebook versions first seen, add the
+issue-session pairs, bump the issues (reopening a resolved one unless it names a fixed version and
+every report is from an older copy, ``old_copies.py``; with its regression alerts from
+``alerts/outbox.enqueue_sql``), days, sessions and
 notebooks, in the order of ``lock_order.py``: a ``UNION ALL`` reads the CTEs in that order, and each
 counter table's rows are locked in id order by a ``MATERIALIZED`` CTE before its ``UPDATE``. Every
 table is written by one CTE, so no row changes twice; notebooks' new sessions and a client's dropped
@@ -62,7 +64,8 @@ def statement() -> str:
     ``EVENT_FIELDS``, sorted by event id) and ``received`` (the arrival time)."""
     columns = ", ".join(name for name, _ in _EVENT_COLUMNS)
     typed = ", ".join(f"{name} {type_}" for name, type_ in _EVENT_COLUMNS)
-    resolved = "locked.status = 'resolved'"
+    # A resolved issue reopens, unless it names a fixed version and every report is from an older copy.
+    resolved = "(locked.status = 'resolved' AND (locked.fixed_in_version IS NULL OR NOT per_issue.all_older))"
     received = "%(received)s::timestamptz"
     return f"""
 WITH given AS MATERIALIZED (
@@ -72,7 +75,14 @@ inserted AS (
     INSERT INTO event ({columns}, received_at)
     SELECT {columns}, %(received)s::timestamptz FROM given ORDER BY event_id
     ON CONFLICT (event_id) DO NOTHING
-    RETURNING event_id, issue_id, session_pk, notebook_id, occurred_at
+    RETURNING event_id, issue_id, session_pk, notebook_id, occurred_at, notebook_version, older_copy
+),
+versions_seen AS (
+    INSERT INTO notebook_version (notebook_id, version, first_seen)
+    SELECT DISTINCT notebook_id, notebook_version, %(received)s::timestamptz FROM inserted
+    WHERE notebook_version IS NOT NULL ORDER BY notebook_id, notebook_version
+    ON CONFLICT DO NOTHING
+    RETURNING notebook_id
 ),
 new_pairs AS (
     INSERT INTO issue_session (issue_id, session_pk)
@@ -81,14 +91,15 @@ new_pairs AS (
     RETURNING issue_id
 ),
 per_issue AS (
-    SELECT issue_id, count(*) AS n, min(occurred_at) AS first, max(occurred_at) AS last
+    SELECT issue_id, count(*) AS n, min(occurred_at) AS first, max(occurred_at) AS last,
+        bool_and(older_copy) AS all_older
     FROM inserted GROUP BY issue_id
 ),
 sessions_per_issue AS (
     SELECT issue_id, count(*) AS n FROM new_pairs GROUP BY issue_id
 ),
 locked AS MATERIALIZED (
-    SELECT id, status FROM issue WHERE id = ANY(ARRAY(SELECT issue_id FROM per_issue))
+    SELECT id, status, fixed_in_version FROM issue WHERE id = ANY(ARRAY(SELECT issue_id FROM per_issue))
     ORDER BY id FOR NO KEY UPDATE
 ),
 issues_bumped AS (
@@ -121,6 +132,7 @@ days AS (
 {_bumped("session", "report_session", "session_pk")},
 {_bumped("notebook", "notebook", "notebook_id")}
 SELECT 'event' AS kind, event_id AS key, issue_id AS value FROM inserted
+UNION ALL SELECT 'versions', NULL, count(*) FROM versions_seen
 UNION ALL SELECT 'pairs', NULL, count(*) FROM new_pairs
 UNION ALL SELECT 'regressed', NULL, id FROM issues_bumped WHERE reopened
 UNION ALL SELECT 'alerts', NULL, count(*) FROM regression_alerts

@@ -72,9 +72,9 @@ def _reopen_issues() -> Any:
 
 @functools.lru_cache(maxsize=1)
 def _issue_statuses() -> Any:
-    """The id and status of the issues with ``ids`` (its one writer needs no row locks)."""
+    """The id, status and fix of the issues with ``ids`` (its one writer needs no row locks)."""
     ids: Any = bindparam("ids", expanding=True)
-    return select(ISSUE.c.id, ISSUE.c.status).where(ISSUE.c.id.in_(ids))
+    return select(ISSUE.c.id, ISSUE.c.status, ISSUE.c.fixed_in_version).where(ISSUE.c.id.in_(ids))
 
 
 def bump_issues(
@@ -82,8 +82,10 @@ def bump_issues(
     per_issue: Dict[int, List[datetime]],
     new_sessions: Dict[int, int],
     received: datetime,
+    reopening: Set[int],
 ) -> Set[int]:
-    """Counts, first/last seen, and reopening; returns the resolved issues that now regressed."""
+    """Counts, first/last seen, and reopening; returns the resolved issues that now regressed: those
+    without a fixed version, and those with one and a report not from an older copy (``reopening``)."""
     ids = sorted(per_issue)
     params = [
         {
@@ -97,7 +99,11 @@ def bump_issues(
     ]
     statuses = connection.execute(_issue_statuses(), {"ids": ids}).all()  # one writer: nothing to lock
     driver_rows.executemany(connection, _bump_issue(), params)
-    regressed = {int(issue_id) for issue_id, status in statuses if status == "resolved"}
+    regressed = {
+        int(issue_id)
+        for issue_id, status, fixed in statuses
+        if status == "resolved" and (fixed is None or issue_id in reopening)
+    }
     if regressed:
         connection.execute(_reopen_issues(), {"ids": sorted(regressed), "b_when": received})
     return regressed

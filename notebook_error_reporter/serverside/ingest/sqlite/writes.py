@@ -11,7 +11,7 @@ from sqlalchemy import Connection, Table
 from sqlalchemy.orm import Session
 
 from ...alerts import outbox
-from ...models import EVENT, SESSION
+from ...models import EVENT, NOTEBOOK_VERSION, SESSION
 from ..known_ids import KnownIds, pair_key
 from ..planning import EventsWritten
 from . import counters, driver_rows
@@ -39,10 +39,9 @@ class SqliteWrites:
         known: KnownIds,
         learned: Dict[str, Dict[str, int]],
     ) -> EventsWritten:
-        created = {
-            str(k) for (k,) in self.insert_new(connection, EVENT, rows, ("event_id",), ("event_id",))
-        }
+        created = {str(k) for (k,) in self.insert_new(connection, EVENT, rows, ("event_id",), ("event_id",))}
         inserted = [row for row in rows if row["event_id"] in created]
+        versions_seen(connection, inserted, received)
         regressed = _count(connection, inserted, received, known, learned)
         notebook_times: Dict[int, List[datetime]] = defaultdict(list)
         for row in inserted:
@@ -66,6 +65,18 @@ class SqliteWrites:
         outbox.enqueue(session=session, new=new, regressed=regressed, now=now)
 
 
+def versions_seen(connection: Connection, inserted: List[Mapping[str, Any]], received: datetime) -> None:
+    """Record when the server first saw each notebook version of the ``inserted`` events."""
+    pairs = sorted(
+        {(row["notebook_id"], row["notebook_version"]) for row in inserted if row["notebook_version"]}
+    )
+    if pairs:
+        rows = [{"notebook_id": n, "version": v, "first_seen": received} for n, v in pairs]
+        driver_rows.insert_returning(
+            connection, NOTEBOOK_VERSION, rows, ("notebook_id", "version"), ("version",)
+        )
+
+
 def _count(
     connection: Connection,
     inserted: List[Mapping[str, Any]],
@@ -80,12 +91,15 @@ def _count(
     if not inserted:
         return set()
     per_issue: Dict[int, List[datetime]] = defaultdict(list)
+    reopening: Set[int] = set()  # issues with a report that may reopen them (not from an older copy)
     per_day: Dict[Tuple[int, date], int] = defaultdict(int)
     per_session: Dict[int, List[datetime]] = defaultdict(list)
     pairs: Set[Tuple[int, int]] = set()
     for row in inserted:
         issue_id, pk, when = row["issue_id"], row["session_pk"], row["occurred_at"]
         per_issue[issue_id].append(when)
+        if not row["older_copy"]:
+            reopening.add(issue_id)
         per_day[(issue_id, when.date())] += 1
         per_session[pk].append(when)
         pairs.add((issue_id, pk))
@@ -93,7 +107,7 @@ def _count(
     _, unknown = known.lookup("issue_session", by_key)
     new_pairs = counters.add_issue_sessions(connection, {by_key[key] for key in unknown})
     learned["issue_session"].update(dict.fromkeys(unknown, 1))  # every one exists once this commits
-    regressed = counters.bump_issues(connection, per_issue, new_pairs, received)
+    regressed = counters.bump_issues(connection, per_issue, new_pairs, received, reopening)
     counters.add_to_days(connection, per_day)
     counters.bump_rows(connection, SESSION, {pk: (len(w), max(w)) for pk, w in per_session.items()}, {})
     return regressed

@@ -79,6 +79,7 @@ def test_the_counter_rows_are_locked_in_id_order_and_the_tables_written_in_the_g
     scans = re.findall(r"CTE Scan on (\w+)", main)
     order = [
         "inserted",
+        "versions_seen",
         "new_pairs",
         "issues_bumped",
         "regression_alerts",
