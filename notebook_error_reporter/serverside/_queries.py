@@ -38,6 +38,8 @@ def event_public(row: Any) -> EventPublic:
         occurred_at=event.occurred_at,
         received_at=event.received_at,
         client=event.client,
+        notebook_version=event.notebook_version,
+        older_copy=event.older_copy,
     )
 
 

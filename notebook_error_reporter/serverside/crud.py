@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
+from . import crud_notes
 from ._queries import event_public, events_query
 from .core.types import utcnow
 from .models import (
@@ -131,6 +132,9 @@ def _issue_public(issue: Issue, notebook: str) -> IssuePublic:
         last_seen=issue.last_seen,
         regressed_at=issue.regressed_at,
         status_changed_at=issue.status_changed_at,
+        note=issue.note,
+        note_url=issue.note_url,
+        fixed_in_version=issue.fixed_in_version,
     )
 
 
@@ -145,10 +149,18 @@ def list_issues(
     sort: str = "last_seen",
     limit: int = 50,
     offset: int = 0,
+    version: Optional[str] = None,
+    first_line: Optional[str] = None,
+    now: Optional[datetime] = None,
 ) -> IssuesPage:
     """A page of issues and the total that matches; reads issue rows (and their search text, when
-    ``search`` has words: ``search_index``), never events."""
-    conditions = []
+    ``search`` has words: ``search_index``; and, to filter by a notebook version or a cell's first
+    line, an index of the events: ``crud_notes.py``)."""
+    conditions = list(
+        crud_notes.issue_filters(
+            notebook=notebook, version=version, first_line=first_line, now=now or utcnow()
+        )
+    )
     terms = query_terms(search)
     if terms:
         conditions.append(issues_matching(session.get_bind().dialect.name, col(Issue.id), terms))
@@ -207,6 +219,7 @@ def get_issue(*, session: Session, issue_id: int) -> Optional[IssueDetail]:
         **_issue_public(issue, notebook).model_dump(),
         daily=[DayCount(day=day, count=count) for day, count in days],
         traceback=newest or [],
+        versions=crud_notes.issue_versions(session=session, issue=issue),
     )
 
 
@@ -227,19 +240,31 @@ def issue_events(*, session: Session, issue_id: int, limit: int, offset: int = 0
     return EventsPage(total=int(total or 0), limit=limit, offset=offset, items=items)
 
 
-def set_issue_status(*, session: Session, issue_id: int, status: str) -> Optional[IssuePublic]:
+def set_issue_status(
+    *,
+    session: Session,
+    issue_id: int,
+    status: Optional[str],
+    changes: Optional[Dict[str, Any]] = None,
+) -> Optional[IssuePublic]:
     """Open, resolve or ignore an issue (committed). An admin has looked: the regression flag clears.
+    ``changes``: a new note, note link or fixed version (``crud_notes.change_issue``), if any.
 
-    Resolving deletes nothing; a new report on a resolved issue reopens it (see ingest/).
+    Resolving deletes nothing; a new report on a resolved issue reopens it (see ingest/), unless it
+    comes from a copy older than the issue's fixed version.
     """
     found = _issue_with_notebook(session, issue_id)
     if found is None:
         return None
     issue, notebook = found
-    if issue.status != status:
+    now = utcnow()
+    if changes:
+        crud_notes.change_issue(session=session, issue=issue, changes=changes, now=now)
+    if status is not None and issue.status != status:
         issue.status = status
-        issue.status_changed_at = utcnow()
-    issue.regression = False
+        issue.status_changed_at = now
+    if status is not None:
+        issue.regression = False
     session.commit()
     return _issue_public(issue, notebook)
 

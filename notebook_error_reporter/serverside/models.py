@@ -16,18 +16,19 @@ Design points, each a promise of docs/design.md:
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, Dict, List, Literal, Optional, cast
+from typing import Annotated, Any, Dict, List, Literal, Optional, cast
 
+from pydantic import AfterValidator, field_validator
 from sqlalchemy import JSON, BigInteger, Index, Table, Text, UniqueConstraint
 from sqlmodel import Field
 
+from . import note_rules
 from .core.metadata import SQLModel
 from .core.types import BigId, UTCDateTime
 
 IssueStatus = Literal["open", "resolved", "ignored"]
-MAX_NOTE = 500
-MAX_NOTE_URL = 500
-MAX_VERSION = 64
+MAX_NOTE_URL = note_rules.MAX_NOTE_URL
+MAX_VERSION = note_rules.MAX_VERSION
 
 
 # --- notebooks -----------------------------------------------------------------------------------------
@@ -155,9 +156,47 @@ class IssueDetail(IssuePublic):
 
 
 class IssueUpdate(SQLModel):
-    status: IssueStatus
+    """What a PATCH changes: only the fields it names (``{"note": null}`` removes the note)."""
 
-    model_config = {"json_schema_extra": {"examples": [{"status": "resolved"}]}}
+    status: Optional[IssueStatus] = None
+    note: Annotated[Optional[str], AfterValidator(note_rules.clean_note)] = Field(
+        default=None,
+        description="Plain text for the notebook's users, at most 500 characters; null removes it.",
+    )
+    note_url: Annotated[Optional[str], AfterValidator(note_rules.clean_note_url)] = Field(
+        default=None, description="An http:// or https:// link shown with the note; null removes it."
+    )
+    fixed_in_version: Annotated[Optional[str], AfterValidator(note_rules.clean_version)] = Field(
+        default=None,
+        description="The notebook version that fixes it; reports from older copies do not reopen it.",
+    )
+
+    @field_validator("status")
+    @classmethod
+    def _status_given(cls, status: Optional[str]) -> Optional[str]:
+        if status is None:  # only an explicit null gets here: an absent status keeps the issue's
+            raise ValueError("must be open, resolved or ignored")
+        return status
+
+    def changes(self) -> Dict[str, Any]:
+        """The note fields this update names, with their new values (None: removed)."""
+        return {
+            name: getattr(self, name)
+            for name in ("note", "note_url", "fixed_in_version")
+            if name in self.model_fields_set
+        }
+
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {"status": "resolved", "fixed_in_version": "2026.12.1"},
+                {
+                    "note": "pandas 2.2 renamed this; run !pip install pandas==2.1",
+                    "note_url": "https://example.org/fix",
+                },
+            ]
+        }
+    }
 
 
 class IssuesPage(SQLModel):

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from .routes import admin, events, health, issues, legacy, notebooks, sessions
+from .routes import admin, events, health, issues, legacy, notebooks, notes, sessions
 
 API_PREFIX = "/api/v1"
 
 api_router = APIRouter(prefix=API_PREFIX)
-for module in (events, sessions, notebooks, issues, admin):
+for module in (events, sessions, notebooks, notes, issues, admin):
     api_router.include_router(module.router)
 
 root_router = APIRouter()

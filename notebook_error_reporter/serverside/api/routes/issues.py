@@ -21,6 +21,11 @@ from ..docs import answers
 
 router = APIRouter(prefix="/issues", tags=["issues"])
 UNKNOWN_ISSUE = "Unknown issue."
+NOTHING_TO_CHANGE = {
+    "loc": ["body"],
+    "msg": "name at least one of status, note, note_url, fixed_in_version",
+    "type": "value_error",
+}
 IssueId = Annotated[int, Path(ge=1, le=2**31 - 1, description="The issue's number.")]
 # Bounded like every integer the database is given: an offset past 2**63 overflows the driver (a 500).
 Offset = Annotated[int, Query(ge=0, le=INT32)]
@@ -75,6 +80,15 @@ def get_issues(
     ] = "last_seen",
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Offset = 0,
+    version: Annotated[
+        Optional[str], Query(max_length=64, description="Only issues reported from this notebook version.")
+    ] = None,
+    first_line: Annotated[
+        Optional[str],
+        Query(
+            max_length=1000, description="Only issues raised by a cell with this first line (last 30 days)."
+        ),
+    ] = None,
 ) -> IssuesPage:
     return crud.list_issues(
         session=session,
@@ -86,6 +100,8 @@ def get_issues(
         sort=sort,
         limit=limit,
         offset=offset,
+        version=storable(version) if version is not None else None,
+        first_line=storable(first_line) if first_line is not None else None,
     )
 
 
@@ -125,14 +141,20 @@ def get_issue_events(
 @router.patch(
     "/{issue_id}",
     response_model=IssuePublic,
-    summary="Open, resolve or ignore an issue (admin only)",
+    summary="Open, resolve or ignore an issue; its note and fixed version (admin only)",
     responses=answers(400, 401, 403, 404, 413, 422, 503),
 )
 def patch_issue(
     issue_id: IssueId, update: IssueUpdate, session: WriteSessionDep, _admin: AdminDep
 ) -> IssuePublic:
-    """Resolving deletes nothing; a later report reopens the issue and flags a regression."""
-    issue = crud.set_issue_status(session=session, issue_id=issue_id, status=update.status)
+    """Resolving deletes nothing; a later report reopens the issue and flags a regression, unless
+    the issue names a ``fixed_in_version`` and the report comes from an older version. Only the
+    fields named change; ``{"note": null}`` removes the note."""
+    if not update.model_fields_set:
+        raise HTTPException(status_code=422, detail=[NOTHING_TO_CHANGE])
+    issue = crud.set_issue_status(
+        session=session, issue_id=issue_id, status=update.status, changes=update.changes()
+    )
     if issue is None:
         raise HTTPException(status_code=404, detail=UNKNOWN_ISSUE)
     return issue
