@@ -16,7 +16,6 @@ from notebook_error_reporter.serverside.core.db import Database
 
 from .helpers import ADMIN, make_event
 
-
 SESSION = uuid.uuid4().hex  # one session: its ids are remembered, so PostgreSQL's event loop stores it
 
 
