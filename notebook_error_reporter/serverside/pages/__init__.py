@@ -23,6 +23,7 @@ from .deps import PageError, SignInRequired, get_viewer
 from .headers import SecurityHeadersMiddleware
 from .issue import router as issue_router
 from .issues import router as issues_router
+from .notes import router as notes_router
 from .overview import router as overview_router
 from .render import STATIC_DIR, render
 from .reports import router as reports_router
@@ -51,6 +52,7 @@ def install(app: FastAPI) -> None:
         signin_router,
         issues_router,
         issue_router,
+        notes_router,
         reports_router,
         session_router,
     ):

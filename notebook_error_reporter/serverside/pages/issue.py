@@ -15,7 +15,7 @@ from fastapi import Form, Path, Request
 from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
-from .. import crud, crud_dashboard
+from .. import crud, crud_dashboard, crud_notes
 from ..api.deps import SessionDep, WriteSessionDep
 from ..breakdown import breakdown
 from ..core.types import utcnow
@@ -45,6 +45,7 @@ def issue_page(issue_id: IssueId, request: Request, viewer: ReaderPageDep, sessi
         "facets": breakdown(crud_dashboard.recent_clients(session=session, issue_id=issue_id)),
         "clients_sample": crud_dashboard.CLIENTS_SAMPLE,
         "sample": crud_dashboard.FIRST_LINES_SAMPLE,
+        "versions_sample": crud_notes.VERSIONS_SAMPLE,
         "actions": {status: label for status, label in ACTIONS.items() if status != issue.status},
         "title": f"{issue.error_name} in {issue.notebook}",
     }

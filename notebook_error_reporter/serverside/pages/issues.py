@@ -13,7 +13,7 @@ from typing import Annotated, Literal, Optional
 from fastapi import Query, Request
 from starlette.responses import Response
 
-from .. import crud, crud_dashboard
+from .. import crud, crud_dashboard, crud_notes
 from ..api.deps import SessionDep
 from ..core.types import utcnow
 from ..scrub import storable
@@ -43,6 +43,8 @@ def issues_page(
     first_day: Annotated[str, Query(alias="from", max_length=10)] = "",
     last_day: Annotated[str, Query(alias="until", max_length=10)] = "",
     page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
+    version: Annotated[Optional[str], Query(max_length=64)] = None,
+    first_line: Annotated[Optional[str], Query(max_length=1000)] = None,
 ) -> Response:
     chosen = storable(notebook) if notebook else None
     search = storable(q.strip())
@@ -52,6 +54,9 @@ def issues_page(
         )
     except time_range.BadRange as error:
         raise PageError(422, str(error)) from None
+    version = storable(version) if version else None
+    first_line = storable(first_line) if first_line is not None else None
+    now = utcnow()
     found = crud.list_issues(
         session=session,
         notebook=chosen,
@@ -62,6 +67,9 @@ def issues_page(
         sort=sort,
         limit=PAGE_SIZE,
         offset=(page - 1) * PAGE_SIZE,
+        version=version,
+        first_line=first_line,
+        now=now,
     )
     days = charts.window(utcnow().date(), charts.SPARK_DAYS)
     daily = crud_dashboard.daily_counts(
@@ -82,8 +90,12 @@ def issues_page(
             "seen": None if seen == "any" else seen,
             "from": first_day or None,
             "until": last_day or None,
+            "version": version,
+            "first_line": first_line,
         },
         "ranges": time_range.RANGES,
+        "cells": crud_notes.notebook_cells(session=session, notebook=chosen, now=now) if chosen else [],
+        "cells_days": crud_notes.CELLS_DAYS,
         "notebooks": crud_dashboard.notebook_names(session=session),
         "spark_from": days[0],
         "spark_until": days[-1],

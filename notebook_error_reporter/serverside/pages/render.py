@@ -28,7 +28,6 @@ TEMPLATES_DIR = HERE / "templates"
 STATIC_DIR = HERE / "static"
 
 
-
 def shown(value: Any) -> Any:
     """Every ``{{ value }}`` a template prints: text with its bidi controls made visible (``[U+202E]``),
     so a stranger's text cannot reorder what the reader sees; markup our macros made is already shown."""
