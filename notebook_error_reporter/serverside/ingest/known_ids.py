@@ -18,10 +18,10 @@ MAX_REMEMBERED = 100_000
 
 
 class KnownIds:
-    """``{key: row id}`` per table (``notebook``, ``session``, ``issue``, and ``issue_session`` pairs,
-    whose value is 1); safe to share across threads."""
+    """``{key: row id}`` per table (``notebook``, ``session``, ``issue``, and ``issue_session`` pairs
+    and ``notebook_version`` first sightings, whose value is 1); safe to share across threads."""
 
-    TABLES = ("notebook", "session", "issue", "issue_session")
+    TABLES = ("notebook", "session", "issue", "issue_session", "notebook_version")
 
     def __init__(self, max_remembered: int = MAX_REMEMBERED) -> None:
         self.max_remembered = max_remembered
@@ -55,3 +55,8 @@ class KnownIds:
 def pair_key(issue_id: int, session_pk: int) -> str:
     """The ``issue_session`` key of an issue and a session row."""
     return f"{issue_id}:{session_pk}"
+
+
+def version_key(notebook_id: int, version: str) -> str:
+    """The ``notebook_version`` key of a notebook and one of its versions."""
+    return f"{notebook_id}:{version}"

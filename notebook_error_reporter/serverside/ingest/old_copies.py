@@ -2,18 +2,19 @@
 fixed their issue (``issue.fixed_in_version`` of a resolved issue). They are stored and counted,
 flagged ``older_copy``, and do not reopen the issue (each database's issue bump reads the flag).
 
-``older_copies`` is the decision (pure; ``versions.is_older``); ``fixes_sql`` and ``first_seen_sql``
-read what it needs, only for reports that carry a version, and the first-seen order only where
-PEP 440 cannot compare. A report without a version is never from an older copy: it reopens a
-resolved issue as before.
+``older_copies`` is the decision (pure; ``versions.is_older``); ``mark`` and ``judge`` read what it
+needs (SQLite's write reads the fixes with the statuses it reads anyway), only for reports that
+carry a version, and the first-seen order only where PEP 440 cannot compare. A report without a
+version is never from an older copy: it reopens a resolved issue as before.
 """
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 from typing import Any, Dict, Iterable, List, Mapping, MutableMapping, Sequence, Set, Tuple
 
-from sqlalchemy import Connection, and_, select, tuple_
+from sqlalchemy import Connection, bindparam, select, tuple_
 
 from ...versions import is_older, pep440_key
 from ..models import ISSUE, NOTEBOOK_VERSION
@@ -52,28 +53,35 @@ def older_copies(rows: Sequence[MutableMapping[str, Any]], fixes: Fixes, first_s
         row["older_copy"] = is_older(version, fixed, seen)
 
 
-def fixes_query(issue_ids: Sequence[int]) -> Any:
+@functools.lru_cache(maxsize=1)
+def _fixes_query() -> Any:
+    ids = bindparam("ids", expanding=True)
     return select(ISSUE.c.id, ISSUE.c.fixed_in_version).where(
-        ISSUE.c.id.in_(issue_ids), ISSUE.c.status == "resolved", ISSUE.c.fixed_in_version.is_not(None)
+        ISSUE.c.id.in_(ids), ISSUE.c.status == "resolved", ISSUE.c.fixed_in_version.is_not(None)
     )
 
 
-def first_seen_query(pairs: Set[Tuple[int, str]]) -> Any:
+def _first_seen_query(pairs: Set[Tuple[int, str]]) -> Any:
     c = NOTEBOOK_VERSION.c
     return select(c.notebook_id, c.version, c.first_seen).where(
-        and_(tuple_(c.notebook_id, c.version).in_(sorted(pairs)))
+        tuple_(c.notebook_id, c.version).in_(sorted(pairs))
     )
+
+
+def judge(connection: Connection, rows: Sequence[MutableMapping[str, Any]], fixes: Fixes) -> None:
+    """``older_copies`` for ``rows`` whose issues' ``fixes`` are known, reading the first-seen times
+    of versions only where PEP 440 cannot compare them (rare)."""
+    needed = orders_needed(rows, fixes) if fixes else set()
+    first_seen: FirstSeen = {}
+    if needed:
+        first_seen = {(int(n), str(v)): when for n, v, when in connection.execute(_first_seen_query(needed))}
+    older_copies(rows, fixes, first_seen)
 
 
 def mark(connection: Connection, rows: Sequence[MutableMapping[str, Any]]) -> None:
-    """``older_copies`` for ``rows``, reading the fixes (one query, only if a row has a version)
-    and, where needed, the first-seen times of versions."""
+    """``judge`` for ``rows``, reading the fixes first (one query, only if a row has a version)."""
     issue_ids = versioned_issue_ids(rows)
     fixes: Fixes = {}
     if issue_ids:
-        fixes = {int(i): str(v) for i, v in connection.execute(fixes_query(issue_ids))}
-    first_seen: FirstSeen = {}
-    needed = orders_needed(rows, fixes) if fixes else set()
-    if needed:
-        first_seen = {(int(n), str(v)): when for n, v, when in connection.execute(first_seen_query(needed))}
-    older_copies(rows, fixes, first_seen)
+        fixes = {int(i): str(v) for i, v in connection.execute(_fixes_query(), {"ids": issue_ids})}
+    judge(connection, rows, fixes)

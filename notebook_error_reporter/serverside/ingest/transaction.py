@@ -26,7 +26,6 @@ from ..core.traffic import TRAFFIC
 from ..core.types import utcnow
 from ..models import EVENT, ISSUE, NOTEBOOK, SESSION
 from ..scrub import CleanEvent
-from . import old_copies
 from .databases import DatabaseWrites, writes_for
 from .known_ids import KnownIds
 from .planning import (
@@ -146,7 +145,6 @@ def _ingest_once(
             )
             for k, e in sorted(new.items())
         ]
-        old_copies.mark(connection, rows)
         written = writes.write_events(connection, rows, received, known, learned)
         stored.update(written.created)
         # Reports stored before (retries) keep the issue they were stored with.

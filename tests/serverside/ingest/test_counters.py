@@ -81,9 +81,9 @@ def test_bumped_counts_and_the_status_before_come_back(database: Database) -> No
         session.commit()
     with database.write_session() as session:
         connection = session.connection()
-        regressed = sqlite_counters.bump_issues(
-            connection, {ids[2]: [NOW, NOW], ids[1]: [NOW], ids[0]: [NOW]}, {ids[0]: 2}, NOW
-        )
+        statuses = sqlite_counters.issue_statuses(connection, ids)
+        per_issue = {ids[2]: [NOW, NOW], ids[1]: [NOW], ids[0]: [NOW]}
+        regressed = sqlite_counters.bump_issues(connection, per_issue, {ids[0]: 2}, NOW, statuses, set(ids))
         session.commit()
     assert regressed == {ids[1]}
     with database.session() as session:

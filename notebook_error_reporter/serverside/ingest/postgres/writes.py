@@ -13,6 +13,7 @@ from sqlalchemy.dialects.postgresql import insert as postgres_insert
 from sqlalchemy.orm import Session
 
 from ...alerts import outbox
+from .. import old_copies
 from ..known_ids import KnownIds
 from ..planning import EventsWritten
 from . import counters
@@ -59,6 +60,7 @@ class PostgresWrites:
         known: KnownIds,
         learned: Dict[str, Dict[str, int]],
     ) -> EventsWritten:
+        old_copies.mark(connection, rows)  # the statement reopens issues by the rows' older_copy
         return store_and_count(connection, rows, received)
 
     def bump_rows(

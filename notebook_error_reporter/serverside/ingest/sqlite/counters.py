@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 from collections import defaultdict
 from datetime import date, datetime
-from typing import Any, Dict, List, Optional, Set, Tuple
+from typing import Any, Dict, Iterable, List, Optional, Set, Tuple
 
 from sqlalchemy import Connection, Integer, bindparam, select, true
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -77,15 +77,23 @@ def _issue_statuses() -> Any:
     return select(ISSUE.c.id, ISSUE.c.status, ISSUE.c.fixed_in_version).where(ISSUE.c.id.in_(ids))
 
 
+def issue_statuses(connection: Connection, ids: Iterable[int]) -> Dict[int, Tuple[str, Optional[str]]]:
+    """``{id: (status, fixed_in_version)}`` of the issues with ``ids`` (one writer: nothing to lock)."""
+    rows = connection.execute(_issue_statuses(), {"ids": sorted(set(ids))})
+    return {int(issue_id): (str(status), fixed) for issue_id, status, fixed in rows}
+
+
 def bump_issues(
     connection: Connection,
     per_issue: Dict[int, List[datetime]],
     new_sessions: Dict[int, int],
     received: datetime,
+    statuses: Dict[int, Tuple[str, Optional[str]]],
     reopening: Set[int],
 ) -> Set[int]:
     """Counts, first/last seen, and reopening; returns the resolved issues that now regressed: those
-    without a fixed version, and those with one and a report not from an older copy (``reopening``)."""
+    without a fixed version, and those with one and a report not from an older copy (``reopening``).
+    ``statuses``: ``issue_statuses`` of these issues, read before their events were inserted."""
     ids = sorted(per_issue)
     params = [
         {
@@ -97,12 +105,11 @@ def bump_issues(
         }
         for issue_id in ids
     ]
-    statuses = connection.execute(_issue_statuses(), {"ids": ids}).all()  # one writer: nothing to lock
     driver_rows.executemany(connection, _bump_issue(), params)
     regressed = {
         int(issue_id)
-        for issue_id, status, fixed in statuses
-        if status == "resolved" and (fixed is None or issue_id in reopening)
+        for issue_id, (status, fixed) in statuses.items()
+        if issue_id in per_issue and status == "resolved" and (fixed is None or issue_id in reopening)
     }
     if regressed:
         connection.execute(_reopen_issues(), {"ids": sorted(regressed), "b_when": received})

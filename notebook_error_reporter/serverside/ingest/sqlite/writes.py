@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session
 
 from ...alerts import outbox
 from ...models import EVENT, NOTEBOOK_VERSION, SESSION
-from ..known_ids import KnownIds, pair_key
+from .. import old_copies
+from ..known_ids import KnownIds, pair_key, version_key
 from ..planning import EventsWritten
 from . import counters, driver_rows
 
@@ -39,10 +40,15 @@ class SqliteWrites:
         known: KnownIds,
         learned: Dict[str, Dict[str, int]],
     ) -> EventsWritten:
+        # The issues' statuses and fixes, read once: which reports come from an older copy, and
+        # which resolved issues reopen (the one place SQLite decides a regression: _count).
+        statuses = counters.issue_statuses(connection, (row["issue_id"] for row in rows))
+        fixes = {i: fixed for i, (status, fixed) in statuses.items() if status == "resolved" and fixed}
+        old_copies.judge(connection, rows, fixes)
         created = {str(k) for (k,) in self.insert_new(connection, EVENT, rows, ("event_id",), ("event_id",))}
         inserted = [row for row in rows if row["event_id"] in created]
-        versions_seen(connection, inserted, received)
-        regressed = _count(connection, inserted, received, known, learned)
+        versions_seen(connection, inserted, received, known, learned)
+        regressed = _count(connection, inserted, received, statuses, known, learned)
         notebook_times: Dict[int, List[datetime]] = defaultdict(list)
         for row in inserted:
             notebook_times[row["notebook_id"]].append(row["occurred_at"])
@@ -65,13 +71,30 @@ class SqliteWrites:
         outbox.enqueue(session=session, new=new, regressed=regressed, now=now)
 
 
-def versions_seen(connection: Connection, inserted: List[Mapping[str, Any]], received: datetime) -> None:
-    """Record when the server first saw each notebook version of the ``inserted`` events."""
-    pairs = sorted(
-        {(row["notebook_id"], row["notebook_version"]) for row in inserted if row["notebook_version"]}
-    )
-    if pairs:
-        rows = [{"notebook_id": n, "version": v, "first_seen": received} for n, v in pairs]
+def versions_seen(
+    connection: Connection,
+    inserted: List[Mapping[str, Any]],
+    received: datetime,
+    known: KnownIds,
+    learned: Dict[str, Dict[str, int]],
+) -> None:
+    """Record when the server first saw each notebook version of the ``inserted`` events (those
+    ``known`` to be recorded already are not sent again)."""
+    by_key = {
+        version_key(row["notebook_id"], row["notebook_version"]): (
+            row["notebook_id"],
+            row["notebook_version"],
+        )
+        for row in inserted
+        if row["notebook_version"]
+    }
+    _, unknown = known.lookup("notebook_version", by_key)
+    if unknown:
+        rows = [
+            {"notebook_id": n, "version": v, "first_seen": received}
+            for n, v in sorted(by_key[k] for k in unknown)
+        ]
+        learned["notebook_version"].update(dict.fromkeys(unknown, 1))
         driver_rows.insert_returning(
             connection, NOTEBOOK_VERSION, rows, ("notebook_id", "version"), ("version",)
         )
@@ -81,6 +104,7 @@ def _count(
     connection: Connection,
     inserted: List[Mapping[str, Any]],
     received: datetime,
+    statuses: Dict[int, Tuple[str, Optional[str]]],
     known: KnownIds,
     learned: Dict[str, Dict[str, int]],
 ) -> Set[int]:
@@ -107,7 +131,7 @@ def _count(
     _, unknown = known.lookup("issue_session", by_key)
     new_pairs = counters.add_issue_sessions(connection, {by_key[key] for key in unknown})
     learned["issue_session"].update(dict.fromkeys(unknown, 1))  # every one exists once this commits
-    regressed = counters.bump_issues(connection, per_issue, new_pairs, received, reopening)
+    regressed = counters.bump_issues(connection, per_issue, new_pairs, received, statuses, reopening)
     counters.add_to_days(connection, per_day)
     counters.bump_rows(connection, SESSION, {pk: (len(w), max(w)) for pk, w in per_session.items()}, {})
     return regressed
