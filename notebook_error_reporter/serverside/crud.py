@@ -158,7 +158,7 @@ def list_issues(
     line, an index of the events: ``crud_notes.py``)."""
     conditions = list(
         crud_notes.issue_filters(
-            notebook=notebook, version=version, first_line=first_line, now=now or utcnow()
+            session=session, notebook=notebook, version=version, first_line=first_line, now=now or utcnow()
         )
     )
     terms = query_terms(search)

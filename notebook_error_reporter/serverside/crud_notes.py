@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Dict, List, Mapping, Optional
 
-from sqlalchemy import case, distinct, exists, func, select
+from sqlalchemy import case, distinct, exists, false, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlmodel import col
@@ -29,7 +29,7 @@ from .models import (
 )
 
 VERSIONS_SAMPLE = 10_000
-CELLS_SAMPLE = 50_000
+CELLS_SAMPLE = 20_000
 CELLS_SHOWN = 50
 CELLS_DAYS = 30
 NOTE_FIELDS = ("note", "note_url", "fixed_in_version")
@@ -125,24 +125,49 @@ def issue_versions(*, session: Session, issue: Issue, sample: int = VERSIONS_SAM
 
 
 def issue_filters(
-    *, notebook: Optional[str], version: Optional[str], first_line: Optional[str], now: datetime
+    *,
+    session: Session,
+    notebook: Optional[str],
+    version: Optional[str],
+    first_line: Optional[str],
+    now: datetime,
 ) -> List[Any]:
     """Conditions on ``Issue`` for the issues list: reported from ``version``; or raised by a cell
-    with ``first_line`` in the last 30 days (within ``notebook``, if named)."""
+    with ``first_line`` among the newest reports of the last 30 days (within ``notebook``, if
+    named), the sample ``notebook_cells`` counts."""
     conditions: List[Any] = []
     if version is not None:
         conditions.append(
             exists().where(col(Event.issue_id) == col(Issue.id), col(Event.notebook_version) == version)
         )
     if first_line is not None:
-        matching = select(col(Event.issue_id)).where(
-            col(Event.occurred_at) >= now - timedelta(days=CELLS_DAYS), col(Event.first_line) == first_line
-        )
-        if notebook is not None:
-            named = select(col(Notebook.id)).where(col(Notebook.name) == notebook).scalar_subquery()
-            matching = matching.where(col(Event.notebook_id) == named)
-        conditions.append(col(Issue.id).in_(matching))
+        window = _recent(session, notebook, now, CELLS_SAMPLE)
+        if window is None:
+            conditions.append(false())
+        else:
+            ids = session.scalars(
+                select(window.c.issue_id).where(window.c.first_line == first_line).distinct()
+            )
+            conditions.append(col(Issue.id).in_(sorted(int(i) for i in ids)))
     return conditions
+
+
+def _recent(session: Session, notebook: Optional[str], now: datetime, sample: int) -> Optional[Any]:
+    """The newest ``sample`` reports of the last 30 days (of ``notebook``, if named) as a subquery
+    of ``first_line``, ``session_pk``, ``issue_id``; None for an unknown notebook."""
+    conditions = [col(Event.occurred_at) >= now - timedelta(days=CELLS_DAYS)]
+    if notebook is not None:
+        notebook_id = session.scalar(select(col(Notebook.id)).where(col(Notebook.name) == notebook))
+        if notebook_id is None:
+            return None
+        conditions.append(col(Event.notebook_id) == notebook_id)
+    return (
+        select(col(Event.first_line), col(Event.session_pk), col(Event.issue_id))
+        .where(*conditions)
+        .order_by(col(Event.occurred_at).desc())
+        .limit(sample)
+        .subquery()
+    )
 
 
 def notebook_cells(
@@ -150,18 +175,9 @@ def notebook_cells(
 ) -> List[CellStats]:
     """A notebook's cells over the last 30 days, by first line, the most sessions broken first (then
     the most reports), from its newest ``sample`` reports in that window."""
-    notebook_id = session.scalar(select(col(Notebook.id)).where(col(Notebook.name) == notebook))
-    if notebook_id is None:
+    window = _recent(session, notebook, now, sample)
+    if window is None:
         return []
-    window = (
-        select(col(Event.first_line), col(Event.session_pk), col(Event.issue_id))
-        .where(
-            col(Event.notebook_id) == notebook_id, col(Event.occurred_at) >= now - timedelta(days=CELLS_DAYS)
-        )
-        .order_by(col(Event.occurred_at).desc())
-        .limit(sample)
-        .subquery()
-    )
     reports, sessions = func.count(), func.count(distinct(window.c.session_pk))
     open_issues = func.count(distinct(case((col(Issue.status) == "open", window.c.issue_id))))
     rows = session.execute(

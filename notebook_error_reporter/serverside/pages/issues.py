@@ -96,6 +96,7 @@ def issues_page(
         "ranges": time_range.RANGES,
         "cells": crud_notes.notebook_cells(session=session, notebook=chosen, now=now) if chosen else [],
         "cells_days": crud_notes.CELLS_DAYS,
+        "cells_sample": crud_notes.CELLS_SAMPLE,
         "notebooks": crud_dashboard.notebook_names(session=session),
         "spark_from": days[0],
         "spark_until": days[-1],
