@@ -220,6 +220,9 @@ ROUTES: Dict[Route, Strategy] = {
         query=queries(limit=numbers(), offset=numbers()),
     ),
     ("GET", "/api/v1/notebooks"): lambda s: calls(s),
+    ("GET", "/api/v1/notebooks/{notebook}/notes"): lambda s: calls(
+        s, path={"notebook": st.sampled_from(["protein-design"]) | texts}
+    ),
     ("GET", "/api/v1/issues"): lambda s: calls(
         s,
         query=queries(
@@ -230,6 +233,8 @@ ROUTES: Dict[Route, Strategy] = {
             sort=st.sampled_from(["last_seen", "first_seen", "count", "-count", "id"]) | texts,
             limit=numbers(),
             offset=numbers(),
+            version=texts,
+            first_line=texts,
         ),
     ),
     ("GET", "/api/v1/issues/{issue_id}"): lambda s: calls(s, path={"issue_id": issue_ids(s)}),
@@ -242,6 +247,14 @@ ROUTES: Dict[Route, Strategy] = {
         body=bodies(
             st.fixed_dictionaries({"status": STATUSES | json_values}),
             st.fixed_dictionaries({"status": STATUSES}, optional={"extra": json_values, "id": ints}),
+            st.fixed_dictionaries(
+                {},
+                optional={
+                    "note": texts | json_values,
+                    "note_url": st.sampled_from(["https://example.org/", "javascript:x", "http://"]) | texts,
+                    "fixed_in_version": texts | json_values,
+                },
+            ),
         ),
     ),
     ("POST", "/api/v1/admin/purge"): lambda s: calls(s, query=queries(older_than_days=numbers())),
