@@ -92,3 +92,43 @@ def test_migration_files_are_package_data() -> None:
     for path in files:
         relative = path.relative_to(package).as_posix()
         assert any(fnmatch(relative, pattern) for pattern in globs), relative
+
+
+def test_0005_keeps_the_stored_reports_and_issues(database_url: str) -> None:
+    """Upgrading a database with reports to 0005: they stay, without a version, not from an older
+    copy; their issues have no note and no fixed version; the notebook index covers time now."""
+    database = Database(database_url)
+    try:
+        schema.upgrade(database, "0002")
+        now = "2026-12-01 10:00:00+00:00"
+        with database.engine.begin() as connection:
+            connection.exec_driver_sql(
+                "INSERT INTO notebook (id, name, created_at, event_count, session_count, client_dropped)"
+                f" VALUES (1, 'nb', '{now}', 1, 1, 0)"
+            )
+            connection.exec_driver_sql(
+                "INSERT INTO report_session (id, session_id, notebook_id, created_at, event_count)"
+                f" VALUES (1, '{'a' * 32}', 1, '{now}', 1)"
+            )
+            connection.exec_driver_sql(
+                "INSERT INTO issue (id, notebook_id, fingerprint, error_name, message, culprit, status,"
+                " regression, event_count, session_count, first_seen, last_seen)"
+                f" VALUES (1, 1, '{'f' * 64}', 'E', 'm', 'c', 'resolved', false, 1, 1, '{now}', '{now}')"
+            )
+            connection.exec_driver_sql(
+                "INSERT INTO event (event_id, issue_id, session_pk, notebook_id, error_name, error_message,"
+                " traceback, first_line, execution_count, occurred_at, received_at, source)"
+                f" VALUES ('{'e' * 32}', 1, 1, 1, 'E', 'm', '[]', 'x = 1', 3, '{now}', '{now}', 'v1')"
+            )
+        schema.upgrade(database, "head")
+        with database.engine.connect() as connection:
+            event = connection.exec_driver_sql("SELECT notebook_version, older_copy FROM event").one()
+            issue = connection.exec_driver_sql(
+                "SELECT note, note_url, fixed_in_version, status FROM issue"
+            ).one()
+        assert tuple(event) == (None, False)
+        assert tuple(issue) == (None, None, None, "resolved")
+        indexes = {index["name"] for index in inspect(database.engine).get_indexes("event")}
+        assert "ix_event_notebook_id_occurred_at" in indexes and "ix_event_notebook_id" not in indexes
+    finally:
+        database.dispose()
