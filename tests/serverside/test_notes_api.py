@@ -8,9 +8,9 @@ from typing import Any, Dict
 import pytest
 from fastapi.testclient import TestClient
 
-from notebook_error_reporter.serverside import grouping
+from notebook_error_reporter.fingerprint import of_report
 
-from .helpers import ADMIN, FRAMES, make_event
+from .helpers import ADMIN, make_event
 
 
 def _report(http: TestClient, **fields: Any) -> int:
@@ -80,8 +80,9 @@ def test_an_empty_patch_is_refused_and_a_note_needs_the_admin(client: TestClient
 
 
 def test_public_notes_list_only_notes_and_fixes_and_are_cacheable(client: TestClient) -> None:
-    noted = _report(client, notebook="nb")
-    fixed = _report(client, notebook="nb", error_name="ValueError")
+    noted_event, fixed_event = make_event(notebook="nb"), make_event(notebook="nb", error_name="ValueError")
+    noted = client.post("/api/v1/events", json=noted_event).json()["issue_id"]
+    fixed = client.post("/api/v1/events", json=fixed_event).json()["issue_id"]
     _report(client, notebook="nb", error_name="TypeError")  # neither: not listed
     assert (
         _patch(client, noted, {"note": "use the new copy", "note_url": "http://example.org/"}).status_code
@@ -98,14 +99,14 @@ def test_public_notes_list_only_notes_and_fixes_and_are_cacheable(client: TestCl
     assert answer.json()["notebook"] == "nb"
     by_print = {note["fingerprint"]: note for note in notes}
     assert by_print == {
-        grouping.fingerprint("nb", "KeyError", FRAMES): {
-            "fingerprint": grouping.fingerprint("nb", "KeyError", FRAMES),
+        of_report(noted_event): {
+            "fingerprint": of_report(noted_event),
             "note": "use the new copy",
             "note_url": "http://example.org/",
             "fixed_in_version": None,
         },
-        grouping.fingerprint("nb", "ValueError", FRAMES): {
-            "fingerprint": grouping.fingerprint("nb", "ValueError", FRAMES),
+        of_report(fixed_event): {
+            "fingerprint": of_report(fixed_event),
             "note": None,
             "note_url": None,
             "fixed_in_version": "2.0",
