@@ -169,3 +169,13 @@ def test_the_list_filters_by_a_cells_first_line(client: TestClient) -> None:
         "/api/v1/issues", params={"notebook": "nb", "first_line": "df = load()"}, headers=ADMIN
     ).json()
     assert [i["id"] for i in page["items"]] == [loading]
+
+
+def test_a_notebook_name_with_a_slash_or_spaces_has_its_notes(client: TestClient) -> None:
+    event = make_event(notebook="course/week 1 ü")
+    issue_id = client.post("/api/v1/events", json=event).json()["issue_id"]
+    assert _patch(client, issue_id, {"note": "see the new copy"}).status_code == 200
+    answer = client.get("/api/v1/notebooks/course%2Fweek%201%20%C3%BC/notes")
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["notebook"] == "course/week 1 ü"
+    assert [note["note"] for note in answer.json()["notes"]] == ["see the new copy"]

@@ -53,7 +53,7 @@ def matches(if_none_match: Optional[str], etag: str) -> bool:
 
 
 @router.get(
-    "/{notebook}/notes",
+    "/{notebook:path}/notes",
     response_model=NotebookNotes,
     summary="A notebook's notes and fixed versions, for its users (public)",
     responses={**answers(403, 422, 429, 503), 304: {"description": "Not modified (If-None-Match)."}},
