@@ -99,7 +99,7 @@ def test_0005_keeps_the_stored_reports_and_issues(database_url: str) -> None:
     copy; their issues have no note and no fixed version; the notebook index covers time now."""
     database = Database(database_url)
     try:
-        schema.upgrade(database, "0003")  # the revision before 0005
+        schema.upgrade(database, "0004")  # the revision before 0005
         now = "2026-12-01 10:00:00+00:00"
         with database.engine.begin() as connection:
             connection.exec_driver_sql(
