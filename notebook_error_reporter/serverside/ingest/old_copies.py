@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import functools
 from datetime import datetime
-from typing import Any, Dict, Iterable, List, Mapping, MutableMapping, Sequence, Set, Tuple
+from typing import Any, Dict, Iterable, List, Mapping, Sequence, Set, Tuple
 
 from sqlalchemy import Connection, bindparam, select, tuple_
 
 from ...versions import is_older, pep440_key
 from ..models import ISSUE, NOTEBOOK_VERSION
 
+Rows = Sequence[Mapping[str, Any]]  # event rows (``planning.event_row``)
 # {issue id: the version that fixed it}, for the resolved issues that name one.
 Fixes = Dict[int, str]
 # {(notebook id, version): when the server first saw it}
@@ -41,21 +42,26 @@ def orders_needed(rows: Iterable[Mapping[str, Any]], fixes: Fixes) -> Set[Tuple[
     return needed
 
 
-def older_copies(rows: Sequence[MutableMapping[str, Any]], fixes: Fixes, first_seen: FirstSeen) -> None:
-    """Set each row's ``older_copy``: its version is older than its issue's fix."""
+def older_copies(rows: Rows, fixes: Fixes, first_seen: FirstSeen) -> Rows:
+    """The rows with ``older_copy`` set where the version is older than the issue's fix (the rows
+    themselves when none is, the common case; the others keep theirs, False)."""
+    if not fixes:
+        return rows
+    marked: List[Mapping[str, Any]] = []
     for row in rows:
         version, fixed = row.get("notebook_version"), fixes.get(row["issue_id"])
-        if not version or not fixed:
-            row["older_copy"] = False
-            continue
-        notebook = row["notebook_id"]
-        seen = {v: first_seen[(n, v)] for n, v in first_seen if n == notebook}
-        row["older_copy"] = is_older(version, fixed, seen)
+        if version and fixed:
+            notebook = row["notebook_id"]
+            seen = {v: first_seen[(n, v)] for n, v in first_seen if n == notebook}
+            if is_older(version, fixed, seen):
+                row = {**row, "older_copy": True}
+        marked.append(row)
+    return marked
 
 
 @functools.lru_cache(maxsize=1)
 def _fixes_query() -> Any:
-    ids = bindparam("ids", expanding=True)
+    ids: Any = bindparam("ids", expanding=True)
     return select(ISSUE.c.id, ISSUE.c.fixed_in_version).where(
         ISSUE.c.id.in_(ids), ISSUE.c.status == "resolved", ISSUE.c.fixed_in_version.is_not(None)
     )
@@ -68,20 +74,20 @@ def _first_seen_query(pairs: Set[Tuple[int, str]]) -> Any:
     )
 
 
-def judge(connection: Connection, rows: Sequence[MutableMapping[str, Any]], fixes: Fixes) -> None:
+def judge(connection: Connection, rows: Rows, fixes: Fixes) -> Rows:
     """``older_copies`` for ``rows`` whose issues' ``fixes`` are known, reading the first-seen times
     of versions only where PEP 440 cannot compare them (rare)."""
     needed = orders_needed(rows, fixes) if fixes else set()
     first_seen: FirstSeen = {}
     if needed:
         first_seen = {(int(n), str(v)): when for n, v, when in connection.execute(_first_seen_query(needed))}
-    older_copies(rows, fixes, first_seen)
+    return older_copies(rows, fixes, first_seen)
 
 
-def mark(connection: Connection, rows: Sequence[MutableMapping[str, Any]]) -> None:
+def mark(connection: Connection, rows: Rows) -> Rows:
     """``judge`` for ``rows``, reading the fixes first (one query, only if a row has a version)."""
     issue_ids = versioned_issue_ids(rows)
     fixes: Fixes = {}
     if issue_ids:
         fixes = {int(i): str(v) for i, v in connection.execute(_fixes_query(), {"ids": issue_ids})}
-    judge(connection, rows, fixes)
+    return judge(connection, rows, fixes)

@@ -15,7 +15,7 @@ import asyncio
 import logging
 import time
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Dict, List, MutableMapping, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Dict, List, Optional
 
 from ...core.db import CONNECT_TIMEOUT_S
 from ...core.traffic import TRAFFIC
@@ -57,9 +57,10 @@ class PostgresInLoop:
             if rows is None:
                 return [None] * len(events)
             connection = await self._connect()
-            if not await _older_copies_marked(connection, rows):
+            marked = await _older_copies_marked(connection, rows)
+            if marked is None:
                 return [None] * len(events)
-            stored = await store_and_count_async(connection, rows, received)
+            stored = await store_and_count_async(connection, marked, received)
         except Exception as error:  # nothing of the group is stored: the writer thread redoes it
             logger.info("group commit in the loop: %s; handed to the writer", type(error).__name__)
             self._paused_until = time.monotonic() + PAUSE_AFTER_ERROR_S
@@ -101,10 +102,10 @@ _FIXES = (
 
 
 async def _older_copies_marked(
-    connection: psycopg.AsyncConnection[Any], rows: Sequence[MutableMapping[str, Any]]
-) -> bool:
+    connection: psycopg.AsyncConnection[Any], rows: old_copies.Rows
+) -> Optional[old_copies.Rows]:
     """``old_copies.mark`` on the loop's connection: the fixes of the issues of reports with a
-    version (one read, only if there are some); False if a version's first-seen order is needed
+    version (one read, only if there are some); None if a version's first-seen order is needed
     too (rare: the writer thread decides those)."""
     issue_ids = old_copies.versioned_issue_ids(rows)
     fixes: old_copies.Fixes = {}
@@ -112,6 +113,5 @@ async def _older_copies_marked(
         cursor = await connection.execute(_FIXES, (issue_ids,))
         fixes = {int(i): str(v) for i, v in await cursor.fetchall()}
     if fixes and old_copies.orders_needed(rows, fixes):
-        return False
-    old_copies.older_copies(rows, fixes, {})
-    return True
+        return None
+    return old_copies.older_copies(rows, fixes, {})

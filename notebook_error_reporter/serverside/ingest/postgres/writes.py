@@ -60,8 +60,8 @@ class PostgresWrites:
         known: KnownIds,
         learned: Dict[str, Dict[str, int]],
     ) -> EventsWritten:
-        old_copies.mark(connection, rows)  # the statement reopens issues by the rows' older_copy
-        return store_and_count(connection, rows, received)
+        # The statement reopens issues by the rows' older_copy.
+        return store_and_count(connection, old_copies.mark(connection, rows), received)
 
     def bump_rows(
         self,

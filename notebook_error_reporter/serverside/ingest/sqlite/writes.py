@@ -44,7 +44,7 @@ class SqliteWrites:
         # which resolved issues reopen (the one place SQLite decides a regression: _count).
         statuses = counters.issue_statuses(connection, (row["issue_id"] for row in rows))
         fixes = {i: fixed for i, (status, fixed) in statuses.items() if status == "resolved" and fixed}
-        old_copies.judge(connection, rows, fixes)
+        rows = old_copies.judge(connection, rows, fixes)
         created = {str(k) for (k,) in self.insert_new(connection, EVENT, rows, ("event_id",), ("event_id",))}
         inserted = [row for row in rows if row["event_id"] in created]
         versions_seen(connection, inserted, received, known, learned)
