@@ -117,24 +117,14 @@ class RateLimiter:
             "token_failure": parse(token_failures),
         }
 
-    def hit(self, kind: str, key: str) -> Optional[int]:
-        """Count one request of ``key`` against the ``kind`` limit; None if allowed, else Retry-After."""
-        return self._ask(kind, key, count=True)
+    def hit(self, kind: str, key: str, cost: int = 1) -> Optional[int]:
+        """Count ``cost`` requests of ``key`` against the ``kind`` limit; None if allowed, else Retry-After.
 
-    def exhausted(self, kind: str, key: str) -> Optional[int]:
-        """Whether ``key`` has used up the ``kind`` limit, without counting: None, or Retry-After.
-
-        For failures counted after the fact (a wrong token): the check comes first, the hit only
-        when the attempt fails, so someone who types the right token is never counted.
+        A refused hit counts nothing. If the storage fails (Redis down), the hit is let through.
         """
-        return self._ask(kind, key, count=False)
-
-    def _ask(self, kind: str, key: str, *, count: bool) -> Optional[int]:
-        """One place for both questions, so they fail open and compute Retry-After the same way."""
         item: RateLimitItem = self.limits[kind]
-        ask = self.strategy.hit if count else self.strategy.test
         try:
-            if ask(item, kind, key):
+            if self.strategy.hit(item, kind, key, cost=cost):
                 return None
             stats = self.strategy.get_window_stats(item, kind, key)
         except Exception as error:  # the storage is down: fail open

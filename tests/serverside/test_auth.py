@@ -129,3 +129,12 @@ def test_wrong_bearer_tokens_from_one_address_get_429_and_other_addresses_are_no
     assert held.status_code == 429 and int(held.headers["retry-after"]) >= 1
     assert "Too many wrong admin tokens" in held.json()["detail"]
     assert client.get("/api/v1/issues", headers=admin).status_code == 200  # another address is not held
+
+
+def test_twenty_wrong_tokens_never_lock_out_the_right_one_from_the_same_address(make_client: Any) -> None:
+    client = make_client(rate_limit_token_failures="20/minute")
+    wrong = {"Authorization": "Bearer wrong-token-0123456789"}
+    answers = [client.get("/api/v1/issues", headers=wrong).status_code for _ in range(25)]
+    assert answers == [403] * 20 + [429] * 5
+    assert client.get("/api/v1/issues", headers=ADMIN).status_code == 200
+    assert client.get("/api/v1/issues", headers=wrong).status_code == 429  # the guesser stays held

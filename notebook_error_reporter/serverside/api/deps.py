@@ -80,15 +80,16 @@ def is_https(request: Request, state: ServerState) -> bool:
 
 
 def check_admin_token(request: Request, state: ServerState, token: str) -> bool:
-    """``is_admin_token``, with guessing slowed down: an address that has sent too many wrong tokens
-    gets 429 (``TokenGuessing``) before its next attempt is even compared; only wrong ones count."""
-    key = address_key(address_of(request, state), state.address_secret())
-    retry_after = state.limiter.exhausted("token_failure", key)
-    if retry_after is not None:
-        raise TokenGuessing(retry_after)
+    """``is_admin_token``, with guessing slowed down: a wrong token from an address that has sent too
+    many wrong ones gets 429 (``TokenGuessing``). Only wrong tokens count, and the right one is
+    compared first, so a stranger guessing from the admin's address (a shared NAT, a proxy not
+    trusted) never locks the admin out."""
     if is_admin_token(state, token):
         return True
-    state.limiter.hit("token_failure", key)
+    key = address_key(address_of(request, state), state.address_secret())
+    retry_after = state.limiter.hit("token_failure", key)
+    if retry_after is not None:
+        raise TokenGuessing(retry_after)
     return False
 
 
