@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Tuple
 
 from .core.config import DEFAULT_DATABASE_FILE, sqlite_path
+from .core.private_files import narrow_to_owner
 
 TOKEN_SUFFIX = ".admin_token"
 
@@ -24,7 +25,9 @@ def token_path(database_url: str) -> Path:
 def load_or_create_token(path: Path) -> Tuple[str, bool]:
     """The stored token, or a new one written with mode 0600; True when it was just made."""
     try:
-        return path.read_text(encoding="utf-8").strip(), False
+        token = path.read_text(encoding="utf-8").strip()
+        narrow_to_owner(path)  # one left readable by others (an older version, a copy) is narrowed
+        return token, False
     except FileNotFoundError:
         pass
     token = secrets.token_urlsafe(32)

@@ -23,6 +23,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
+from .private_files import prepare_private_database
 from .process_lock import ProcessLock
 
 logger = logging.getLogger("notebook_error_reporter.server")
@@ -154,6 +155,8 @@ class Database:
             self.engine.execution_options(**{_BEGIN_OPTION: "IMMEDIATE"}) if self.is_sqlite else self.engine
         )
         database_file = make_url(url).database if self.is_sqlite and not _sqlite_in_memory(url) else None
+        if database_file:
+            prepare_private_database(database_file)
         self.writer_turns = WriterTurns(across=ProcessLock.beside(database_file) if database_file else None)
         self._write_sessions = sessionmaker(self.write_engine, expire_on_commit=False)
         self.writer_turns.attach(self._write_sessions)
