@@ -6,7 +6,8 @@ starting ``linger`` (50 ms) later so the cell's traceback is drawn first and bur
 
 * claim up to ``batch_size`` of this server's spooled rows (with a lease, so another kernel on the
   same spool skips them), POST them to ``/api/v1/events/batch``, delete what the server
-  acknowledged (``created``/``duplicate``) or refused (``rejected``, counted as dropped);
+  acknowledged (``created``/``duplicate``) or refused (``rejected``, counted as dropped); reports
+  answered ``limited`` (over the server's rate limit) stay, and are sent again after its Retry-After;
 * 408, 429, 5xx, a refused connection or a timeout: give the rows back, back off exponentially
   with jitter (capped, ``retry.py``), never sooner than a ``Retry-After``; a timer nudges again later;
 * any other whole-request 4xx: the reports are dropped, counted and the reason logged; a 413 or
@@ -368,7 +369,11 @@ class Sender:
                 answers[claimed.event_id].get("detail") or "no reason given",
             )
         if len(done) < len(batch):
-            raise _Retry(f"{len(batch) - len(done)} report(s) missing from the server's answer")
+            # ``limited`` (over the server's rate limit) or left out: kept, sent again after the wait.
+            raise _Retry(
+                f"{len(batch) - len(done)} report(s) not stored yet (over the server's limit, or missing)",
+                retry_after_seconds(answer.headers.get("retry-after")),
+            )
 
     def _drop(self, batch: List[Claimed], done: List[str], reason: str) -> None:
         self.spool.remove(c.event_id for c in batch)

@@ -145,6 +145,28 @@ def _deliver_six_through_the_limit(
     assert len(events) == 6 and reporter.stats.dropped == 0
 
 
+def test_reports_over_the_session_limit_stay_in_the_spool_until_they_fit(
+    tmp_path: Path, reporters: List[ErrorServer], shell: Any
+) -> None:
+    """One batch of ten against a limit of four a second: four are stored at once, the six answered
+    `limited` stay in the spool and go after the server's Retry-After; none is lost or dropped."""
+    with fresh_database(tmp_path) as database_url:
+        limited = start_server(tmp_path, database_url=database_url, rate_limit_session="4/second")
+        try:
+            reporter = reporter_for(limited, reporters, tmp_path)
+            reporter.enable(shell)
+            for n in range(10):
+                run(shell, f"# cell {n}\n1/0")
+            assert wait_until(lambda: 0 < reporter.stats.sent < 10, timeout=20), reporter.stats
+            assert reporter.pending >= 6 - (reporter.stats.sent - 4)
+            assert wait_until(lambda: reporter.stats.sent == 10, timeout=60), reporter.stats
+            events = stored(limited, reporter.session_id)
+            assert len(events) == len({e["event_id"] for e in events}) == 10
+            assert reporter.pending == 0 and reporter.stats.dropped == 0
+        finally:
+            limited.stop()
+
+
 def test_real_server_rejects_an_invalid_report_and_keeps_the_rest(
     shell: InteractiveShell, server: Any, reporters: List[ErrorServer], tmp_path: Path
 ) -> None:

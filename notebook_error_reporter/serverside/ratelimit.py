@@ -26,7 +26,7 @@ import logging
 import math
 import threading
 import time
-from typing import Any, Optional
+from typing import Any, Optional, Tuple
 
 from limits import RateLimitItem, parse
 from limits.storage import MemoryStorage, storage_from_string
@@ -131,6 +131,18 @@ class RateLimiter:
             logger.warning("rate limiter storage failed, request let through: %s", type(error).__name__)
             return None
         return max(1, math.ceil(stats.reset_time - time.time()))
+
+    def room(self, kind: str, key: str) -> Tuple[int, int]:
+        """How many more requests ``key`` may make against the ``kind`` limit now, and the seconds
+        until there is room again (for Retry-After when there is none). Counts nothing; a storage
+        that fails leaves the limit's whole amount."""
+        item: RateLimitItem = self.limits[kind]
+        try:
+            stats = self.strategy.get_window_stats(item, kind, key)
+        except Exception as error:  # the storage is down: fail open
+            logger.warning("rate limiter storage failed, request let through: %s", type(error).__name__)
+            return item.amount, 1
+        return max(0, stats.remaining), max(1, math.ceil(stats.reset_time - time.time()))
 
     def reset(self) -> None:
         """Forget all counts (tests, and an operator who changed the limits)."""

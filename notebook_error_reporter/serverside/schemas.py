@@ -195,8 +195,10 @@ class BatchResult(BaseModel):
         description="Exactly as the client sent it, to match answers to reports; null if it sent none."
     )
     issue_id: Optional[int] = None
-    status: Literal["created", "duplicate", "rejected"]
-    detail: Optional[str] = Field(default=None, description="Why a report was rejected.")
+    status: Literal["created", "duplicate", "rejected", "limited"] = Field(
+        description="`limited`: not stored, over a rate limit; send it again after `Retry-After` seconds."
+    )
+    detail: Optional[str] = Field(default=None, description="Why a report was rejected or limited.")
 
 
 class BatchResponse(BaseModel):

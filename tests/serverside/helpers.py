@@ -131,7 +131,7 @@ def while_held(
 def store_batch(ingestion: Any, events: List[CleanEvent], client_dropped: int = 0) -> Awaitable[Any]:
     """``ingestion.store_batch`` of ``events``, already judged and admitted (as the route would)."""
     return ingestion.store_batch(
-        lambda: list(events), lambda _events: None, admit_blocks=False, client_dropped=client_dropped
+        lambda: list(events), lambda judged: judged, admit_blocks=False, client_dropped=client_dropped
     )
 
 

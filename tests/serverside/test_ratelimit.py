@@ -36,8 +36,8 @@ def test_per_session_limit_across_addresses(make_client: Any) -> None:
     client = make_client(rate_limit_session="2/minute")
     session_id = uuid.uuid4().hex
     assert client.post("/api/v1/events", json=make_event(session_id=session_id)).status_code == 201
-    batch = client.post("/api/v1/events/batch", json={"events": [make_event(session_id=session_id)] * 2})
-    assert batch.status_code == 200, "a batch counts once per session, however many reports it holds"
+    batch = client.post("/api/v1/events/batch", json={"events": [make_event(session_id=session_id)]})
+    assert batch.status_code == 200
     flood = client.post("/api/v1/events", json=make_event(session_id=session_id))
     assert flood.status_code == 429 and "session" in flood.json()["detail"] and flood.headers["retry-after"]
     assert client.post("/api/v1/events", json=make_event()).status_code == 201, "other sessions go on"
@@ -151,3 +151,43 @@ def test_paced_storage_calls_the_library_methods_wrapped_once() -> None:
     assert answers[:5] == [None] * 5
     assert answers[5] is not None and 1 <= answers[5] <= 60
     assert limiter.hit("session", "another-session") is None
+
+
+def test_a_batch_costs_each_of_its_reports_against_the_session_limit(make_client: Any) -> None:
+    client = make_client(rate_limit_session="5/minute")
+    session_id = uuid.uuid4().hex
+    events = [make_event(session_id=session_id) for _ in range(100)]
+    answer = client.post("/api/v1/events/batch", json={"events": events})
+    assert answer.status_code == 200
+    statuses = [result["status"] for result in answer.json()["results"]]
+    assert statuses == ["created"] * 5 + ["limited"] * 95
+    assert 1 <= int(answer.headers["retry-after"]) <= 60
+    assert [r["event_id"] for r in answer.json()["results"]] == [e["event_id"] for e in events]
+    stored = client.get(f"/api/v1/sessions/{session_id}/events", params={"limit": 1000}).json()
+    assert len(stored["items"] if isinstance(stored, dict) else stored) == 5
+    again = client.post("/api/v1/events/batch", json={"events": events[5:]})
+    assert again.status_code == 429 and "session" in again.json()["detail"], "nothing fits: refused whole"
+    other = make_event()
+    assert client.post("/api/v1/events/batch", json={"events": [other]}).json()["results"][0]["status"] == (
+        "created"
+    ), "other sessions go on"
+
+
+def test_a_batch_costs_each_of_its_reports_against_the_address_limit(make_client: Any) -> None:
+    client = make_client(rate_limit_address="10/minute")
+    answer = client.post("/api/v1/events/batch", json={"events": [make_event() for _ in range(30)]})
+    statuses = [result["status"] for result in answer.json()["results"]]
+    assert statuses == ["created"] * 10 + ["limited"] * 20
+    assert client.post("/api/v1/events", json=make_event()).status_code == 429
+    refused = client.post("/api/v1/events/batch", json={"events": [make_event()]})
+    assert refused.status_code == 429 and "address" in refused.json()["detail"]
+
+
+def test_rejected_reports_cost_nothing_and_keep_their_places(make_client: Any) -> None:
+    client = make_client(rate_limit_session="2/minute")
+    session_id = uuid.uuid4().hex
+    events = [make_event(session_id=session_id) for _ in range(3)]
+    events.insert(1, {**make_event(session_id=session_id), "execution_count": "seven"})
+    answer = client.post("/api/v1/events/batch", json={"events": events})
+    statuses = [result["status"] for result in answer.json()["results"]]
+    assert statuses == ["created", "rejected", "created", "limited"]

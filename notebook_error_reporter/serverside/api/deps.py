@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import functools
 import hmac
-from typing import Annotated, Iterator, Optional
+from typing import Annotated, Callable, Iterator, Optional
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
@@ -169,35 +169,42 @@ def too_many_tokens(guessing: TokenGuessing) -> HTTPException:
 
 
 async def ingest_guard(request: Request) -> ServerState:
-    """Colab check and per-address flood limit; returns the server state the request passed.
+    """Colab check and per-address flood limit; returns the server state the request passed."""
+    return await run_guard(request, guard_ingest)
 
-    In the event loop when nothing in it can wait (limits in memory, the address key already read);
-    otherwise in the thread pool.
-    """
+
+async def run_guard(request: Request, guard: Callable[[Request, ServerState], None]) -> ServerState:
+    """``guard(request, state)``, then the state: in the event loop when nothing in it can wait
+    (limits in memory, the address key already read); otherwise in the thread pool."""
     state: ServerState = request.app.state.server
     if state.limiter.in_process and state.has_secret(ADDRESS_SECRET_NAME):
-        guard_ingest(request, state)
+        guard(request, state)
     else:
-        await run_in_threadpool(guard_ingest, request, state)
+        await run_in_threadpool(guard, request, state)
     return state
 
 
 def guard_ingest(request: Request, state: ServerState) -> None:
     """``ingest_guard``'s work; the limiter sees the address's keyed hash, never the address."""
     address = address_of(request, state)
-    if state.settings.colab_only and not in_networks(address, state.colab_networks):
-        raise HTTPException(status_code=403, detail=COLAB_ONLY)
+    check_colab(state, address)
     key = address_key(address, state.address_secret())
     retry_after = state.limiter.hit("address", key)
     if retry_after is not None:
         raise too_many(retry_after, "address")
 
 
+def check_colab(state: ServerState, address: str) -> None:
+    """With ``colab_only``: 403 unless ``address`` is in Google's networks."""
+    if state.settings.colab_only and not in_networks(address, state.colab_networks):
+        raise HTTPException(status_code=403, detail=COLAB_ONLY)
+
+
 GuardedStateDep = Annotated[ServerState, Depends(ingest_guard)]
 
 
 @functools.lru_cache(maxsize=4096)
-def _hashed_session_id(session_id: str, secret: bytes) -> str:
+def hashed_session_id(session_id: str, secret: bytes) -> str:
     """Remembered: a batch names up to 100 sessions, and the same ones come back request after request."""
     return hmac.new(secret, session_id.encode(), "sha256").hexdigest()[:32]
 
@@ -207,7 +214,7 @@ def limit_session(state: ServerState, session_id: str) -> None:
 
     The limiter's storage sees a keyed hash: a session id is the key to that session's reports.
     """
-    key = _hashed_session_id(session_id, state.address_secret())
+    key = hashed_session_id(session_id, state.address_secret())
     retry_after = state.limiter.hit("session", key)
     if retry_after is not None:
         raise too_many(retry_after, "session")

@@ -55,7 +55,8 @@ LOOP_CONNECTION_IDLE_S = 10.0
 # A batch's judging (validation and scrubbing: its valid reports) and admission (rate limits on
 # them), which run where the batch is stored.
 Judge = Callable[[], List[CleanEvent]]
-Admit = Callable[[List[CleanEvent]], None]
+# Admission returns the reports that may be stored (those within the rate limits), or raises.
+Admit = Callable[[List[CleanEvent]], List[CleanEvent]]
 
 
 class Ingestion:
@@ -124,15 +125,15 @@ class Ingestion:
         self, judge: Judge, admit: Admit, *, admit_blocks: bool, client_dropped: int = 0
     ) -> List[IngestResult]:
         """Judge a batch, admit its valid reports (``admit_blocks``: admission may wait on the
-        network, so the loop hands it to a thread) and store them all or nothing, with
+        network, so the loop hands it to a thread) and store the admitted ones all or nothing, with
         ``client_dropped`` added to the first one's notebook."""
         if not self.in_loop:
             return await run_in_threadpool(self._store_batch_in_thread, judge, admit, client_dropped)
         events = judge()
         if admit_blocks:
-            await run_in_threadpool(admit, events)
+            events = await run_in_threadpool(admit, events)
         else:
-            admit(events)
+            events = admit(events)
         return await self._store_batch_in_loop(events, client_dropped)
 
     def close(self) -> None:
@@ -147,8 +148,7 @@ class Ingestion:
             # Take this process's writer turn first (core/db.py): the judging below is the CPU-heavy
             # part, and done outside the turn it starves the turn's holder of the GIL between queries.
             session.begin()
-            events = judge()
-            admit(events)
+            events = admit(judge())
             if not (events or client_dropped):
                 return []
             return ingest_events(

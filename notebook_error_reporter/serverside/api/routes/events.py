@@ -6,7 +6,8 @@ on its own: a valid one is stored (``created``) or recognised (``duplicate``); a
 ``rejected`` with the reason, and the rest are stored all the same. Our client deletes created,
 duplicate and rejected reports from its spool (a rejected report would be rejected forever) and
 keeps nothing half-way: either the whole answer arrived, or it sends the whole batch again, which
-idempotency makes harmless.
+idempotency makes harmless. Reports over a rate limit are answered ``limited`` and not stored
+(``batch_limits.py``); the client keeps them and sends them again after ``Retry-After``.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from __future__ import annotations
 import functools
 from typing import Any, List, Optional
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from pydantic import TypeAdapter, ValidationError
 
@@ -22,6 +23,7 @@ from ...ingest import IngestResult
 from ...schemas import BatchCreate, BatchResponse, BatchResult, EventAck, EventCreate
 from ...scrub import CleanEvent, clean_event
 from ...state import ServerState
+from ..batch_limits import BatchGuardedStateDep, limit_batch
 from ..deps import GuardedStateDep, limit_session
 from ..docs import answers
 
@@ -105,26 +107,47 @@ def _rejection(item: Any, error: ValidationError) -> BatchResult:
         **answers(400, 403, 413, 422, 429, 503),
     },
 )
-async def post_batch(batch: BatchCreate, state: GuardedStateDep) -> BatchResponse:
+async def post_batch(
+    batch: BatchCreate, request: Request, response: Response, state: BatchGuardedStateDep
+) -> BatchResponse:
     """Each report is validated on its own: invalid ones are `rejected` with a reason, the rest stored.
 
-    `client_dropped` (reports the client's full spool had to drop) is added to the notebook of the
-    first valid report.
+    Each report counts against the address's and its session's limits, as if sent alone: reports
+    past a limit are answered `limited` (send them again after `Retry-After` seconds); if none fits,
+    the whole batch is refused with 429. `client_dropped` (reports the client's full spool had to
+    drop) is added to the notebook of the first valid report.
     """
     # Judged, limited and stored where ingest/scheduling.py decides.
     slots: List[Optional[BatchResult]] = []
     stored = await state.ingestion.store_batch(
         functools.partial(_judged, batch, slots),
-        functools.partial(_limit_sessions, state),
+        functools.partial(_admitted, batch, slots, request, response, state),
         admit_blocks=not state.limiter.in_process,
         client_dropped=batch.client_dropped,
     )
     return _answer(batch, slots, stored)
 
 
-def _limit_sessions(state: ServerState, events: List[CleanEvent]) -> None:
-    for session_id in sorted({event.session_id for event in events}):
-        limit_session(state, session_id)
+def _admitted(
+    batch: BatchCreate,
+    slots: List[Optional[BatchResult]],
+    request: Request,
+    response: Response,
+    state: ServerState,
+    valid: List[CleanEvent],
+) -> List[CleanEvent]:
+    """The valid reports within the limits (``batch_limits.py``); the others become ``limited``
+    slots, with the wait in ``Retry-After``."""
+    allowance = limit_batch(request, state, [event.session_id for event in valid])
+    if all(allowance.let_in):
+        return valid
+    response.headers["Retry-After"] = str(allowance.retry_after)
+    detail = f"over the rate limit; send it again in {allowance.retry_after} s"
+    fits = iter(allowance.let_in)
+    for index, (item, slot) in enumerate(zip(batch.events, slots)):
+        if slot is None and not next(fits):
+            slots[index] = BatchResult(event_id=_sent_id(item), status="limited", detail=detail)
+    return [event for event, fits in zip(valid, allowance.let_in) if fits]
 
 
 def _judged(batch: BatchCreate, slots: List[Optional[BatchResult]]) -> List[CleanEvent]:
