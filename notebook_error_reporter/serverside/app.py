@@ -21,6 +21,8 @@ from .._version import __version__
 from . import crud, pages
 from .alerts.deliverer import AlertConfig, Deliverer
 from .api import errors
+from .api.address_gate import AddressGateMiddleware
+from .api.body_deadline import BodyDeadlineMiddleware
 from .api.bodylimit import BodyLimitMiddleware
 from .api.main import api_router, root_router
 from .core import schema
@@ -85,6 +87,8 @@ def build_app(settings: Settings) -> FastAPI:
     app.state.server = ServerState.create(settings)
     errors.install(app)
     app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(BodyDeadlineMiddleware, seconds=settings.body_timeout_seconds)
+    app.add_middleware(AddressGateMiddleware)  # outermost: a spent address's body is never read
     app.include_router(api_router)
     app.include_router(root_router)
     pages.install(app)  # the dashboard, and the security headers on every answer

@@ -33,6 +33,8 @@ __all__ = ["COMMANDS", "command", "load_or_create_token", "main", "token_path"]
 
 PROG = "notebook-error-server"
 FACTORY = "notebook_error_reporter.serverside.asgi:app_from_env"
+# An idle connection is closed after this many seconds between two requests (uvicorn's default).
+KEEP_ALIVE_S = 5
 # Flags that worked before the settings got one name each.
 OLD_FLAGS = {"trusted_proxies": ("--trusted-proxy",)}
 # Put on a command line, these show in the process list: say so in their help.
@@ -150,6 +152,7 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
     from .banner import banner, base_url
+    from .head_deadline import PROTOCOL as HEAD_DEADLINE_PROTOCOL
     from .logs import log_config
 
     # Workers rebuild the settings from the environment; a generated token travels by its file.
@@ -166,6 +169,9 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
         workers=settings.workers,
         proxy_headers=False,
         server_header=False,
+        http=HEAD_DEADLINE_PROTOCOL,  # 408 for a request head that does not arrive in time
+        limit_concurrency=settings.max_connections,
+        timeout_keep_alive=KEEP_ALIVE_S,
         log_config=log_config(settings.log_format, settings.log_level),
         log_level=settings.log_level,
         access_log=False,  # it would write every client's address (and session ids) to the log

@@ -72,17 +72,14 @@ def limit_batch(request: Request, state: ServerState, sessions: Sequence[str]) -
 
 
 async def batch_guard(request: Request) -> ServerState:
-    """The batch route's guard, before its body is read: the Colab check, and 429 when the address
-    has no room left at all. Counts nothing: the reports are counted once they are read."""
-    return await run_guard(request, _guard)
+    """The batch route's guard: the Colab check only. Its reports are counted once they are read
+    (``limit_batch``); an address with no room left was refused before its body was read
+    (``address_gate.py``)."""
+    return await run_guard(request, _check_colab)
 
 
-def _guard(request: Request, state: ServerState) -> None:
-    address = address_of(request, state)
-    check_colab(state, address)
-    room, wait = state.limiter.room("address", address_key(address, state.address_secret()))
-    if room == 0:
-        raise too_many(wait, "address")
+def _check_colab(request: Request, state: ServerState) -> None:
+    check_colab(state, address_of(request, state))
 
 
 BatchGuardedStateDep = Annotated[ServerState, Depends(batch_guard)]

@@ -78,10 +78,27 @@ class Settings(BaseSettings):
         "trusted_proxies", "reverse proxies (CIDRs) whose X-Forwarded-For is believed", ()
     )
     max_body_bytes: int = _env("max_body_bytes", "largest request body accepted", 2 * 1024 * 1024, ge=1024)
-    rate_limit_address: str = _env(
-        "rate_limit_address", "ingest requests per client address (a batch is one)", "300/minute"
+    header_timeout_seconds: float = _env(
+        "header_timeout_seconds",
+        "a request's head must arrive within this long of connecting or of the last answer, else 408",
+        10.0,
+        gt=0,
+        le=3600,
     )
-    rate_limit_session: str = _env("rate_limit_session", "ingest requests per notebook session", "120/minute")
+    body_timeout_seconds: float = _env(
+        "body_timeout_seconds",
+        "a request's body must arrive within this long of its head, else 408",
+        20.0,
+        gt=0,
+        le=3600,
+    )
+    max_connections: int = _env(
+        "max_connections", "connections a worker process holds at once; past it, 503", 1000, ge=10
+    )
+    rate_limit_address: str = _env(
+        "rate_limit_address", "reports per client address (a batch costs its reports)", "300/minute"
+    )
+    rate_limit_session: str = _env("rate_limit_session", "reports per notebook session", "120/minute")
     rate_limit_token_failures: str = _env(
         "rate_limit_token_failures", "wrong admin tokens per address before 429", "20/minute"
     )

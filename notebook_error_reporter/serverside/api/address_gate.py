@@ -1,0 +1,54 @@
+"""Refuse a report from an address that has used up its limit before its body is read (plain ASGI
+middleware).
+
+FastAPI reads and parses a request's body before any route dependency runs, so without this a
+flooding address would still have every 2 MB body read and parsed before its 429. The gate only
+asks whether the address has room left (counting nothing: the reports are counted once read, see
+``batch_limits.py`` and ``deps.guard_ingest``).
+"""
+
+from __future__ import annotations
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from ..core.addresses import address_key
+from ..core.state import ADDRESS_SECRET_NAME, ServerState
+from .deps import address_of
+
+# The routes that take reports (the 0.1 ones are small by nature and stay with their dependency).
+GATED_PATHS = ("/api/v1/events", "/api/v1/events/batch")
+
+
+class AddressGateMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] not in GATED_PATHS:
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope)
+        state: ServerState = scope["app"].state.server
+        if state.limiter.in_process and state.has_secret(ADDRESS_SECRET_NAME):
+            wait = seconds_to_wait(request, state)
+        else:
+            wait = await run_in_threadpool(seconds_to_wait, request, state)
+        if wait is None:
+            await self.app(scope, receive, send)
+            return
+        answer = JSONResponse(
+            {"detail": f"Too many requests from this address; please retry in {wait} s."},
+            status_code=429,
+            headers={"Retry-After": str(wait), "Connection": "close"},
+        )
+        await answer(scope, receive, send)
+
+
+def seconds_to_wait(request: Request, state: ServerState) -> int | None:
+    """None if the request's address has room left, else the seconds until it has."""
+    key = address_key(address_of(request, state), state.address_secret())
+    room, wait = state.limiter.room("address", key)
+    return None if room > 0 else wait
