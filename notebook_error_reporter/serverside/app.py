@@ -20,7 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from .._version import __version__
 from . import crud, pages
 from .alerts.deliverer import AlertConfig, Deliverer
-from .api import errors
+from .api import docs_pages, errors
 from .api.address_gate import AddressGateMiddleware
 from .api.body_deadline import BodyDeadlineMiddleware
 from .api.bodylimit import BodyLimitMiddleware
@@ -83,6 +83,8 @@ def build_app(settings: Settings) -> FastAPI:
         description=DESCRIPTION,
         debug=settings.debug,
         lifespan=_lifespan,
+        docs_url=None,  # served from the package instead of a CDN: api/docs_pages.py
+        redoc_url=None,
     )
     app.state.server = ServerState.create(settings)
     errors.install(app)
@@ -91,5 +93,6 @@ def build_app(settings: Settings) -> FastAPI:
     app.add_middleware(AddressGateMiddleware)  # outermost: a spent address's body is never read
     app.include_router(api_router)
     app.include_router(root_router)
+    docs_pages.install(app)
     pages.install(app)  # the dashboard, and the security headers on every answer
     return app

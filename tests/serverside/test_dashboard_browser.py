@@ -268,3 +268,41 @@ def test_bidi_controls_in_a_report_are_shown_not_obeyed(live_server: LiveServer,
         assert "[U+202E][U+2066][U+200F]" in shown, path
     page.goto(f"{base}/issues/{issue_id}")
     assert page.inner_text("#error-message") == "access [U+202E][U+2066][U+200F]denied"
+
+
+# --- the API documentation: served by the app, offline, under the same policy ----------------------------
+
+
+def offline(watched: Watched, base_url: str) -> List[str]:
+    """Refuse (and note) every request that is not to ``base_url``, as a machine offline would."""
+    elsewhere: List[str] = []
+
+    def route(route: Any) -> None:
+        if route.request.url.startswith(base_url + "/"):
+            route.continue_()
+        else:
+            elsewhere.append(route.request.url)
+            route.abort()
+
+    watched.page.route("**/*", route)
+    return elsewhere
+
+
+def test_swagger_ui_renders_offline_under_the_policy(live_server: LiveServer, watched: Watched) -> None:
+    elsewhere = offline(watched, live_server.base_url)
+    answer = watched.page.goto(live_server.url("/docs"))
+    assert answer is not None and "script-src 'self'" in answer.headers["content-security-policy"]
+    watched.page.wait_for_selector(".swagger-ui .info .title", timeout=20_000)
+    assert "notebook-error-reporter server" in watched.page.inner_text(".swagger-ui .info .title")
+    watched.page.wait_for_selector("[data-path='/api/v1/events/batch']", timeout=10_000)
+    assert watched.page.locator(".opblock").count() >= 10, "every route is listed"
+    watched.shot("docs")
+    assert elsewhere == []
+
+
+def test_redoc_leads_to_the_offline_docs(live_server: LiveServer, watched: Watched) -> None:
+    elsewhere = offline(watched, live_server.base_url)
+    watched.page.goto(live_server.url("/redoc"))
+    assert watched.page.url == live_server.url("/docs")
+    watched.page.wait_for_selector(".swagger-ui .info .title", timeout=20_000)
+    assert elsewhere == []

@@ -5,9 +5,8 @@ the first defence (Jinja autoescape); the Content-Security-Policy is the second:
 through, the browser would run no inline script, load nothing from another site, and let no other
 site frame the dashboard (clickjacking of the status buttons) nor receive its forms.
 
-Every answer gets the headers, JSON included (harmless there, and nothing is forgotten), except
-FastAPI's interactive API documentation, which loads Swagger UI from a CDN with an inline script:
-it gets ``nosniff`` and framing protection, but not the policy that would break it.
+Every answer gets the headers, JSON included (harmless there, and nothing is forgotten), the API
+documentation too (its files are served by the app, ``api/docs_pages.py``).
 
 An answer to a request that came over HTTPS (our own TLS, or a trusted proxy's
 ``X-Forwarded-Proto``) also gets HSTS: browsers then never try plain HTTP on this host again.
@@ -32,7 +31,6 @@ ALWAYS: List[Tuple[str, str]] = [
     ("X-Frame-Options", "DENY"),
     ("Referrer-Policy", "same-origin"),
 ]
-DOCS_PATHS = ("/docs", "/redoc")
 STRICT_TRANSPORT_SECURITY = "max-age=31536000"  # a year
 
 
@@ -49,7 +47,6 @@ class SecurityHeadersMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        with_policy = not str(scope.get("path", "")).startswith(DOCS_PATHS)
         https = _over_https(scope)
 
         async def send_with_headers(message: Message) -> None:
@@ -57,8 +54,7 @@ class SecurityHeadersMiddleware:
                 headers = MutableHeaders(scope=message)
                 for name, value in ALWAYS:
                     headers.setdefault(name, value)
-                if with_policy:
-                    headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+                headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
                 if https:
                     headers.setdefault("Strict-Transport-Security", STRICT_TRANSPORT_SECURITY)
             await send(message)
