@@ -89,19 +89,25 @@ def list_events(*, session: Session, limit: int, offset: int = 0) -> List[EventP
 # --- notebooks and issues -------------------------------------------------------------------------------
 
 
-def list_notebooks(*, session: Session) -> List[NotebookPublic]:
-    """Every notebook with its counters; the issue counts come from one grouped query on issues."""
+def list_notebooks(
+    *, session: Session, limit: Optional[int] = None, offset: int = 0
+) -> List[NotebookPublic]:
+    """The notebooks by name (``limit`` of them from ``offset``, or all) with their counters; the
+    issue counts come from one grouped query on those notebooks' issues."""
+    notebooks = session.scalars(
+        select(Notebook).order_by(col(Notebook.name)).offset(offset).limit(limit)
+    ).all()
+    counted = select(
+        col(Issue.notebook_id),
+        func.count(),
+        func.coalesce(func.sum(case((col(Issue.status) == "open", 1), else_=0)), 0),
+    )
+    if limit is not None:
+        counted = counted.where(col(Issue.notebook_id).in_([n.id for n in notebooks]))
     counts: Dict[int, Tuple[int, int]] = {
         notebook_id: (total, open_)
-        for notebook_id, total, open_ in session.execute(
-            select(
-                col(Issue.notebook_id),
-                func.count(),
-                func.coalesce(func.sum(case((col(Issue.status) == "open", 1), else_=0)), 0),
-            ).group_by(col(Issue.notebook_id))
-        )
+        for notebook_id, total, open_ in session.execute(counted.group_by(col(Issue.notebook_id)))
     }
-    notebooks = session.scalars(select(Notebook).order_by(col(Notebook.name))).all()
     return [
         NotebookPublic(
             name=n.name,

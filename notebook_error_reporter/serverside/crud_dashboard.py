@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Dict, List, Optional, Sequence, Tuple
 
-from sqlalchemy import Text, cast, literal, select, tuple_
+from sqlalchemy import Text, cast, func, literal, select, tuple_
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
@@ -101,6 +101,16 @@ def session_story(*, session: Session, event_id: str, around: int = STORY_AROUND
     return SessionStory(event_public(row), before + after, int(total or 0))
 
 
-def notebook_names(*, session: Session) -> List[str]:
-    """Every notebook's name, sorted (the issues page's filter)."""
-    return list(session.scalars(select(col(Notebook.name)).order_by(col(Notebook.name))).all())
+def notebook_count(*, session: Session) -> int:
+    """How many notebooks there are (the overview's pages)."""
+    return int(session.scalar(select(func.count()).select_from(Notebook)) or 0)
+
+
+def notebook_names(*, session: Session, most: int, chosen: Optional[str] = None) -> List[str]:
+    """The ``most`` notebooks seen last, and ``chosen`` among them, sorted by name (the issues
+    page's filter: a server with thousands of notebooks must not list them all)."""
+    recent = select(col(Notebook.name)).order_by(col(Notebook.last_seen).desc()).limit(most)
+    names = set(session.scalars(recent).all())
+    if chosen is not None:
+        names.add(chosen)
+    return sorted(names)

@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 
 from notebook_error_reporter.serverside.alerts.health import WebhookHealth
 from notebook_error_reporter.serverside.pages import _signing, charts, overview
+from notebook_error_reporter.serverside.pages import issues as issues_page
 from notebook_error_reporter.serverside.pages.deps import ADMIN_COOKIE, CSRF_COOKIE, safe_next
 from notebook_error_reporter.serverside.pages.headers import CONTENT_SECURITY_POLICY
 
@@ -438,6 +439,28 @@ def test_overview_counts_and_the_webhook_banner(client: TestClient, monkeypatch:
     page = client.get("/", headers=HTML).text
     assert 'class="banner"' in page and "<strong>slack</strong>" in page and "(3 waiting)" in page
     assert "HTTP 500 &lt;script&gt;" in page
+
+
+def test_the_notebooks_come_a_page_at_a_time_and_the_filter_offers_the_recent_ones(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    names = [f"nb-{n:03d}" for n in range(120)]
+    for start in range(0, 120, 40):
+        events = [make_event(notebook=name) for name in names[start : start + 40]]
+        assert client.post("/api/v1/events/batch", json={"events": events}).status_code == 200
+    sign_in(client)
+    pages = [client.get("/", params={"page": n}, headers=HTML).text for n in (1, 2, 3)]
+    shown = [re.findall(r'<a class="notebook" href="[^"]*">([^<]+)</a>', page) for page in pages]
+    assert [len(rows) for rows in shown] == [50, 50, 20]
+    assert sum(shown, []) == names, "every notebook once, by name"
+    assert "page 1 of 3" in pages[0] and 'id="next-page" href="/?page=2"' in pages[0]
+    assert 'id="prev-page" href="/?page=2"' in pages[2] and 'id="next-page"' not in pages[2]
+    assert client.get("/", params={"page": 0}, headers=HTML).status_code == 422
+
+    monkeypatch.setattr(issues_page, "FILTER_NOTEBOOKS", 10)
+    chosen = client.get("/issues", params={"notebook": "nb-000"}).text
+    offered = re.findall(r'<option value="([^"]*)"', chosen.split('id="filter-status"')[0])
+    assert offered == ["", "nb-000", *names[-10:]], "all, the chosen one, and the ten seen last"
 
 
 # --- pure parts ---------------------------------------------------------------------------------------------

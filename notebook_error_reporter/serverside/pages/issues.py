@@ -26,6 +26,9 @@ from .time_range import TimeRange
 
 router = page_router()
 PAGE_SIZE = 25
+# The notebook filter offers the notebooks seen last (and the chosen one); every notebook is
+# reachable from the overview's pages.
+FILTER_NOTEBOOKS = 200
 MAX_PAGE = 100_000
 StatusFilter = Literal["open", "resolved", "ignored", "any"]
 
@@ -97,7 +100,7 @@ def issues_page(
         "cells": crud_notes.notebook_cells(session=session, notebook=chosen, now=now) if chosen else [],
         "cells_days": crud_notes.CELLS_DAYS,
         "cells_sample": crud_notes.CELLS_SAMPLE,
-        "notebooks": crud_dashboard.notebook_names(session=session),
+        "notebooks": crud_dashboard.notebook_names(session=session, most=FILTER_NOTEBOOKS, chosen=chosen),
         "spark_from": days[0],
         "spark_until": days[-1],
         "title": f"Issues of {chosen}" if chosen else "Issues",

@@ -1,4 +1,5 @@
-"""``GET /``: the notebooks at a glance (sessions, reports, open issues, last seen) for browsers.
+"""``GET /``: the notebooks at a glance (sessions, reports, open issues, last seen) for browsers,
+by name, a page of 50 at a time.
 
 Programs that do not ask for HTML get the JSON pointer to the API instead (``api/routes/home.py``),
 as before the dashboard existed, so scripts and monitoring that read ``/`` keep working. A failing
@@ -7,13 +8,13 @@ alert webhook shows as a banner here, read from the database so every worker sho
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Annotated, Any, cast
 
-from fastapi import Request
+from fastapi import Query, Request
 from fastapi.responses import JSONResponse
 from starlette.responses import Response
 
-from .. import crud
+from .. import crud, crud_dashboard
 from ..alerts.health import webhook_failures
 from ..api.deps import SessionDep
 from ..api.routes.home import pointer
@@ -22,6 +23,8 @@ from .render import render
 from .routing import page_router
 
 router = page_router()
+PAGE_SIZE = 50
+MAX_PAGE = 100_000
 
 
 def wants_html(request: Request) -> bool:
@@ -30,13 +33,26 @@ def wants_html(request: Request) -> bool:
 
 
 @router.get("/")
-def overview(request: Request, viewer: ViewerDep, session: SessionDep) -> Response:
+def overview(
+    request: Request,
+    viewer: ViewerDep,
+    session: SessionDep,
+    page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
+) -> Response:
     if not wants_html(request):
         return JSONResponse(pointer())
     if not viewer.can_read:
         raise SignInRequired("/")
-    notebooks = crud.list_notebooks(session=session)
+    total = crud_dashboard.notebook_count(session=session)
+    notebooks = crud.list_notebooks(session=session, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
     # alerts.health takes SQLModel's Session, a subclass adding nothing that it uses.
     failures = webhook_failures(session=cast(Any, session))
-    context = {"notebooks": notebooks, "failures": failures, "title": "Notebooks"}
+    context = {
+        "notebooks": notebooks,
+        "total": total,
+        "page": page,
+        "pages": max(1, -(-total // PAGE_SIZE)),
+        "failures": failures,
+        "title": "Notebooks",
+    }
     return render(request, viewer, "overview.html", context)
