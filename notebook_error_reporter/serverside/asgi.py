@@ -2,7 +2,9 @@
 
 ``notebook-error-server`` puts its settings there (``Settings.to_env``) before starting uvicorn, so
 every worker builds the same app. Also usable directly:
-``uvicorn --factory notebook_error_reporter.serverside.asgi:app_from_env``.
+``uvicorn --factory notebook_error_reporter.serverside.asgi:app_from_env``, with
+``--http notebook_error_reporter.serverside.head_deadline:HeadDeadlineProtocol`` so that slow
+request heads are cut off as the CLI's server does.
 """
 
 from __future__ import annotations

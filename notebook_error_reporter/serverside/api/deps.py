@@ -26,7 +26,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
-from ..core.addresses import address_key, client_address, in_networks, reached_over_https
+from ..core.addresses import IPAddress, address_key, client_address, in_networks, reached_over_https
 from ..core.traffic import TRAFFIC
 from ..session_labels import IN_FULL, SessionIds
 from ..state import ADDRESS_SECRET_NAME, ServerState
@@ -66,7 +66,7 @@ def is_admin_token(state: ServerState, token: str) -> bool:
     return expected is not None and hmac.compare_digest(token.encode(), expected.encode())
 
 
-def address_of(request: Request, state: ServerState) -> str:
+def address_of(request: Request, state: ServerState) -> Optional[IPAddress]:
     """The request's client address: the peer's, or behind trusted proxies the forwarded one."""
     peer = request.client.host if request.client else None
     return client_address(peer, request.headers.getlist("x-forwarded-for"), state.trusted_proxies)
@@ -194,7 +194,7 @@ def guard_ingest(request: Request, state: ServerState) -> None:
         raise too_many(retry_after, "address")
 
 
-def check_colab(state: ServerState, address: str) -> None:
+def check_colab(state: ServerState, address: Optional[IPAddress]) -> None:
     """With ``colab_only``: 403 unless ``address`` is in Google's networks."""
     if state.settings.colab_only and not in_networks(address, state.colab_networks):
         raise HTTPException(status_code=403, detail=COLAB_ONLY)
