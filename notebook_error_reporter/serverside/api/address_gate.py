@@ -32,7 +32,11 @@ class AddressGateMiddleware:
             return
         request = Request(scope)
         state: ServerState = scope["app"].state.server
-        if state.limiter.in_process and state.has_secret(ADDRESS_SECRET_NAME):
+        if not state.has_secret(ADDRESS_SECRET_NAME):
+            # The address key is not read from the database yet: the route's guard reads it, where
+            # an unavailable database is answered 503.
+            wait = None
+        elif state.limiter.in_process:
             wait = seconds_to_wait(request, state)
         else:
             wait = await run_in_threadpool(seconds_to_wait, request, state)
