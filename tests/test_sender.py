@@ -164,6 +164,32 @@ def test_an_answer_missing_some_results_keeps_those_reports(make_sender: Callabl
     assert len(memory.events) == 2  # the two that were kept; the first went to the buggy answer
 
 
+def test_limited_reports_stay_in_the_spool_and_wait_for_the_retry_after(
+    make_sender: Callable[..., Sender],
+) -> None:
+    sent_at: List[float] = []
+
+    def handler(method: str, url: str, body: Any) -> Optional[Response]:
+        sent_at.append(time.monotonic())
+        if len(sent_at) == 1:  # over the server's limit: two stored, the rest limited, wait 1 s
+            results = [
+                {"event_id": e["event_id"], "status": "created" if n < 2 else "limited", "issue_id": 1}
+                for n, e in enumerate(body["events"])
+            ]
+            return Response.json(200, {"results": results}, headers={"Retry-After": "1"})
+        return None
+
+    memory = MemoryTransport(handler)
+    sender = make_sender(transport=memory, backoff_base=0.01, backoff_cap=0.01)
+    for _ in range(5):
+        sender.spool.put(report(), sender.url, max_reports=10, max_bytes=10**6)
+    assert not sender.flush(0.5)
+    assert (sender.stats.sent, sender.stats.dropped, sender.spool.count()) == (2, 0, 3)
+    assert wait_until(lambda: sender.stats.sent == 5)
+    assert sent_at[1] - sent_at[0] >= 1.0, "the server's Retry-After, not the short back-off"
+    assert len(memory.events) == 3 and sender.stats.dropped == 0
+
+
 def test_results_are_matched_by_normalised_id_or_by_place(make_sender: Callable[..., Sender]) -> None:
     def handler(method: str, url: str, body: Any) -> Optional[Response]:
         first, second = body["events"]
