@@ -15,7 +15,7 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ..core.addresses import address_key
-from ..core.state import ADDRESS_SECRET_NAME, ServerState
+from ..state import ADDRESS_SECRET_NAME, ServerState
 from .deps import address_of
 
 # The routes that take reports (the 0.1 ones are small by nature and stay with their dependency).
