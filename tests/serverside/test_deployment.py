@@ -120,7 +120,7 @@ class Proxy:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     exec_start = re.search(r"ExecStart=\S+ \\\n(.*?)\n(?!\s)", UNIT.read_text(), re.S)
-    assert exec_start and "--trusted-proxy 127.0.0.1/32" in exec_start.group(1)
+    assert exec_start and "--trusted-proxies 127.0.0.1/32" in exec_start.group(1)
     assert "--host 127.0.0.1" in exec_start.group(1), "the unit keeps the server behind the proxy"
     live = start_server(
         tmp_path_factory.mktemp("deployed"),
