@@ -7,8 +7,9 @@ rows rewritten, alerts (and any other row pointing at a deleted issue) moved to 
 Running it again changes nothing.
 
 The tables are described here with the columns this needs, not taken from the models, so the
-migration keeps working when later revisions add columns. Stop the server while regrouping: a
-running one remembers issue ids by fingerprint.
+migration keeps working when later revisions add columns; the note columns of 0005 are read and
+written only where they exist. Stop the server while regrouping: a running one remembers issue ids
+by fingerprint.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from sqlalchemy import Connection
 from .. import fingerprint as rule
 from .core.types import UTCDateTime
 from .grouping import culprit, remember
-from .regroup_plan import NewIssue, OldIssue, Part, Plan, plan
+from .regroup_plan import NOTE_FIELDS, NewIssue, OldIssue, Part, Plan, plan
 
 CHUNK = 1000
 MEMO_SIZE = 10_000
@@ -46,6 +47,7 @@ ISSUE = sa.table(
     sa.column("session_count", sa.BigInteger()),
     sa.column("first_seen", UTCDateTime()),
     sa.column("last_seen", UTCDateTime()),
+    *(sa.column(name, sa.Text()) for name in NOTE_FIELDS),  # only from migration 0005 on
 )
 EVENT = sa.table(
     "event",
@@ -97,10 +99,15 @@ def regroup(connection: Connection) -> Summary:
 
 
 def _old_issues(connection: Connection) -> Dict[int, OldIssue]:
-    columns = [c for c in ISSUE.c if c.name != "session_count"]
+    columns = [c for c in ISSUE.c if c.name not in ("session_count", *NOTE_FIELDS)]
+    present = {column["name"] for column in sa.inspect(connection).get_columns("issue")}
+    notes = [ISSUE.c[name] for name in NOTE_FIELDS if name in present]
     issues = {
-        row.id: OldIssue(**{c.name: getattr(row, c.name) for c in columns})
-        for row in connection.execute(sa.select(*columns))
+        row.id: OldIssue(
+            **{c.name: getattr(row, c.name) for c in columns},
+            notes={c.name: getattr(row, c.name) for c in notes},
+        )
+        for row in connection.execute(sa.select(*columns, *notes))
     }
     for issue_id, day, count in connection.execute(
         sa.select(ISSUE_DAY.c.issue_id, ISSUE_DAY.c.day, ISSUE_DAY.c["count"])
@@ -255,6 +262,7 @@ def _issue_values(issue: NewIssue) -> Dict[str, Any]:
         "session_count": len(issue.sessions),
         "first_seen": issue.first_seen,
         "last_seen": issue.last_seen,
+        **issue.notes,
     }
 
 

@@ -16,6 +16,9 @@ a new issue with other old issues' reports (a merge). The rules:
 * Status: a new issue made of one old issue's reports (a split keeps it in every part) has its
   status, regression flag and times. Made of several, open wins over resolved, and resolved over
   ignored (somebody still has to look at it), ties going to the lowest-numbered old issue.
+* Note, note link and fixed-in version (migration 0005) go with the status: every part of a split
+  keeps them; a merge keeps those of the old issue whose status wins, or, if it has none, of the
+  first old issue in the same order that has any.
 * Message, error name and culprit are those of the new issue's first report.
 * An old issue with no reports left keeps everything (nothing says where they would go), unless
   its fingerprint is a new issue's: then it is merged into that one.
@@ -29,6 +32,10 @@ from datetime import date, datetime
 from typing import Dict, Iterable, List, Optional, Set, Tuple
 
 STATUS_RANK = {"open": 0, "resolved": 1, "ignored": 2}
+
+# The issue's note, its link and the version that fixed it (columns added by migration 0005).
+NOTE_FIELDS = ("note", "note_url", "fixed_in_version")
+Notes = Dict[str, Optional[str]]
 
 
 @dataclass
@@ -50,6 +57,7 @@ class OldIssue:
     last_seen: datetime
     days: Dict[date, int] = field(default_factory=dict)
     sessions: Set[int] = field(default_factory=set)
+    notes: Notes = field(default_factory=dict)  # empty where the columns do not exist yet
 
 
 @dataclass
@@ -92,6 +100,7 @@ class NewIssue:
     last_seen: datetime
     days: Dict[date, int]
     sessions: Set[int]
+    notes: Notes = field(default_factory=dict)
 
 
 @dataclass
@@ -205,7 +214,9 @@ def _merged(
         stored_sessions = set().union(*(p.sessions for p in mine.values())) if mine else set()
         sessions |= issue.sessions - stored_sessions
     first_seen, _, (error_name, message, culprit) = min(firsts, key=lambda item: (item[0], item[1]))
-    winner = min(group, key=lambda issue: (STATUS_RANK.get(issue.status, 0), issue.id))
+    by_status = sorted(group, key=lambda issue: (STATUS_RANK.get(issue.status, 0), issue.id))
+    winner = by_status[0]
+    noted = [issue.notes for issue in by_status if any(v is not None for v in issue.notes.values())]
     return NewIssue(
         fingerprint=fp,
         id=kept,
@@ -222,4 +233,5 @@ def _merged(
         last_seen=max(lasts),
         days=dict(days),
         sessions=sessions,
+        notes=dict(noted[0] if noted else winner.notes),
     )

@@ -13,6 +13,7 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any, Dict, List
 
+import sqlalchemy as sa
 from sqlalchemy import JSON, Boolean, Date, Table, text
 
 from notebook_error_reporter.serverside import models
@@ -64,7 +65,10 @@ def load_0_2_0(database_url: str) -> None:
                 table = models.SQLModel.metadata.tables[name]
                 values = [{k: _value(table, k, v) for k, v in row.items()} for row in rows[name]]
                 if values:
-                    connection.execute(table.insert(), values)
+                    # Only the columns 0.2.0 had: the models' later columns (and their defaults) do
+                    # not exist yet.
+                    then = sa.table(name, *(sa.column(k, table.c[k].type) for k in values[0]))
+                    connection.execute(then.insert(), values)
             if connection.dialect.name == "postgresql":  # the ids above were given, not drawn
                 for name in TABLES:
                     if "id" in models.SQLModel.metadata.tables[name].c:

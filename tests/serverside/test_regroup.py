@@ -36,6 +36,15 @@ def _issues(client: TestClient) -> Dict[str, Dict[str, Any]]:
     return {issue["message"]: issue for issue in answer.json()["items"]}
 
 
+def _forget_client_grouping(database_url: str) -> None:
+    database = Database(database_url)
+    try:
+        with database.write_engine.begin() as connection:
+            connection.execute(text("UPDATE event SET custom_fingerprint = NULL"))
+    finally:
+        database.dispose()
+
+
 def test_migration_0003_regroups_a_0_2_0_database(database_url: str, make_client: MakeClient) -> None:
     load_0_2_0(database_url)
     before = fixture_rows()
@@ -112,12 +121,7 @@ def test_regroup_merges_issues_and_moves_the_alerts_of_the_one_deleted(
     # The same failure, stored apart by its own fingerprint; then the client's grouping is forgotten.
     second = client.post("/api/v1/events", json=make_event(error_message="'b'", fingerprint=["apart"])).json()
     client.patch(f"/api/v1/issues/{first}", json={"status": "ignored"}, headers=ADMIN)
-    database = Database(database_url)
-    try:
-        with database.write_engine.begin() as connection:
-            connection.execute(text("UPDATE event SET custom_fingerprint = NULL"))
-    finally:
-        database.dispose()
+    _forget_client_grouping(database_url)
     alerts_before = [
         a
         for a in _rows(database_url, "SELECT id, issue_id FROM alert")
@@ -163,3 +167,57 @@ def test_regroup_command_says_what_it_did_or_why_it_could_not(
     assert said.err.startswith("notebook-error-server: regroup: no database at ")
     assert said.err.endswith("; nothing was changed\n") and len(said.err.splitlines()) == 1
     assert "Traceback" not in said.err + said.out
+
+
+NOTES = {"note": "Run the setup cell first", "note_url": "https://example.org/fix", "fixed_in_version": "2.1"}
+
+
+def test_regroup_keeps_the_note_and_fixed_version_in_every_part_of_a_split(
+    database_url: str, make_client: MakeClient
+) -> None:
+    client = make_client()
+    ids = {
+        client.post("/api/v1/events", json=make_event(fingerprint=["db-down"], **fields)).json()["issue_id"]
+        for fields in ({}, {"error_name": "TimeoutError", "error_message": "slow"})
+    }
+    (issue_id,) = ids
+    answer = client.patch(f"/api/v1/issues/{issue_id}", json={"status": "resolved", **NOTES}, headers=ADMIN)
+    assert answer.status_code == 200, answer.text
+    _forget_client_grouping(database_url)
+
+    assert main(["regroup", "--database-url", database_url]) == 0
+
+    parts = _issues(client)
+    assert sorted(parts) == ["'protein_id'", "slow"]
+    for part in parts.values():
+        assert part["status"] == "resolved"
+        assert {name: part[name] for name in NOTES} == NOTES
+
+
+def test_regroup_keeps_the_note_of_the_issue_whose_status_wins_a_merge(
+    database_url: str, make_client: MakeClient
+) -> None:
+    client = make_client()
+    first, _, third = (
+        client.post("/api/v1/events", json=make_event(error_message=message, **grouping)).json()["issue_id"]
+        for message, grouping in (
+            ("'a'", {}),
+            ("'b'", {"fingerprint": ["b"]}),
+            ("'c'", {"fingerprint": ["c"]}),
+        )
+    )
+    # The second stays open without a note: its status wins, its note falls back to the next in rank.
+    notes = {
+        first: dict(NOTES, note="ignored's"),
+        third: dict(NOTES, note="resolved's", fixed_in_version="3"),
+    }
+    changes = {first: {"status": "ignored", **notes[first]}, third: {"status": "resolved", **notes[third]}}
+    for issue_id, body in changes.items():
+        assert client.patch(f"/api/v1/issues/{issue_id}", json=body, headers=ADMIN).status_code == 200
+    _forget_client_grouping(database_url)
+
+    assert main(["regroup", "--database-url", database_url]) == 0
+
+    (merged,) = _issues(client).values()
+    assert (merged["id"], merged["status"]) == (first, "open")
+    assert {name: merged[name] for name in NOTES} == notes[third], "resolved ranks before ignored"
