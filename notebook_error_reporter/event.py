@@ -215,8 +215,16 @@ def _error_filename(error: BaseException) -> str:
 
 
 def error_name_of(error: BaseException) -> str:
-    """The exception class's qualified name (``HTTPError``, ``Outer.Inner``)."""
-    return type(error).__qualname__
+    """The exception class's qualified name (``HTTPError``, ``Outer.Inner``).
+
+    A private subclass of SyntaxError (Python 3.13's ``codeop._IncompleteInputError`` for an
+    incomplete cell) is named as its nearest public SyntaxError class, so that the same cell
+    gives the same issue on every Python version.
+    """
+    kind = type(error)
+    if isinstance(error, SyntaxError):
+        kind = next(c for c in kind.__mro__ if issubclass(c, SyntaxError) and not c.__name__.startswith("_"))
+    return kind.__qualname__
 
 
 def build_event(

@@ -64,6 +64,22 @@ def test_error_name_is_the_qualified_class_name() -> None:
     assert event_for(KeyError("k"))["error_name"] == "KeyError"
 
 
+def test_a_private_syntax_error_subclass_is_named_as_its_public_class() -> None:
+    # Like Python 3.13's codeop._IncompleteInputError, raised by IPython for an incomplete cell.
+    class _IncompleteInputError(SyntaxError):
+        pass
+
+    class _PrivateIndent(IndentationError):
+        pass
+
+    class _PrivateOther(ValueError):
+        pass
+
+    assert event_for(_IncompleteInputError("incomplete input"))["error_name"] == "SyntaxError"
+    assert event_for(_PrivateIndent("unexpected indent"))["error_name"] == "IndentationError"
+    assert event_for(_PrivateOther())["error_name"].endswith("_PrivateOther"), "only SyntaxErrors"
+
+
 def test_ten_megabyte_message_is_cut_to_the_limit() -> None:
     event = event_for(ValueError("x" * 10_000_000))
     assert len(event["error_message"]) == MAX_MESSAGE_CHARS
