@@ -424,6 +424,16 @@ def test_sparklines_draw_the_last_30_days(client: TestClient) -> None:
     assert len(ys) == 30 and ys[-1] == 1.0 and ys[0] == 12.0 and set(ys[1:-1]) == {23.0}
 
 
+def test_one_report_is_counted_in_the_singular(client: TestClient) -> None:
+    issue_id = report(client, count=1)
+    sign_in(client)
+    listing = client.get("/issues").text
+    assert "1 report in the last 30 days (at most 1 a day)" in listing
+    page = client.get(f"/issues/{issue_id}").text
+    assert "1 report in the last 90 days, at most 1 a day" in page and "1 reports" not in page
+    assert "2 frames</summary>" in client.get(f"/issues/{issue_id}/reports").text
+
+
 def test_overview_counts_and_the_webhook_banner(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
     report(client, count=3, notebook="alpha", session_id="c" * 32)
     report(client, count=1, notebook="alpha", error_name="TypeError")

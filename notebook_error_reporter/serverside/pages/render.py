@@ -69,6 +69,11 @@ def ago(value: Optional[datetime], now: Optional[datetime] = None) -> str:
     return f"{seconds // 86400} d ago"
 
 
+def counted(number: int, noun: str, plural: Optional[str] = None) -> str:
+    """``"1 report"``, ``"2 reports"``: a count with its noun in the right number."""
+    return f"{number} {noun if number == 1 else plural or noun + 's'}"
+
+
 def query(**params: Any) -> str:
     """``?a=1&b=2`` without the parameters that are None (links that keep a page's filters)."""
     kept = {name: value for name, value in params.items() if value is not None}
@@ -77,6 +82,7 @@ def query(**params: Any) -> str:
 
 environment.filters["when"] = when
 environment.filters["ago"] = ago
+environment.filters["counted"] = counted
 environment.globals["query"] = query
 environment.globals["version"] = __version__
 
