@@ -25,6 +25,9 @@ DO_NOT_TRACK_VARIABLE = "DO_NOT_TRACK"
 URL_VARIABLE = "NOTEBOOK_ERROR_REPORTER_URL"
 NOTEBOOK_VARIABLE = "NOTEBOOK_ERROR_REPORTER_NOTEBOOK"
 SLACK_WEBHOOK_VARIABLE = "NOTEBOOK_ERROR_REPORTER_SLACK_WEBHOOK"
+VERSION_VARIABLE = "NOTEBOOK_ERROR_REPORTER_VERSION"
+COLAB_RELEASE_VARIABLE = "COLAB_RELEASE_TAG"  # set in every Colab runtime
+MAX_TAG_CHARS = 64
 _TRUTHY = {"1", "true", "yes", "on"}
 
 
@@ -77,6 +80,23 @@ def _home_is_real() -> bool:
     return home not in ("~", "/", "")
 
 
+def _tag(value: Optional[str]) -> Optional[str]:
+    text = " ".join((value or "").split())[:MAX_TAG_CHARS]
+    return text if text.isprintable() and text else None
+
+
+def notebook_version(environ: Optional[Mapping[str, str]] = None) -> Optional[str]:
+    """The notebook's version from ``NOTEBOOK_ERROR_REPORTER_VERSION``, if set."""
+    env = os.environ if environ is None else environ
+    return _tag(env.get(VERSION_VARIABLE))
+
+
+def colab_release(environ: Optional[Mapping[str, str]] = None) -> Optional[str]:
+    """The Colab runtime's release tag (an environment variable: no call to the front end)."""
+    env = os.environ if environ is None else environ
+    return _tag(env.get(COLAB_RELEASE_VARIABLE))
+
+
 @functools.lru_cache(maxsize=1)
 def client_info() -> ClientInfoType:
     """Versions that help an author reproduce an error; no host, no user, no paths."""
@@ -86,13 +106,17 @@ def client_info() -> ClientInfoType:
         ipython_version = ".".join(str(part) for part in IPython.version_info[:3])
     except Exception:
         ipython_version = ""
-    return {
+    info: ClientInfoType = {
         "reporter": __version__,
         "python": platform.python_version(),
         "ipython": ipython_version,
         "platform": sys.platform,
         "colab": "yes" if in_colab() else "no",
     }
+    release = colab_release()
+    if release is not None:  # only where there is one: older servers refuse unknown fields
+        info["colab_release"] = release
+    return info
 
 
 def in_colab() -> bool:

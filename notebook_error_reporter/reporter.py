@@ -88,6 +88,9 @@ class Reporter:
     def _on_disable(self) -> None:
         """Hook for backends to stop what ``_on_enable`` started."""
 
+    def _after_report(self, event: EventMessageType) -> None:
+        """Hook run on the cell's path after ``event`` was delivered (e.g. to show the author's note)."""
+
     # -- enable / disable ----------------------------------------------------------------------
     @property
     def enabled(self) -> bool:
@@ -159,6 +162,7 @@ class Reporter:
             final = self._apply_before_send(event)
             if final is not None:
                 self._deliver(final)
+                self._after_report(final)
         except Exception:
             self.stats.add("failed")
             logger.exception("notebook_error_reporter: could not report an error")

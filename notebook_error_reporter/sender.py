@@ -32,7 +32,7 @@ import time
 import uuid
 import weakref
 from dataclasses import dataclass
-from typing import Any, Deque, Dict, List, Optional
+from typing import Any, Callable, Deque, Dict, List, Optional
 
 from . import legacy_protocol
 from .cachedir import MEMORY
@@ -48,6 +48,11 @@ BATCH_ROUTE = "/api/v1/events/batch"
 _ACKNOWLEDGED = ("created", "duplicate")
 
 _worker = BackgroundWorker(name="notebook-error-reporter-sender")
+
+
+def submit_background(job: Callable[[], None]) -> bool:
+    """Run ``job`` on the sender's background thread (False if its queue is full). Never blocks."""
+    return _worker.submit(job)
 
 
 @dataclass
@@ -99,6 +104,7 @@ class Sender:
         self.config = config
         self.legacy: Optional[bool] = None  # None: not known yet; True: the server speaks 0.1 only
         self.last_error: Optional[str] = None
+        self.after_delivery: Optional[Callable[[], None]] = None  # on the worker, after each batch
         self.clock = time.monotonic
         self.random = random.random
         self._spool_path = spool_path
@@ -228,6 +234,8 @@ class Sender:
                 return
             self._failures = 0
             self.last_error = None
+            if self.after_delivery is not None:
+                self.after_delivery()
 
     def _spool_held(self) -> bool:
         while True:

@@ -47,8 +47,17 @@ class Transport(abc.ABC):
     """Carries one request. Implementations must be safe to call from the sender thread."""
 
     @abc.abstractmethod
-    def request(self, method: str, url: str, *, body: Any = None, timeout: Timeout) -> Response:
-        """Send ``body`` (JSON-serialisable, or None) and return the answer, or raise TransportError."""
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        body: Any = None,
+        timeout: Timeout,
+        headers: Optional[Mapping[str, str]] = None,
+    ) -> Response:
+        """Send ``body`` (JSON-serialisable, or None) with extra ``headers``; return the answer, or
+        raise TransportError."""
 
     def close(self) -> None:
         """Release connections; the transport may still be used afterwards (it reconnects)."""
@@ -73,14 +82,28 @@ class HttpTransport(Transport):
                 self._session, self._pid = session, os.getpid()
             return self._session
 
-    def request(self, method: str, url: str, *, body: Any = None, timeout: Timeout) -> Response:
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        body: Any = None,
+        timeout: Timeout,
+        headers: Optional[Mapping[str, str]] = None,
+    ) -> Response:
         import requests
 
         session = self._get_session()
         try:
             for _ in range(_MAX_REDIRECTS + 1):
                 answer = session.request(
-                    method, url, json=body, timeout=timeout, allow_redirects=False, stream=True
+                    method,
+                    url,
+                    json=body,
+                    timeout=timeout,
+                    headers=headers,
+                    allow_redirects=False,
+                    stream=True,
                 )
                 location = answer.headers.get("Location")
                 target = urljoin(url, location or "")
@@ -145,7 +168,15 @@ class MemoryTransport(Transport):
         self.client_dropped = 0
         self._lock = threading.Lock()
 
-    def request(self, method: str, url: str, *, body: Any = None, timeout: Timeout) -> Response:
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        body: Any = None,
+        timeout: Timeout,
+        headers: Optional[Mapping[str, str]] = None,
+    ) -> Response:
         with self._lock:
             self.requests.append((method, url, json.loads(json.dumps(body))))
         if not self.reachable:

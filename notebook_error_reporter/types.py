@@ -27,6 +27,7 @@ class ClientInfoType(TypedDict):
     ipython: str
     platform: str
     colab: NotRequired[str]  # "yes" in Google Colab, else "no"
+    colab_release: NotRequired[str]  # the Colab runtime's release tag, only on Colab
 
 
 class _EventFields(TypedDict):
@@ -49,9 +50,11 @@ class EventMessageType(_EventFields, total=False):
 
     ``fingerprint`` is optional: ``before_send`` may set it to group reports its own way (a list
     of up to 10 strings; ``"{{ default }}"`` stands for the usual fingerprint).
+    ``notebook_version`` is the version the author gave the notebook, when it has one.
     """
 
     fingerprint: List[str]
+    notebook_version: str
 
 
 __all__ = ["ClientInfoType", "EventMessageType", "TracebackDetailsType"]

@@ -137,7 +137,7 @@ def test_retrieve_errors_reads_every_page(
         run(shell, f"# cell {n}\n1/0")
     assert reporter.flush(5)
     assert [r["first_line"] for r in reporter.retrieve_errors()] == [f"# cell {n}" for n in range(5)]
-    reads = [url for method, url, body in memory.requests if method == "GET"]
+    reads = [url for method, url, body in memory.requests if method == "GET" and "/sessions/" in url]
     assert len(reads) == 3 and reads[-1].endswith("limit=2&offset=4")
 
 
@@ -265,7 +265,8 @@ def test_a_bug_in_delivery_never_reaches_the_cell(
     assert reporter.pending == 1, "the report stays spooled for a later try"
     assert "a bug in a transport" not in out.getvalue() + err.getvalue()
     assert [r.getMessage() for r in fail_on_internal_errors] == [
-        "notebook_error_reporter: the sender failed; reports stay spooled"
+        "notebook_error_reporter: could not refresh the notebook's notes",  # on enable(), same transport
+        "notebook_error_reporter: the sender failed; reports stay spooled",
     ]
     fail_on_internal_errors.clear()
 

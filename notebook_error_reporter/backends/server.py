@@ -16,10 +16,14 @@ import logging
 from typing import Any, Hashable, Optional, Tuple, Type
 from urllib.parse import urlsplit, urlunsplit
 
-from .. import notice
+from .. import note_display, notice
+from ..environment import MAX_TAG_CHARS, notebook_version
+from ..fingerprint import of_report
+from ..notes import message_for
+from ..notes_fetch import NotesFetcher, spool_directory
 from ..reporter import DEFAULT_IGNORE, BeforeSend, Reporter
 from ..retrieved import RetrievedErrors
-from ..sender import Sender, SenderConfig
+from ..sender import Sender, SenderConfig, submit_background
 from ..session_reports import RetrieveError, fetch_session_reports, merge
 from ..transport import HttpTransport, Timeout, Transport
 from ..types import EventMessageType
@@ -35,10 +39,22 @@ def _checked_url(url: str) -> str:
     return text
 
 
+def _checked_version(version: Optional[str]) -> Optional[str]:
+    if version is None:
+        return notebook_version()
+    text = str(version).strip()
+    if not 1 <= len(text) <= MAX_TAG_CHARS or not text.isprintable():
+        raise ValueError(f"version must be 1 to {MAX_TAG_CHARS} printable characters, not {version!r}")
+    return text
+
+
 class ErrorServer(Reporter):
     """Report failing cells to a notebook-error-reporter server (API v1, or a 0.1 server).
 
     :param url: the server's base URL, e.g. ``https://errors.example.org``.
+    :param version: this copy's version (any text up to 64 characters, e.g. ``"2026-12-01"`` or
+        ``"1.4"``), sent with every report; default ``$NOTEBOOK_ERROR_REPORTER_VERSION``, else none.
+    :param notes_interval: seconds between two background fetches of the author's notes.
     :param timeout: (connect, read) seconds for each request; both always set.
     :param spool_path: the spool file; default ``<user cache>/notebook-error-reporter/spool.sqlite3``
         (unusable? a private temp dir, then memory).
@@ -55,6 +71,7 @@ class ErrorServer(Reporter):
         url: str,
         notebook: str = "unknown",
         *,
+        version: Optional[str] = None,
         before_send: Optional[BeforeSend] = None,
         ignore: Tuple[Type[BaseException], ...] = DEFAULT_IGNORE,
         quiet: bool = False,
@@ -67,6 +84,7 @@ class ErrorServer(Reporter):
         backoff_cap: float = 300.0,
         flush_at_exit: float = 2.0,
         transport: Optional[Transport] = None,
+        notes_interval: float = 300.0,
         **options: Any,
     ) -> None:
         super().__init__(notebook, before_send=before_send, ignore=ignore, quiet=quiet, **options)
@@ -86,6 +104,17 @@ class ErrorServer(Reporter):
             flush_at_exit=flush_at_exit,
         )
         self._sender: Optional[Sender] = None  # made (and the spool opened) on enable or first report
+        self.version = _checked_version(version)
+        self.notes = NotesFetcher(
+            self.url,
+            self.notebook,
+            transport=self.transport,
+            timeout=self.config.timeout,
+            submit=submit_background,
+            cache_directory=lambda: spool_directory(self.sender.spool.location),
+            interval=notes_interval,
+            min_gap=min(10.0, notes_interval),
+        )
 
     # -- what the base class asks --------------------------------------------------------------
     def target_key(self) -> Hashable:
@@ -107,17 +136,37 @@ class ErrorServer(Reporter):
                 stats=self.stats,
                 config=self.config,
             )
+            self._sender.after_delivery = self.notes.request_refresh
         return self._sender
 
     def _deliver(self, event: EventMessageType) -> None:
         self.sender.accept(dict(event))
 
+    def make_event(
+        self, error: BaseException, raw_cell: str = "", execution_count: int = -1
+    ) -> EventMessageType:
+        event = super().make_event(error, raw_cell, execution_count)
+        if self.version is not None:
+            event["notebook_version"] = self.version
+        return event
+
+    def _after_report(self, event: EventMessageType) -> None:
+        """Show the author's note on this issue, if there is one (a dict lookup when there is not)."""
+        if not self.notes.notes:
+            return
+        message = message_for(self.notes.note_for(of_report(event)), self.version)
+        if message is not None and note_display.first_time_for(self._shell, event.get("execution_count", -1)):
+            note_display.show(message)
+
     def _on_enable(self) -> None:
         # Reports left by earlier kernels (or written offline) go out now, exactly once.
         self.sender.nudge(reset_backoff=True)
+        self.notes.start()
 
-    # No ``_on_disable``: disabling stops capturing, but reports already captured were promised
-    # to the server and keep going out (``close()`` stops that too).
+    def _on_disable(self) -> None:
+        # Capturing stops; reports already captured were promised to the server and keep going
+        # out (``close()`` stops that too). Only the notes stop being refreshed.
+        self.notes.stop()
 
     def close(self, timeout: float = 0.0) -> None:
         """Flush for up to ``timeout`` s, then stop capturing and sending and drop connections.
@@ -127,6 +176,7 @@ class ErrorServer(Reporter):
         if timeout > 0:
             self.flush(timeout)
         self.disable()
+        self.notes.stop()
         if self._sender is not None:
             self._sender.close()
         self.transport.close()
