@@ -19,6 +19,7 @@ from notes_server import NotesServer
 from waiting import wait_until
 
 from notebook_error_reporter import ErrorServer, sender, spool
+from notebook_error_reporter.environment import client_info
 from notebook_error_reporter.fingerprint import of_report
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
@@ -135,6 +136,26 @@ def test_the_version_from_the_environment_tags_every_report(
     assert "colab_release" not in server.events[0]["client"]  # not on Colab
     with pytest.raises(ValueError):
         ErrorServer(server.url, "nb", version="x" * 65)
+
+
+def test_on_colab_the_report_names_the_runtime_release(
+    shell: InteractiveShell,
+    server: NotesServer,
+    make_reporter: Callable[..., ErrorServer],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("COLAB_RELEASE_TAG", "release-colab_20261201-060131_RC00")
+    client_info.cache_clear()
+    try:
+        reporter = make_reporter(server.url)
+        reporter.enable(shell)
+        output_of(shell, CELL)
+        assert reporter.flush(10)
+    finally:
+        client_info.cache_clear()
+    (event,) = server.events
+    assert event["client"]["colab_release"] == "release-colab_20261201-060131_RC00"
+    assert "notebook_version" not in event and "copy_id" not in event["client"]
 
 
 def test_nothing_is_shown_when_reporting_is_off(

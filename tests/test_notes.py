@@ -187,3 +187,14 @@ def test_started_it_refreshes_in_the_background_until_stopped() -> None:
         assert count >= 3
         time.sleep(0.3)
         assert len(server.note_requests()) == count
+
+
+def test_what_a_report_says_about_its_copy() -> None:
+    from notebook_error_reporter.environment import colab_release, notebook_version
+
+    tag = "release-colab_20261201-060131_RC00"
+    assert colab_release({"COLAB_RELEASE_TAG": f" {tag}\n"}) == tag
+    assert colab_release({}) is None and colab_release({"COLAB_RELEASE_TAG": "  "}) is None
+    assert notebook_version({"NOTEBOOK_ERROR_REPORTER_VERSION": "1.4"}) == "1.4"
+    assert notebook_version({"NOTEBOOK_ERROR_REPORTER_VERSION": "x" * 100}) == "x" * 64
+    assert notebook_version({"NOTEBOOK_ERROR_REPORTER_VERSION": "1.4\x00"}) is None
