@@ -95,6 +95,21 @@ def test_the_note_is_shown_right_under_the_traceback(
     assert HEADER not in output_of(shell, "# another cell\n1/0")  # an issue without a note
 
 
+def test_the_notes_are_fetched_again_after_reports_were_delivered(
+    shell: InteractiveShell, server: NotesServer, make_reporter: Callable[..., ErrorServer]
+) -> None:
+    reporter = make_reporter(server.url, notes_interval=300.0)  # the timer stays out of this
+    reporter.notes.min_gap = 0.0
+    server.note_every_issue(NOTE)  # noted as soon as it arrives
+    reporter.enable(shell)
+    assert wait_until(lambda: len(server.note_requests()) == 1)
+    output_of(shell, CELL)
+    assert reporter.flush(10)
+    assert wait_until(lambda: bool(reporter.notes.notes), 10)
+    assert [asked.status for asked in server.note_requests()] == [200, 200]
+    assert NOTE in output_of(shell, CELL)
+
+
 def test_a_before_send_fingerprint_finds_its_note(
     shell: InteractiveShell, server: NotesServer, make_reporter: Callable[..., ErrorServer]
 ) -> None:

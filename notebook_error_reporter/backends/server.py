@@ -5,9 +5,12 @@ posted on the failing cell's path with no timeout (a slow server froze the noteb
 constructor only makes ids, a failing cell only writes to the local spool, and the process's
 background sender (``sender.py``) delivers, retries and survives restarts.
 
->>> es = ErrorServer("https://errors.example.org", notebook="protein-design")
+>>> es = ErrorServer("https://errors.example.org", notebook="protein-design", version="2026-12-01")
 >>> es.enable()            # also sends what earlier kernels left in the spool
 >>> es.retrieve_errors()   # this session's reports: delivered, and still waiting
+
+The author's notes on the notebook's issues are fetched in the background (``notes_fetch.py``)
+and shown under a failing cell's traceback (``_after_report``).
 """
 
 from __future__ import annotations
@@ -90,8 +93,11 @@ class ErrorServer(Reporter):
         super().__init__(notebook, before_send=before_send, ignore=ignore, quiet=quiet, **options)
         self.url = _checked_url(url)
         connect, read = timeout
-        if not (0 < batch_size <= 100 and max_spool_reports >= 1 and connect > 0 and read > 0):
-            raise ValueError("need 0 < batch_size <= 100, max_spool_reports >= 1 and positive timeouts")
+        positive = min(connect, read, notes_interval) > 0
+        if not (0 < batch_size <= 100 and max_spool_reports >= 1 and positive):
+            raise ValueError(
+                "need 0 < batch_size <= 100, max_spool_reports >= 1, positive timeouts and notes_interval"
+            )
         self.spool_path = spool_path
         self.transport: Transport = transport if transport is not None else HttpTransport()
         self.config = SenderConfig(
