@@ -20,11 +20,13 @@ MAX_NOTES = 1000
 MAX_NOTE_CHARS = 500
 MAX_URL_CHARS = 500
 MAX_VERSION_CHARS = 64
+MAX_NOTE_LINES = 10
 
 _FINGERPRINT = re.compile(r"[0-9a-f]{64}")
 # Control characters and bidirectional overrides: a note must read as what it says.
 _UNSHOWN = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 _BLANKS = re.compile(r"\s+")
+_LINE_BREAKS = re.compile(r"\r\n|\r|\n|\u2028|\u2029")
 
 
 @dataclass(frozen=True)
@@ -55,14 +57,29 @@ class NoteMessage:
     url: Optional[str]
 
 
+def _capped(text: str, limit: int) -> Optional[str]:
+    if len(text) > limit:
+        text = text[: limit - 1].rstrip() + "…"
+    return text or None
+
+
 def clean_text(value: Any, limit: int) -> Optional[str]:
     """``value`` as one line of plain text of at most ``limit`` characters; None if empty or not text."""
     if not isinstance(value, str):
         return None
-    text = _BLANKS.sub(" ", _UNSHOWN.sub(" ", value)).strip()
-    if len(text) > limit:
-        text = text[: limit - 1].rstrip() + "…"
-    return text or None
+    return _capped(_BLANKS.sub(" ", _UNSHOWN.sub(" ", value)).strip(), limit)
+
+
+def clean_note(value: Any) -> Optional[str]:
+    """The author's note as plain text: its line breaks kept (at most ``MAX_NOTE_LINES`` lines, no
+    blank ones), every other control character a space, at most ``MAX_NOTE_CHARS`` characters."""
+    if not isinstance(value, str):
+        return None
+    lines = [clean_text(line, MAX_NOTE_CHARS) for line in _LINE_BREAKS.split(value[: 4 * MAX_NOTE_CHARS])]
+    kept = [line for line in lines if line is not None]
+    if len(kept) > MAX_NOTE_LINES:
+        kept[MAX_NOTE_LINES - 1 :] = [" ".join(kept[MAX_NOTE_LINES - 1 :])]
+    return _capped("\n".join(kept), MAX_NOTE_CHARS)
 
 
 def clean_url(value: Any) -> Optional[str]:
@@ -88,7 +105,7 @@ def parse_note(entry: Any) -> Optional[Note]:
         return None
     note = Note(
         fingerprint=fingerprint,
-        note=clean_text(entry.get("note"), MAX_NOTE_CHARS),
+        note=clean_note(entry.get("note")),
         note_url=clean_url(entry.get("note_url")),
         fixed_in_version=clean_text(entry.get("fixed_in_version"), MAX_VERSION_CHARS),
     )
@@ -145,7 +162,7 @@ def as_text(message: NoteMessage) -> str:
     """The message as plain text, for a terminal or a front end without HTML."""
     lines = ["notebook-error-reporter: the notebook's author says about this error:"]
     if message.note is not None:
-        lines.append(f"  {message.note}")
+        lines.extend(f"  {line}" for line in message.note.split("\n"))
     if message.fixed_in_version is not None:
         lines.append(f"  {_fixed_line(message)}")
     if message.url is not None:
@@ -157,7 +174,7 @@ def as_html(message: NoteMessage) -> str:
     """The message as HTML: every text escaped, the link (http/https only) the one element."""
     parts = ["<b>The notebook's author says about this error:</b>"]
     if message.note is not None:
-        parts.append(html.escape(message.note))
+        parts.extend(html.escape(line) for line in message.note.split("\n"))
     if message.fixed_in_version is not None:
         parts.append(html.escape(_fixed_line(message)))
     if message.url is not None:

@@ -73,8 +73,17 @@ def test_the_link_is_the_only_element_and_its_quotes_are_escaped() -> None:
 def test_a_note_is_capped_and_one_line_without_control_or_bidi_characters() -> None:
     note = one({"note": "x" * 2000})
     assert note.note is not None and len(note.note) == MAX_NOTE_CHARS and note.note.endswith("…")
-    tricky = one({"note": "run\x1b[31m this\n\nnow \u202eevil\u202c"})
-    assert tricky.note == "run [31m this now evil"
+    tricky = one({"note": "run\x1b[31m  this\r\n\n\tnow \u202eevil\u202c"})
+    assert tricky.note == "run [31m this\nnow evil"  # line breaks kept, blank lines dropped
+    many = one({"note": "\n".join(str(n) for n in range(30))})
+    assert (
+        many.note is not None
+        and many.note.count("\n") == 9
+        and many.note.endswith("9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29")
+    )
+    shown = message_for(one({"note": "first <i>\nsecond"}), None)
+    assert shown is not None and "first &lt;i&gt;<br>second" in as_html(shown)
+    assert "  first <i>\n  second" in as_text(shown)
 
 
 def test_fixed_in_is_said_only_to_an_older_copy() -> None:
