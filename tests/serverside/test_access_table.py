@@ -27,6 +27,7 @@ API: Dict[Tuple[str, str], str] = {
     ("POST", "/api/v1/events/batch"): "anyone",
     ("GET", "/api/v1/sessions/{session_id}/events"): "anyone",
     ("GET", "/api/v1/notebooks"): "admin",
+    ("GET", "/api/v1/notebooks/{notebook}/notes"): "anyone",
     ("GET", "/api/v1/issues"): "admin",
     ("GET", "/api/v1/issues/{issue_id}"): "admin",
     ("GET", "/api/v1/issues/{issue_id}/events"): "admin",
@@ -45,6 +46,8 @@ PAGES: Dict[Tuple[str, str], str] = {
     ("GET", "/issues/{issue_id}/reports"): "admin",
     ("GET", "/reports/{event_id}/session"): "admin",
     ("POST", "/issues/{issue_id}/status"): "admin",
+    ("POST", "/issues/{issue_id}/note"): "admin",
+    ("POST", "/issues/{issue_id}/fixed"): "admin",
     ("GET", "/signin"): "anyone",
 }
 # What each kind of caller gets: the status codes accepted per (who may, credentials).
@@ -111,7 +114,9 @@ def api_call(server: LiveServer, method: str, path: str, ids: Dict[str, str], he
 def page_call(client: httpx.Client, method: str, path: str, ids: Dict[str, str]) -> int:
     if method == "GET":
         return client.get(fill(path, ids)).status_code
-    return client.post(fill(path, ids), data={"status": "open", "csrf": csrf_token(client)}).status_code
+    # One form body for every page form: each reads its own fields.
+    form = {"status": "open", "note": "Run the first cell again.", "fixed_in_version": "2.0"}
+    return client.post(fill(path, ids), data={**form, "csrf": csrf_token(client)}).status_code
 
 
 def test_who_may_do_what(server: LiveServer) -> None:
@@ -124,6 +129,7 @@ def test_who_may_do_what(server: LiveServer) -> None:
         "event_id": event["event_id"],
         "issue_id": str(created.json()["issue_id"]),
         "uuid": usage["uuid"],
+        "notebook": event["notebook"],
     }
     headers = {"none": {}, "wrong": {"Authorization": f"Bearer {WRONG}"}, "right": server.admin_headers}
 
