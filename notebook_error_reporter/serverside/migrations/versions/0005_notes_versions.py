@@ -53,10 +53,10 @@ def downgrade() -> None:
     op.create_index("ix_event_notebook_id", "event", ["notebook_id"])
     op.drop_index("ix_event_notebook_id_occurred_at", table_name="event")
     op.drop_index("ix_event_issue_id_notebook_version", table_name="event")
-    with op.batch_alter_table("event") as event:
+    with op.batch_alter_table("event", recreate="never") as event:
         event.drop_column("older_copy")
         event.drop_column("notebook_version")
-    with op.batch_alter_table("issue") as issue:
+    with op.batch_alter_table("issue", recreate="never") as issue:
         issue.drop_column("fixed_in_version")
         issue.drop_column("note_url")
         issue.drop_column("note")
