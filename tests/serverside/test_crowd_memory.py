@@ -66,7 +66,7 @@ def test_a_crowd_of_new_addresses_and_sessions_leaves_every_structure_bounded(
     crowd_server: Dict[str, Any],
 ) -> None:
     state: ServerState = crowd_server["state"]
-    deps._hashed_session_id.cache_clear()
+    deps.hashed_session_id.cache_clear()
     local = threading.local()
     statuses: List[int] = []
     clients: List[httpx.Client] = []
@@ -105,7 +105,7 @@ def test_a_crowd_of_new_addresses_and_sessions_leaves_every_structure_bounded(
         assert len(remembered) <= MAX_IDS, table
     assert len(grouping._places) <= grouping.MEMO_SIZE
     assert len(grouping._keys) <= grouping.MEMO_SIZE
-    assert deps._hashed_session_id.cache_info().currsize <= deps._hashed_session_id.cache_info().maxsize
+    assert deps.hashed_session_id.cache_info().currsize <= deps.hashed_session_id.cache_info().maxsize
 
     # Every report is still stored and every stranger still counted: eviction forgets old counters only.
     with httpx.Client(base_url=crowd_server["base_url"], timeout=60) as reader:

@@ -19,6 +19,7 @@ from test_kernel import execute, kernel_env  # noqa: F401 (a notebook in a real 
 from waiting import run
 
 from notebook_error_reporter import ErrorServer, sender, spool
+from notebook_error_reporter.capture._registry import registry_for
 from notebook_error_reporter.fingerprint import of_report
 
 from .live_server import live_server  # noqa: F401 (the fixture)
@@ -120,6 +121,8 @@ def test_division_by_zero_from_one_line_in_many_sessions_is_one_issue(
     tmp_path: Path,
 ) -> None:
     for session in range(5):
+        # Five strangers: one shell keeps one session across set-up cells, so forget it as a new kernel would.
+        registry_for(shell).sessions.clear()
         reporter = reporter_for(server, reporters, tmp_path / str(session))
         reporter.enable(shell)
         run(shell, "# Ratios\nratio = 1 / 0")
