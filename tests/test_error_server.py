@@ -262,10 +262,13 @@ def test_a_bug_in_delivery_never_reaches_the_cell(
         result = shell.run_cell("1/0", store_history=True)
     assert isinstance(result.error_in_exec, ZeroDivisionError)  # the user's own error, nothing else
     assert wait_until(lambda: reporter.stats.failed == 1)
+    # The notes' refresh after enable() meets the same transport; the background thread may try it
+    # before or after the report, so wait for both records and compare them in either order.
+    assert wait_until(lambda: len(fail_on_internal_errors) >= 2)
     assert reporter.pending == 1, "the report stays spooled for a later try"
     assert "a bug in a transport" not in out.getvalue() + err.getvalue()
-    assert [r.getMessage() for r in fail_on_internal_errors] == [
-        "notebook_error_reporter: could not refresh the notebook's notes",  # on enable(), same transport
+    assert sorted(r.getMessage() for r in fail_on_internal_errors) == [
+        "notebook_error_reporter: could not refresh the notebook's notes",
         "notebook_error_reporter: the sender failed; reports stay spooled",
     ]
     fail_on_internal_errors.clear()
