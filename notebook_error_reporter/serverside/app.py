@@ -18,7 +18,7 @@ from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
 from .._version import __version__
-from . import crud, pages
+from . import pages
 from .alerts.deliverer import AlertConfig, Deliverer
 from .api import docs_pages, errors
 from .api.address_gate import AddressGateMiddleware
@@ -28,6 +28,7 @@ from .api.main import api_router, root_router
 from .core import schema
 from .core.config import Settings
 from .core.types import utcnow
+from .crud.retention import purge_events
 from .state import ServerState
 from .summary import log_summaries
 
@@ -52,7 +53,7 @@ def _start(state: ServerState) -> None:
     if settings.retention_days is not None:
         cutoff = utcnow() - timedelta(days=settings.retention_days)
         with state.database.write_session() as session:
-            deleted = crud.purge_events(session=session, older_than=cutoff)
+            deleted = purge_events(session=session, older_than=cutoff)
         if deleted:
             logger.info("retention: purged %d reports older than %d days", deleted, settings.retention_days)
 

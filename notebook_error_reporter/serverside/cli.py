@@ -219,14 +219,14 @@ def purge(args: argparse.Namespace, settings: Settings) -> int:
     if days is None or days < 1:
         return _fail("purge: give --older-than-days N (N >= 1) or set --retention-days", EXIT_USAGE)
     preflight.check_database_exists(settings.database_url)
-    from . import crud
     from .core.db import Database
     from .core.types import utcnow
+    from .crud.retention import purge_events
 
     database = Database(settings.database_url)
     try:
         with database.write_session() as session:
-            deleted = crud.purge_events(session=session, older_than=utcnow() - timedelta(days=days))
+            deleted = purge_events(session=session, older_than=utcnow() - timedelta(days=days))
     finally:
         database.dispose()
     _out(f"purge: deleted {deleted} report(s) older than {days} day(s); issues and their counts are kept")

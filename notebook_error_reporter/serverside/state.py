@@ -81,10 +81,10 @@ class ServerState:
             with self._lock:
                 found = self._secrets.get(name)
                 if found is None:
-                    from . import crud
+                    from .crud.server_secrets import server_secret
 
                     with self.database.write_session() as session:
-                        value = crud.server_secret(
+                        value = server_secret(
                             session=session, name=name, make=lambda: secrets.token_hex(32)
                         )
                     found = self._secrets[name] = bytes.fromhex(value)

@@ -7,8 +7,8 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from notebook_error_reporter.serverside import crud
 from notebook_error_reporter.serverside.cli import main
+from notebook_error_reporter.serverside.crud import retention
 
 from .helpers import ADMIN, make_event
 
@@ -44,7 +44,7 @@ def test_admin_route_purges_old_reports(client: TestClient) -> None:
 
 
 def test_purge_works_in_chunks(client: TestClient, monkeypatch: Any) -> None:
-    monkeypatch.setattr(crud, "PURGE_CHUNK", 2)
+    monkeypatch.setattr(retention, "PURGE_CHUNK", 2)
     issue_id = _post_old_and_new(client)
     assert (
         client.post("/api/v1/admin/purge", params={"older_than_days": 10}, headers=ADMIN).json()["deleted"]

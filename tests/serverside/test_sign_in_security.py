@@ -14,10 +14,11 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from notebook_error_reporter.serverside import crud, sign_ins
+from notebook_error_reporter.serverside import sign_ins
 from notebook_error_reporter.serverside.colab_ranges import parse_networks
 from notebook_error_reporter.serverside.core.addresses import reached_over_https
 from notebook_error_reporter.serverside.core.db import Database
+from notebook_error_reporter.serverside.crud.server_secrets import server_secret
 from notebook_error_reporter.serverside.pages.deps import ADMIN_COOKIE, CSRF_COOKIE
 
 from .conftest import MakeClient
@@ -272,10 +273,10 @@ def test_only_a_trusted_proxy_nearest_us_says_whether_the_client_used_https() ->
 def test_sign_ins_past_their_age_are_forgotten_and_other_secrets_kept(database: Database) -> None:
     old, new = "a" * 32, "b" * 32
     with database.write_session() as session:
-        key = crud.server_secret(session=session, name="address_hash_key", make=lambda: "00" * 32)
+        key = server_secret(session=session, name="address_hash_key", make=lambda: "00" * 32)
         sign_ins.start(session, old, issued=1000, expired_before=0)
         sign_ins.start(session, new, issued=900_000, expired_before=2000)
         assert not sign_ins.is_live(session, old) and sign_ins.is_live(session, new)
         sign_ins.end(session, new)
         assert not sign_ins.is_live(session, new)
-        assert crud.server_secret(session=session, name="address_hash_key", make=lambda: "11" * 32) == key
+        assert server_secret(session=session, name="address_hash_key", make=lambda: "11" * 32) == key

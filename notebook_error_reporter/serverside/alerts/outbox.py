@@ -22,7 +22,7 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from .._queries import insert_or_skip
+from ..core.queries import insert_or_skip
 from ..models import EVENT, ISSUE, NOTEBOOK, table_of
 from .models import MAX_ERROR_CHARS, TARGETS, Alert, AlertTarget
 

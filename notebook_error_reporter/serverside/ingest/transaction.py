@@ -21,7 +21,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from .. import grouping, search, search_index
-from .._queries import ids_by_key
+from ..core.queries import ids_by_key
 from ..core.traffic import TRAFFIC
 from ..core.types import utcnow
 from ..models import EVENT, ISSUE, NOTEBOOK, SESSION

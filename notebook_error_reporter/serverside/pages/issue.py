@@ -15,10 +15,12 @@ from fastapi import Form, Path, Request
 from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
-from .. import crud, crud_dashboard, crud_notes
 from ..api.deps import SessionDep, WriteSessionDep
 from ..breakdown import breakdown
 from ..core.types import utcnow
+from ..crud import dashboard as crud_dashboard
+from ..crud import issues as crud_issues
+from ..crud import notes as crud_notes
 from . import charts
 from .deps import AdminFormDep, PageError, ReaderPageDep
 from .render import render
@@ -33,7 +35,7 @@ ACTIONS: Dict[str, str] = {"resolved": "Resolve", "ignored": "Ignore", "open": "
 
 @router.get("/issues/{issue_id}")
 def issue_page(issue_id: IssueId, request: Request, viewer: ReaderPageDep, session: SessionDep) -> Response:
-    issue = crud.get_issue(session=session, issue_id=issue_id)
+    issue = crud_issues.get_issue(session=session, issue_id=issue_id)
     if issue is None:
         raise PageError(404, UNKNOWN_ISSUE)
     days = charts.window(utcnow().date(), charts.CHART_DAYS)
@@ -60,6 +62,6 @@ def change_status(
     status: Annotated[Literal["open", "resolved", "ignored"], Form()],
 ) -> Response:
     """Post/redirect/get: the browser lands on the issue again, and a reload does not post twice."""
-    if crud.set_issue_status(session=session, issue_id=issue_id, status=status) is None:
+    if crud_issues.set_issue_status(session=session, issue_id=issue_id, status=status) is None:
         raise PageError(404, UNKNOWN_ISSUE)
     return RedirectResponse(f"/issues/{issue_id}", status_code=303)

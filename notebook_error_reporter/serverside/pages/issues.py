@@ -1,7 +1,7 @@
 """``GET /issues``: a notebook's issues, searched, filtered and sorted, a page at a time, each with a
 sparkline.
 
-Cost is independent of the number of reports: one page of issue rows (``crud.list_issues``) and
+Cost is independent of the number of reports: one page of issue rows (``crud.issues.list_issues``) and
 their last 30 days of daily counts (``issue_day``), never the events. Open issues are shown by
 default: working through them is what the page is for.
 """
@@ -13,9 +13,11 @@ from typing import Annotated, Literal, Optional
 from fastapi import Query, Request
 from starlette.responses import Response
 
-from .. import crud, crud_dashboard, crud_notes
 from ..api.deps import SessionDep
 from ..core.types import utcnow
+from ..crud import cells as crud_cells
+from ..crud import dashboard as crud_dashboard
+from ..crud import issues as crud_issues
 from ..scrub import storable
 from ..search import MAX_QUERY
 from . import charts, time_range
@@ -60,7 +62,7 @@ def issues_page(
     version = storable(version) if version else None
     first_line = storable(first_line) if first_line is not None else None
     now = utcnow()
-    found = crud.list_issues(
+    found = crud_issues.list_issues(
         session=session,
         notebook=chosen,
         status=None if status == "any" else status,
@@ -97,9 +99,9 @@ def issues_page(
             "first_line": first_line,
         },
         "ranges": time_range.RANGES,
-        "cells": crud_notes.notebook_cells(session=session, notebook=chosen, now=now) if chosen else [],
-        "cells_days": crud_notes.CELLS_DAYS,
-        "cells_sample": crud_notes.CELLS_SAMPLE,
+        "cells": crud_cells.notebook_cells(session=session, notebook=chosen, now=now) if chosen else [],
+        "cells_days": crud_cells.CELLS_DAYS,
+        "cells_sample": crud_cells.CELLS_SAMPLE,
         "notebooks": crud_dashboard.notebook_names(session=session, most=FILTER_NOTEBOOKS, chosen=chosen),
         "spark_from": days[0],
         "spark_until": days[-1],

@@ -11,8 +11,9 @@ from fastapi import Form, Path
 from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
-from .. import crud, note_rules
+from .. import note_rules
 from ..api.deps import WriteSessionDep
+from ..crud.issues import set_issue_status
 from .deps import AdminFormDep, PageError
 from .issue import UNKNOWN_ISSUE
 from .routing import page_router
@@ -31,7 +32,7 @@ def _checked(field: str, rule: Callable[[Optional[str]], Optional[str]], value: 
 
 
 def _saved(session: Any, issue_id: int, status: Optional[str], changes: Dict[str, Any]) -> Response:
-    if crud.set_issue_status(session=session, issue_id=issue_id, status=status, changes=changes) is None:
+    if set_issue_status(session=session, issue_id=issue_id, status=status, changes=changes) is None:
         raise PageError(404, UNKNOWN_ISSUE)
     return RedirectResponse(f"/issues/{issue_id}", status_code=303)
 

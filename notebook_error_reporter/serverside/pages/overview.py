@@ -14,10 +14,11 @@ from fastapi import Query, Request
 from fastapi.responses import JSONResponse
 from starlette.responses import Response
 
-from .. import crud, crud_dashboard
 from ..alerts.health import webhook_failures
 from ..api.deps import SessionDep
 from ..api.routes.home import pointer
+from ..crud import dashboard as crud_dashboard
+from ..crud.notebooks import list_notebooks
 from .deps import SignInRequired, ViewerDep
 from .render import render
 from .routing import page_router
@@ -44,7 +45,7 @@ def overview(
     if not viewer.can_read:
         raise SignInRequired("/")
     total = crud_dashboard.notebook_count(session=session)
-    notebooks = crud.list_notebooks(session=session, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+    notebooks = list_notebooks(session=session, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
     # alerts.health takes SQLModel's Session, a subclass adding nothing that it uses.
     failures = webhook_failures(session=cast(Any, session))
     context = {

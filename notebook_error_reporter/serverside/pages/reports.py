@@ -1,6 +1,6 @@
 """``GET /issues/{id}/reports``: an issue's stored reports, newest first, a page at a time.
 
-Through ``crud.issue_events`` (the API's read): the page and the number stored, both by the
+Through ``crud.issues.issue_events`` (the API's read): the page and the number stored, both by the
 ``(issue_id, id)`` index. Stored, not received: a retention purge removes reports, while the
 issue's own count keeps every report it ever had.
 """
@@ -12,8 +12,8 @@ from typing import Annotated
 from fastapi import Query, Request
 from starlette.responses import Response
 
-from .. import crud
 from ..api.deps import SessionDep, StateDep
+from ..crud import issues as crud_issues
 from ..session_labels import IN_FULL, SessionIds
 from .deps import PageError, ReaderPageDep
 from .issue import UNKNOWN_ISSUE, IssueId
@@ -35,9 +35,9 @@ def reports_page(
     page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
 ) -> Response:
     """Each report's session: the start of its id for the admin, its label for anybody else."""
-    issue = crud.get_issue(session=session, issue_id=issue_id)
+    issue = crud_issues.get_issue(session=session, issue_id=issue_id)
     offset = (page - 1) * PAGE_SIZE
-    found = crud.issue_events(session=session, issue_id=issue_id, limit=PAGE_SIZE, offset=offset)
+    found = crud_issues.issue_events(session=session, issue_id=issue_id, limit=PAGE_SIZE, offset=offset)
     if issue is None or found is None:
         raise PageError(404, UNKNOWN_ISSUE)
     sessions = IN_FULL if viewer.admin else SessionIds(label_key=state.session_label_secret())

@@ -13,8 +13,8 @@ from typing import Annotated
 from fastapi import Path, Request
 from starlette.responses import Response
 
-from .. import crud_dashboard
 from ..api.deps import SessionDep
+from ..crud import dashboard as crud_dashboard
 from .deps import PageError, ReaderPageDep
 from .render import render
 from .routing import page_router

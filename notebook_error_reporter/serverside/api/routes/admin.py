@@ -7,8 +7,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from ... import crud
 from ...core.types import utcnow
+from ...crud.retention import purge_events
 from ...schemas import PurgeResult
 from ..deps import AdminDep, WriteSessionDep
 from ..docs import answers
@@ -28,4 +28,4 @@ def purge(
     older_than_days: Annotated[int, Query(ge=1, le=36_500, description="Keep this many days of reports.")],
 ) -> PurgeResult:
     cutoff = utcnow() - timedelta(days=older_than_days)
-    return PurgeResult(deleted=crud.purge_events(session=session, older_than=cutoff), older_than=cutoff)
+    return PurgeResult(deleted=purge_events(session=session, older_than=cutoff), older_than=cutoff)

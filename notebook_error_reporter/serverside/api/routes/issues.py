@@ -11,7 +11,7 @@ from typing import Annotated, Literal, Optional
 
 from fastapi import APIRouter, HTTPException, Path, Query
 
-from ... import crud
+from ...crud import issues as crud_issues
 from ...models import EventsPage, IssueDetail, IssuePublic, IssuesPage, IssueStatus, IssueUpdate
 from ...schemas import INT32
 from ...scrub import storable
@@ -90,7 +90,7 @@ def get_issues(
         ),
     ] = None,
 ) -> IssuesPage:
-    return crud.list_issues(
+    return crud_issues.list_issues(
         session=session,
         notebook=storable(notebook) if notebook is not None else None,
         status=status,
@@ -112,7 +112,7 @@ def get_issues(
     responses=answers(401, 403, 404, 422, 503),
 )
 def get_issue(issue_id: IssueId, session: SessionDep, _reader: ReaderDep) -> IssueDetail:
-    issue = crud.get_issue(session=session, issue_id=issue_id)
+    issue = crud_issues.get_issue(session=session, issue_id=issue_id)
     if issue is None:
         raise HTTPException(status_code=404, detail=UNKNOWN_ISSUE)
     return issue
@@ -132,7 +132,7 @@ def get_issue_events(
     offset: Offset = 0,
 ) -> EventsPage:
     """Session ids in full for the admin; for anybody else (``max_transparency``) their labels."""
-    page = crud.issue_events(session=session, issue_id=issue_id, limit=limit, offset=offset)
+    page = crud_issues.issue_events(session=session, issue_id=issue_id, limit=limit, offset=offset)
     if page is None:
         raise HTTPException(status_code=404, detail=UNKNOWN_ISSUE)
     return reader.events(page)
@@ -152,7 +152,7 @@ def patch_issue(
     fields named change; ``{"note": null}`` removes the note."""
     if not update.model_fields_set:
         raise HTTPException(status_code=422, detail=[NOTHING_TO_CHANGE])
-    issue = crud.set_issue_status(
+    issue = crud_issues.set_issue_status(
         session=session, issue_id=issue_id, status=update.status, changes=update.changes()
     )
     if issue is None:

@@ -17,8 +17,8 @@ from typing import Annotated, List
 
 from fastapi import APIRouter, HTTPException, Query
 
-from ... import crud_legacy
 from ...core.types import utcnow
+from ...crud import legacy as crud_legacy
 from ...models import LegacyError, LegacyUsage
 from ...schemas import MAX_NOTEBOOK, LegacyErrorCreate, LegacyUsageCreate, normalise_uuid
 from ...scrub import clean_legacy_event, scrub

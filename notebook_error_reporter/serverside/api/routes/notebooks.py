@@ -6,7 +6,7 @@ from typing import List
 
 from fastapi import APIRouter
 
-from ... import crud
+from ...crud.notebooks import list_notebooks
 from ...models import NotebookPublic
 from ..deps import ReaderDep, SessionDep
 from ..docs import answers
@@ -21,4 +21,4 @@ router = APIRouter(prefix="/notebooks", tags=["notebooks"])
     responses=answers(401, 403, 503),
 )
 def get_notebooks(session: SessionDep, _reader: ReaderDep) -> List[NotebookPublic]:
-    return crud.list_notebooks(session=session)
+    return list_notebooks(session=session)

@@ -18,7 +18,7 @@ from fastapi import APIRouter, Header, Path
 from pydantic import BaseModel
 from starlette.responses import Response
 
-from ...crud_notes import notebook_notes
+from ...crud.notes import notebook_notes
 from ...schemas import MAX_NOTEBOOK
 from ...scrub import storable
 from ..deps import GuardedStateDep, SessionDep

@@ -10,7 +10,7 @@ from typing import Annotated, List
 
 from fastapi import APIRouter, HTTPException, Query
 
-from ... import crud
+from ...crud.events import session_events
 from ...models import EventPublic
 from ...schemas import INT32, normalise_uuid
 from ..deps import GuardedStateDep, SessionDep
@@ -37,7 +37,7 @@ def get_session_events(
         key = normalise_uuid(session_id)
     except ValueError:
         raise HTTPException(status_code=404, detail=UNKNOWN_SESSION) from None
-    events = crud.session_events(session=session, session_id=key, limit=limit, offset=offset)
+    events = session_events(session=session, session_id=key, limit=limit, offset=offset)
     if events is None:
         raise HTTPException(status_code=404, detail=UNKNOWN_SESSION)
     return events

@@ -8,9 +8,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from ._queries import event_public, events_query, ids_by_key, insert_or_skip, pk
-from .core.types import utcnow
-from .models import NOTEBOOK, SESSION, Event, EventPublic, LegacyError, LegacyUsage, Notebook, ReportSession
+from ..core.queries import ids_by_key, insert_or_skip, pk
+from ..core.types import utcnow
+from ..models import NOTEBOOK, SESSION, Event, EventPublic, LegacyError, LegacyUsage, Notebook, ReportSession
+from .event_rows import event_public, events_query
 
 LEGACY_ERRORS_PER_USAGE = 1000
 

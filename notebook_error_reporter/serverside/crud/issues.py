@@ -1,27 +1,19 @@
-"""Database operations with no HTTP in them: keyword-only functions taking a SQLAlchemy session.
-
-Reports are stored by the write path (``ingest/``), 0.1's usages by ``crud_legacy.py``; this module
-holds the reads, the status change, retention and the server's secrets. Reads never select
-anything about client addresses: the tables have no such column.
-"""
+"""Reads and changes of issues: a filtered, sorted page of them, one with its days, versions and
+newest frames, its stored reports, and its status (with the note and fixed version)."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Dict, Optional, Tuple
 
-from sqlalchemy import case, delete, func, insert, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from . import crud_notes
-from ._queries import event_public, events_query
-from .core.types import utcnow
-from .models import (
+from ..core.types import utcnow
+from ..models import (
     DayCount,
     Event,
-    EventPublic,
     EventsPage,
     Issue,
     IssueDay,
@@ -29,98 +21,18 @@ from .models import (
     IssuePublic,
     IssuesPage,
     Notebook,
-    NotebookPublic,
-    ReportSession,
-    ServerSecret,
 )
-from .search import query_terms
-from .search_index import issues_matching
+from ..search import query_terms
+from ..search_index import issues_matching
+from . import notes
+from .event_rows import event_public, events_query
+from .filters import issue_filters
 
 ISSUE_SORTS: Dict[str, Tuple[Any, ...]] = {
     "last_seen": (col(Issue.last_seen).desc(), col(Issue.id).desc()),
     "first_seen": (col(Issue.first_seen).desc(), col(Issue.id).desc()),
     "count": (col(Issue.event_count).desc(), col(Issue.id).desc()),
 }
-PURGE_CHUNK = 5000
-
-__all__ = [
-    "find_session",
-    "get_issue",
-    "issue_events",
-    "list_events",
-    "list_issues",
-    "list_notebooks",
-    "purge_events",
-    "server_secret",
-    "session_events",
-    "set_issue_status",
-]
-
-
-# --- events ------------------------------------------------------------------------------------------
-
-
-def find_session(*, session: Session, session_id: str) -> Optional[ReportSession]:
-    return session.scalars(select(ReportSession).where(col(ReportSession.session_id) == session_id)).first()
-
-
-def session_events(
-    *, session: Session, session_id: str, limit: int, offset: int = 0
-) -> Optional[List[EventPublic]]:
-    """A session's own reports, oldest first; None if the session is unknown."""
-    found = find_session(session=session, session_id=session_id)
-    if found is None:
-        return None
-    query = (
-        events_query()
-        .where(col(Event.session_pk) == found.id)
-        .order_by(col(Event.id))
-        .limit(limit)
-        .offset(offset)
-    )
-    return [event_public(row) for row in session.execute(query)]
-
-
-def list_events(*, session: Session, limit: int, offset: int = 0) -> List[EventPublic]:
-    query = events_query().order_by(col(Event.id)).limit(limit).offset(offset)
-    return [event_public(row) for row in session.execute(query)]
-
-
-# --- notebooks and issues -------------------------------------------------------------------------------
-
-
-def list_notebooks(
-    *, session: Session, limit: Optional[int] = None, offset: int = 0
-) -> List[NotebookPublic]:
-    """The notebooks by name (``limit`` of them from ``offset``, or all) with their counters; the
-    issue counts come from one grouped query on those notebooks' issues."""
-    notebooks = session.scalars(
-        select(Notebook).order_by(col(Notebook.name)).offset(offset).limit(limit)
-    ).all()
-    counted = select(
-        col(Issue.notebook_id),
-        func.count(),
-        func.coalesce(func.sum(case((col(Issue.status) == "open", 1), else_=0)), 0),
-    )
-    if limit is not None:
-        counted = counted.where(col(Issue.notebook_id).in_([n.id for n in notebooks]))
-    counts: Dict[int, Tuple[int, int]] = {
-        notebook_id: (total, open_)
-        for notebook_id, total, open_ in session.execute(counted.group_by(col(Issue.notebook_id)))
-    }
-    return [
-        NotebookPublic(
-            name=n.name,
-            created_at=n.created_at,
-            last_seen=n.last_seen,
-            event_count=n.event_count,
-            session_count=n.session_count,
-            client_dropped=n.client_dropped,
-            issue_count=counts.get(n.id, (0, 0))[0],  # type: ignore[arg-type]
-            open_issue_count=int(counts.get(n.id, (0, 0))[1]),  # type: ignore[arg-type]
-        )
-        for n in notebooks
-    ]
 
 
 def _issue_public(issue: Issue, notebook: str) -> IssuePublic:
@@ -161,9 +73,9 @@ def list_issues(
 ) -> IssuesPage:
     """A page of issues and the total that matches; reads issue rows (and their search text, when
     ``search`` has words: ``search_index``; and, to filter by a notebook version or a cell's first
-    line, an index of the events: ``crud_notes.py``)."""
+    line, an index of the events: ``filters.py``)."""
     conditions = list(
-        crud_notes.issue_filters(
+        issue_filters(
             session=session, notebook=notebook, version=version, first_line=first_line, now=now or utcnow()
         )
     )
@@ -225,7 +137,7 @@ def get_issue(*, session: Session, issue_id: int) -> Optional[IssueDetail]:
         **_issue_public(issue, notebook).model_dump(),
         daily=[DayCount(day=day, count=count) for day, count in days],
         traceback=newest or [],
-        versions=crud_notes.issue_versions(session=session, issue=issue),
+        versions=notes.issue_versions(session=session, issue=issue),
     )
 
 
@@ -254,7 +166,7 @@ def set_issue_status(
     changes: Optional[Dict[str, Any]] = None,
 ) -> Optional[IssuePublic]:
     """Open, resolve or ignore an issue (committed). An admin has looked: the regression flag clears.
-    ``changes``: a new note, note link or fixed version (``crud_notes.change_issue``), if any.
+    ``changes``: a new note, note link or fixed version (``notes.change_issue``), if any.
 
     Resolving deletes nothing; a new report on a resolved issue reopens it (see ingest/), unless it
     comes from a copy older than the issue's fixed version.
@@ -265,7 +177,7 @@ def set_issue_status(
     issue, notebook = found
     now = utcnow()
     if changes:
-        crud_notes.change_issue(session=session, issue=issue, changes=changes, now=now)
+        notes.change_issue(session=session, issue=issue, changes=changes, now=now)
     if status is not None and issue.status != status:
         issue.status = status
         issue.status_changed_at = now
@@ -273,49 +185,3 @@ def set_issue_status(
         issue.regression = False
     session.commit()
     return _issue_public(issue, notebook)
-
-
-# --- retention --------------------------------------------------------------------------------------------
-
-
-def purge_events(*, session: Session, older_than: datetime) -> int:
-    """Delete reports that occurred before ``older_than``, in short transactions; return how many.
-
-    Issues, their counts, daily counts and sessions stay: the history of what broke is kept, only
-    the individual reports go.
-    """
-    deleted = 0
-    while True:
-        ids = session.scalars(
-            select(col(Event.id))
-            .where(col(Event.occurred_at) < older_than)
-            .order_by(col(Event.id))
-            .limit(PURGE_CHUNK)
-        ).all()
-        if not ids:
-            session.commit()
-            return deleted
-        session.execute(delete(Event).where(col(Event.id).in_(ids)))
-        session.commit()
-        deleted += len(ids)
-
-
-# --- the server's secrets --------------------------------------------------------------------------------
-
-
-def server_secret(*, session: Session, name: str, make: Callable[[], str]) -> str:
-    """The secret called ``name``, made with ``make()`` by whichever worker asks first (committed)."""
-    found = session.get(ServerSecret, name)
-    if found is None:
-        try:
-            with session.begin_nested():
-                session.execute(insert(ServerSecret).values(name=name, value=make()))
-        except IntegrityError:
-            pass
-        session.commit()
-        found = session.get(ServerSecret, name)
-    else:
-        session.commit()
-    if found is None:  # pragma: no cover - inserted or found above
-        raise RuntimeError(f"server secret {name!r} could not be stored")
-    return found.value

@@ -1,4 +1,4 @@
-"""The reads only the dashboard needs, with no HTTP in them (the rest comes from ``crud.py``).
+"""The reads only the dashboard needs, with no HTTP in them (the rest are the API's reads).
 
 Each reads a bounded number of rows whatever the number of stored reports, through an index:
 daily counts by the ``issue_day`` primary key (issue, day), the newest reports of an issue (their
@@ -19,9 +19,9 @@ from sqlalchemy import Text, cast, func, literal, select, tuple_
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from ._queries import event_public, events_query
-from .core.types import UTCDateTime
-from .models import Event, EventPublic, IssueDay, Notebook, ReportSession
+from ..core.types import UTCDateTime
+from ..models import Event, EventPublic, IssueDay, Notebook, ReportSession
+from .event_rows import event_public, events_query
 
 FIRST_LINES_SAMPLE = 200
 CLIENTS_SAMPLE = 1000
