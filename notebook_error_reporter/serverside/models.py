@@ -182,7 +182,7 @@ class IssueUpdate(SQLModel):
         """The note fields this update names, with their new values (None: removed)."""
         return {
             name: getattr(self, name)
-            for name in ("note", "note_url", "fixed_in_version")
+            for name in note_rules.NOTE_FIELDS
             if name in self.model_fields_set
         }
 

@@ -7,6 +7,8 @@ import unicodedata
 from typing import Optional
 from urllib.parse import urlsplit
 
+# An issue's note, its link and the version that fixed it (columns added by migration 0005).
+NOTE_FIELDS = ("note", "note_url", "fixed_in_version")
 MAX_NOTE = 500
 MAX_NOTE_URL = 500
 MAX_VERSION = 64

@@ -25,7 +25,8 @@ from sqlalchemy import Connection
 from .. import fingerprint as rule
 from .core.types import UTCDateTime
 from .grouping import culprit, remember
-from .regroup_plan import NOTE_FIELDS, NewIssue, OldIssue, Part, Plan, plan
+from .note_rules import NOTE_FIELDS
+from .regroup_plan import NewIssue, OldIssue, Part, Plan, plan
 
 CHUNK = 1000
 MEMO_SIZE = 10_000

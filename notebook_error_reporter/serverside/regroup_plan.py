@@ -33,16 +33,13 @@ from typing import Dict, Iterable, List, Optional, Set, Tuple
 
 STATUS_RANK = {"open": 0, "resolved": 1, "ignored": 2}
 
-# The issue's note, its link and the version that fixed it (columns added by migration 0005).
-NOTE_FIELDS = ("note", "note_url", "fixed_in_version")
-Notes = Dict[str, Optional[str]]
+Notes = Dict[str, Optional[str]]  # the issue's NOTE_FIELDS (note_rules.py) that exist in the database
 
 
 @dataclass
-class OldIssue:
-    """An issue as stored, with its daily counts and sessions."""
+class IssueColumns:
+    """The columns of an issue row that regrouping reads and writes (besides its id)."""
 
-    id: int
     fingerprint: str
     notebook_id: int
     error_name: str
@@ -55,6 +52,13 @@ class OldIssue:
     event_count: int
     first_seen: datetime
     last_seen: datetime
+
+
+@dataclass
+class OldIssue(IssueColumns):
+    """An issue as stored, with its daily counts and sessions."""
+
+    id: int
     days: Dict[date, int] = field(default_factory=dict)
     sessions: Set[int] = field(default_factory=set)
     notes: Notes = field(default_factory=dict)  # empty where the columns do not exist yet
@@ -82,22 +86,10 @@ class Part:
 
 
 @dataclass
-class NewIssue:
+class NewIssue(IssueColumns):
     """An issue as it is to be stored; ``id`` None means a new row."""
 
-    fingerprint: str
     id: Optional[int]
-    notebook_id: int
-    error_name: str
-    message: str
-    culprit: str
-    status: str
-    regression: bool
-    regressed_at: Optional[datetime]
-    status_changed_at: Optional[datetime]
-    event_count: int
-    first_seen: datetime
-    last_seen: datetime
     days: Dict[date, int]
     sessions: Set[int]
     notes: Notes = field(default_factory=dict)

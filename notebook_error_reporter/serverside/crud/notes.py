@@ -21,9 +21,9 @@ from ..models import (
     NotebookVersion,
     VersionCount,
 )
+from ..note_rules import NOTE_FIELDS
 
 VERSIONS_SAMPLE = 10_000
-NOTE_FIELDS = ("note", "note_url", "fixed_in_version")
 
 
 @dataclass(frozen=True)
