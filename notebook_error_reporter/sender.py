@@ -143,15 +143,7 @@ class Sender:
         if not isinstance(event.get("event_id"), str) or not event["event_id"]:
             event["event_id"] = uuid.uuid4().hex  # before_send took it away: the spool needs a key
         try:
-            dropped = self.spool.put(
-                event,
-                self.url,
-                max_reports=self.config.max_spool_reports,
-                max_bytes=self.config.max_spool_bytes,
-                wait=CELL_WAIT,
-            )
-            if dropped:
-                self.stats.add("dropped", dropped)
+            self._put(event, wait=CELL_WAIT)
         except Exception as error:  # busy or broken: keep it in memory, the worker spools it later
             logger.info("notebook_error_reporter: spool unavailable (%s); report held in memory", error)
             with self._lock:
@@ -244,13 +236,7 @@ class Sender:
                     return True
                 event = self._held[0]
             try:
-                dropped = self.spool.put(
-                    event,
-                    self.url,
-                    max_reports=self.config.max_spool_reports,
-                    max_bytes=self.config.max_spool_bytes,
-                    wait=WORKER_WAIT,
-                )
+                self._put(event, wait=WORKER_WAIT)
             except SpoolBusy:
                 return False
             except sqlite3.Error as error:  # the file broke under us (disk full, deleted): use memory
@@ -264,11 +250,21 @@ class Sender:
             except Exception as error:  # this report cannot be stored at all
                 self._drop_held(event, error)
                 continue
-            if dropped:
-                self.stats.add("dropped", dropped)
             with self._lock:
                 if self._held and self._held[0] is event:
                     self._held.popleft()
+
+    def _put(self, event: Dict[str, Any], *, wait: float) -> None:
+        """Spool ``event`` within the spool's bounds, counting the older reports that made room."""
+        dropped = self.spool.put(
+            event,
+            self.url,
+            max_reports=self.config.max_spool_reports,
+            max_bytes=self.config.max_spool_bytes,
+            wait=wait,
+        )
+        if dropped:
+            self.stats.add("dropped", dropped)
 
     def _drop_held(self, event: Dict[str, Any], error: BaseException) -> None:
         with self._lock:
