@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from typing import Annotated, Dict, Literal
 
-from fastapi import Form, Path, Request
+from fastapi import Form, Request
 from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
 from ..api.deps import SessionDep, WriteSessionDep
+from ..api.params import IssueId
 from ..breakdown import breakdown
 from ..core.types import utcnow
 from ..crud import dashboard as crud_dashboard
@@ -28,7 +29,6 @@ from .routing import page_router
 
 router = page_router()
 UNKNOWN_ISSUE = "There is no such issue (it may have been purged, or the link is wrong)."
-IssueId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 # What each button does, in the words of its label.
 ACTIONS: Dict[str, str] = {"resolved": "Resolve", "ignored": "Ignore", "open": "Reopen"}
 

@@ -7,19 +7,19 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Callable, Dict, Optional
 
-from fastapi import Form, Path
+from fastapi import Form
 from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
 from .. import note_rules
 from ..api.deps import WriteSessionDep
+from ..api.params import IssueId
 from ..crud.issues import set_issue_status
 from .deps import AdminFormDep, PageError
 from .issue import UNKNOWN_ISSUE
 from .routing import page_router
 
 router = page_router()
-IssueId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 # Form fields get a generous cap: the rules below give the precise message.
 FormText = Annotated[str, Form(max_length=4000)]
 

@@ -13,10 +13,11 @@ from fastapi import Query, Request
 from starlette.responses import Response
 
 from ..api.deps import SessionDep, StateDep
+from ..api.params import IssueId
 from ..crud import issues as crud_issues
 from ..session_labels import IN_FULL, SessionIds
 from .deps import PageError, ReaderPageDep
-from .issue import UNKNOWN_ISSUE, IssueId
+from .issue import UNKNOWN_ISSUE
 from .render import render
 from .routing import page_router
 

@@ -9,15 +9,15 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Annotated, Literal, Optional
 
-from fastapi import APIRouter, HTTPException, Path, Query
+from fastapi import APIRouter, HTTPException, Query
 
 from ...crud import issues as crud_issues
 from ...models import EventsPage, IssueDetail, IssuePublic, IssuesPage, IssueStatus, IssueUpdate
-from ...schemas import INT32
 from ...scrub import storable
 from ...search import MAX_QUERY
 from ..deps import AdminDep, ReaderDep, SessionDep, WriteSessionDep
 from ..docs import answers
+from ..params import IssueId, Offset
 
 router = APIRouter(prefix="/issues", tags=["issues"])
 UNKNOWN_ISSUE = "Unknown issue."
@@ -26,9 +26,6 @@ NOTHING_TO_CHANGE = {
     "msg": "name at least one of status, note, note_url, fixed_in_version",
     "type": "value_error",
 }
-IssueId = Annotated[int, Path(ge=1, le=2**31 - 1, description="The issue's number.")]
-# Bounded like every integer the database is given: an offset past 2**63 overflows the driver (a 500).
-Offset = Annotated[int, Query(ge=0, le=INT32)]
 
 
 def _aware(value: Optional[datetime], name: str) -> Optional[datetime]:

@@ -20,23 +20,15 @@ from fastapi import APIRouter, HTTPException, Query
 from ...core.types import utcnow
 from ...crud import legacy as crud_legacy
 from ...models import LegacyError, LegacyUsage
-from ...schemas import MAX_NOTEBOOK, LegacyErrorCreate, LegacyUsageCreate, normalise_uuid
+from ...schemas import MAX_NOTEBOOK, LegacyErrorCreate, LegacyUsageCreate
 from ...scrub import clean_legacy_event, scrub
 from ..deps import GuardedStateDep, ReaderDep, SessionDep, WriteSessionDep, limit_session
 from ..docs import answers
+from ..params import Offset, uuid_or_404
 
 router = APIRouter(tags=["version 0.1"])
 UNKNOWN_USAGE = "Usage not found"
-Skip = Annotated[int, Query(ge=0, le=2**31 - 1)]
 Limit = Annotated[int, Query(ge=1, le=1000)]
-
-
-def _usage_uuid(value: str) -> str:
-    """The uuid of a 0.1 usage (a session id) as stored; an invalid one is an unknown usage."""
-    try:
-        return normalise_uuid(value)
-    except ValueError:
-        raise HTTPException(status_code=404, detail=UNKNOWN_USAGE) from None
 
 
 @router.post(
@@ -64,7 +56,7 @@ def create_usage(
 def create_error(
     uuid: str, error: LegacyErrorCreate, session: SessionDep, state: GuardedStateDep
 ) -> LegacyError:
-    key = _usage_uuid(uuid)
+    key = uuid_or_404(uuid, UNKNOWN_USAGE)
     usage = crud_legacy.usage(session=session, session_id=key, with_errors=False)
     if usage is None:
         raise HTTPException(status_code=404, detail=UNKNOWN_USAGE)
@@ -87,7 +79,7 @@ def create_error(
     responses=answers(403, 404, 422, 429, 503),
 )
 def read_usage(uuid: str, session: SessionDep, _guarded: GuardedStateDep) -> LegacyUsage:
-    usage = crud_legacy.usage(session=session, session_id=_usage_uuid(uuid))
+    usage = crud_legacy.usage(session=session, session_id=uuid_or_404(uuid, UNKNOWN_USAGE))
     if usage is None:
         raise HTTPException(status_code=404, detail=UNKNOWN_USAGE)
     return usage
@@ -100,7 +92,7 @@ def read_usage(uuid: str, session: SessionDep, _guarded: GuardedStateDep) -> Leg
     responses=answers(401, 403, 422, 503),
 )
 def read_usages(
-    session: SessionDep, reader: ReaderDep, skip: Skip = 0, limit: Limit = 100
+    session: SessionDep, reader: ReaderDep, skip: Offset = 0, limit: Limit = 100
 ) -> List[LegacyUsage]:
     usages = crud_legacy.list_usages(session=session, skip=skip, limit=limit)
     return [reader.legacy_usage(usage) for usage in usages]
@@ -113,7 +105,7 @@ def read_usages(
     responses=answers(401, 403, 422, 503),
 )
 def read_errors(
-    session: SessionDep, reader: ReaderDep, skip: Skip = 0, limit: Limit = 100
+    session: SessionDep, reader: ReaderDep, skip: Offset = 0, limit: Limit = 100
 ) -> List[LegacyError]:
     errors = crud_legacy.list_legacy_errors(session=session, skip=skip, limit=limit)
     return [reader.legacy_error(error) for error in errors]

@@ -12,9 +12,9 @@ from fastapi import APIRouter, HTTPException, Query
 
 from ...crud.events import session_events
 from ...models import EventPublic
-from ...schemas import INT32, normalise_uuid
 from ..deps import GuardedStateDep, SessionDep
 from ..docs import answers
+from ..params import Offset, uuid_or_404
 
 router = APIRouter(prefix="/sessions", tags=["sessions"])
 UNKNOWN_SESSION = "Unknown session."
@@ -31,12 +31,9 @@ def get_session_events(
     session: SessionDep,
     _guarded: GuardedStateDep,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
-    offset: Annotated[int, Query(ge=0, le=INT32)] = 0,  # past 2**63 the driver overflows
+    offset: Offset = 0,
 ) -> List[EventPublic]:
-    try:
-        key = normalise_uuid(session_id)
-    except ValueError:
-        raise HTTPException(status_code=404, detail=UNKNOWN_SESSION) from None
+    key = uuid_or_404(session_id, UNKNOWN_SESSION)
     events = session_events(session=session, session_id=key, limit=limit, offset=offset)
     if events is None:
         raise HTTPException(status_code=404, detail=UNKNOWN_SESSION)
