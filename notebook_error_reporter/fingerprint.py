@@ -33,7 +33,6 @@ import re
 from typing import Any, Mapping, Optional, Sequence, Tuple
 
 OMITTED = "<omitted>"
-DEFAULT_PART = "{{ default }}"
 MAX_PARTS = 10
 MAX_PART_CHARS = 200
 MAX_MESSAGE_KEY_CHARS = 300

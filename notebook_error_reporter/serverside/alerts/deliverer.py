@@ -110,10 +110,6 @@ class Deliverer:
             self._thread = None
         self.poster.close()
 
-    def wake(self) -> None:
-        """Look for pending alerts now rather than at the next poll."""
-        self._wake.set()
-
     def _run(self) -> None:
         while not self._stopping:
             wait = self.config.poll_seconds

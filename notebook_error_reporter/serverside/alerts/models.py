@@ -24,7 +24,6 @@ from ..core.metadata import SQLModel
 from ..core.types import UTCDateTime
 
 TARGETS = ("slack", "webhook")
-STATUSES = ("pending", "sent", "failed", "expired")
 MAX_ERROR_CHARS = 300
 
 
@@ -38,7 +37,9 @@ class Alert(SQLModel, table=True):
     issue_id: int = Field(foreign_key="issue.id", index=True)
     kind: str = Field(max_length=16, description="'new' or 'regression'.")
     target: str = Field(max_length=16, description="'slack' or 'webhook'.")
-    status: str = Field(default="pending", max_length=16)
+    status: str = Field(
+        default="pending", max_length=16, description="'pending', 'sent', 'failed' or 'expired'."
+    )
     created_at: datetime = Field(sa_type=UTCDateTime)
     attempts: int = Field(default=0)
     next_attempt_at: datetime = Field(sa_type=UTCDateTime)

@@ -1,4 +1,4 @@
-"""Reads of stored reports: all of them in order, and a session's own."""
+"""Reads of a session: the session by its id, and its own stored reports, oldest first."""
 
 from __future__ import annotations
 
@@ -30,9 +30,4 @@ def session_events(
         .limit(limit)
         .offset(offset)
     )
-    return [event_public(row) for row in session.execute(query)]
-
-
-def list_events(*, session: Session, limit: int, offset: int = 0) -> List[EventPublic]:
-    query = events_query().order_by(col(Event.id)).limit(limit).offset(offset)
     return [event_public(row) for row in session.execute(query)]
