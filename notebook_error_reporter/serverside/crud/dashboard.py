@@ -21,7 +21,7 @@ from sqlmodel import col
 
 from ..core.types import UTCDateTime
 from ..models import Event, EventPublic, IssueDay, Notebook, ReportSession
-from .event_rows import event_public, events_query
+from .event_rows import event_public, events_query, issue_newest
 
 FIRST_LINES_SAMPLE = 200
 CLIENTS_SAMPLE = 1000
@@ -48,12 +48,7 @@ def first_lines(
 ) -> List[Tuple[str, int]]:
     """The first lines of the cells that raised this issue, most frequent first, among its newest
     ``sample`` stored reports (a sample, so an issue with a million reports reads a few hundred)."""
-    lines = session.scalars(
-        select(col(Event.first_line))
-        .where(col(Event.issue_id) == issue_id)
-        .order_by(col(Event.id).desc())
-        .limit(sample)
-    ).all()
+    lines = session.scalars(issue_newest(issue_id, sample, col(Event.first_line))).all()
     return Counter(lines).most_common()
 
 
@@ -63,12 +58,7 @@ def recent_clients(
     """The ``client`` objects (versions, platform, Colab) of an issue's newest ``sample`` stored
     reports, each distinct one with how many of them carry it. Read as text and decoded once per
     distinct text: most reports of an issue share a handful."""
-    texts = session.scalars(
-        select(cast(col(Event.client), Text))
-        .where(col(Event.issue_id) == issue_id)
-        .order_by(col(Event.id).desc())
-        .limit(sample)
-    ).all()
+    texts = session.scalars(issue_newest(issue_id, sample, cast(col(Event.client), Text))).all()
     return [(json.loads(text) if text else None, count) for text, count in Counter(texts).items()]
 
 

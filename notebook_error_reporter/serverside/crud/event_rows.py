@@ -1,8 +1,9 @@
-"""Stored reports as the reads show them: each event joined with its session id and notebook name."""
+"""Stored reports as the reads find and show them: each event joined with its session id and notebook
+name, and an issue's newest reports (through ``ix_event_issue_id_id``, whatever their number)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Optional
 
 from sqlalchemy import Select, select
 from sqlmodel import col
@@ -17,6 +18,11 @@ def events_query() -> Select[Event, str, str]:
         .join(ReportSession, col(Event.session_pk) == col(ReportSession.id))
         .join(Notebook, col(Event.notebook_id) == col(Notebook.id))
     )
+
+
+def issue_newest(issue_id: Optional[int], limit: int, *columns: Any) -> Select[Any]:
+    """``columns`` of the issue's ``limit`` newest stored reports, newest first."""
+    return select(*columns).where(col(Event.issue_id) == issue_id).order_by(col(Event.id).desc()).limit(limit)
 
 
 def event_public(row: Any) -> EventPublic:

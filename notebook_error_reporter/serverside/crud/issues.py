@@ -25,7 +25,7 @@ from ..models import (
 from ..search import query_terms
 from ..search_index import issues_matching
 from . import notes
-from .event_rows import event_public, events_query
+from .event_rows import event_public, events_query, issue_newest
 from .filters import issue_filters
 
 ISSUE_SORTS: Dict[str, Tuple[Any, ...]] = {
@@ -127,12 +127,7 @@ def get_issue(*, session: Session, issue_id: int) -> Optional[IssueDetail]:
         .where(col(IssueDay.issue_id) == issue_id)
         .order_by(col(IssueDay.day))
     ).all()
-    newest = session.scalar(
-        select(col(Event.traceback))
-        .where(col(Event.issue_id) == issue_id)
-        .order_by(col(Event.id).desc())
-        .limit(1)
-    )
+    newest = session.scalar(issue_newest(issue_id, 1, col(Event.traceback)))
     return IssueDetail(
         **_issue_public(issue, notebook).model_dump(),
         daily=[DayCount(day=day, count=count) for day, count in days],

@@ -22,6 +22,7 @@ from ..models import (
     VersionCount,
 )
 from ..note_rules import NOTE_FIELDS
+from .event_rows import issue_newest
 
 VERSIONS_SAMPLE = 10_000
 
@@ -75,13 +76,7 @@ def first_seen(*, session: Session, notebook_id: int) -> Dict[str, datetime]:
 def issue_versions(*, session: Session, issue: Issue, sample: int = VERSIONS_SAMPLE) -> List[VersionCount]:
     """Reports per notebook version among the issue's newest ``sample``, most first; each marked
     ``older_copy`` if older than the issue's fixed version."""
-    newest = (
-        select(col(Event.notebook_version), col(Event.occurred_at))
-        .where(col(Event.issue_id) == issue.id)
-        .order_by(col(Event.id).desc())
-        .limit(sample)
-        .subquery()
-    )
+    newest = issue_newest(issue.id, sample, col(Event.notebook_version), col(Event.occurred_at)).subquery()
     rows = session.execute(
         select(
             newest.c.notebook_version,
