@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Dict, Optional, Tuple
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
@@ -33,6 +33,11 @@ ISSUE_SORTS: Dict[str, Tuple[Any, ...]] = {
     "first_seen": (col(Issue.first_seen).desc(), col(Issue.id).desc()),
     "count": (col(Issue.event_count).desc(), col(Issue.id).desc()),
 }
+
+
+def _in_notebooks(query: Select[Any]) -> Select[Any]:
+    """``query`` on issues joined with their notebooks (for the notebook's name or a filter on it)."""
+    return query.join(Notebook, col(Issue.notebook_id) == col(Notebook.id))
 
 
 def _issue_public(issue: Issue, notebook: str) -> IssuePublic:
@@ -90,17 +95,8 @@ def list_issues(
         conditions.append(col(Issue.last_seen) >= seen_after)
     if seen_before is not None:
         conditions.append(col(Issue.last_seen) < seen_before)
-    base = (
-        select(Issue, col(Notebook.name))
-        .join(Notebook, col(Issue.notebook_id) == col(Notebook.id))
-        .where(*conditions)
-    )
-    total = session.scalar(
-        select(func.count())
-        .select_from(Issue)
-        .join(Notebook, col(Issue.notebook_id) == col(Notebook.id))
-        .where(*conditions)
-    )
+    total = session.scalar(_in_notebooks(select(func.count()).select_from(Issue)).where(*conditions))
+    base = _in_notebooks(select(Issue, col(Notebook.name))).where(*conditions)
     rows = session.execute(base.order_by(*ISSUE_SORTS[sort]).limit(limit).offset(offset)).all()
     return IssuesPage(
         total=int(total or 0), limit=limit, offset=offset, items=[_issue_public(i, n) for i, n in rows]
@@ -108,11 +104,8 @@ def list_issues(
 
 
 def _issue_with_notebook(session: Session, issue_id: int) -> Optional[Tuple[Issue, str]]:
-    row = session.execute(
-        select(Issue, col(Notebook.name))
-        .join(Notebook, col(Issue.notebook_id) == col(Notebook.id))
-        .where(col(Issue.id) == issue_id)
-    ).first()
+    query = _in_notebooks(select(Issue, col(Notebook.name))).where(col(Issue.id) == issue_id)
+    row = session.execute(query).first()
     return None if row is None else (row[0], row[1])
 
 
