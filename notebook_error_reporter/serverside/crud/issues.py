@@ -4,7 +4,7 @@ newest frames, its stored reports, and its status (with the note and fixed versi
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, Optional, Tuple, TypeVar
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
@@ -28,6 +28,8 @@ from . import notes
 from .event_rows import event_public, events_query, issue_newest
 from .filters import issue_filters
 
+_Query = TypeVar("_Query", bound=Select)
+
 ISSUE_SORTS: Dict[str, Tuple[Any, ...]] = {
     "last_seen": (col(Issue.last_seen).desc(), col(Issue.id).desc()),
     "first_seen": (col(Issue.first_seen).desc(), col(Issue.id).desc()),
@@ -35,7 +37,7 @@ ISSUE_SORTS: Dict[str, Tuple[Any, ...]] = {
 }
 
 
-def _in_notebooks(query: Select[Any]) -> Select[Any]:
+def _in_notebooks(query: _Query) -> _Query:
     """``query`` on issues joined with their notebooks (for the notebook's name or a filter on it)."""
     return query.join(Notebook, col(Issue.notebook_id) == col(Notebook.id))
 
