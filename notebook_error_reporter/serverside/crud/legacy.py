@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Dict, List, Optional, Sequence
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
@@ -75,6 +75,13 @@ def _legacy_errors(session: Session, session_pks: Sequence[int]) -> Dict[int, Li
     return errors
 
 
+def _sessions() -> Select[ReportSession, str]:
+    """Sessions (0.1's usages) with their notebook's name."""
+    return select(ReportSession, col(Notebook.name)).join(
+        Notebook, col(ReportSession.notebook_id) == col(Notebook.id)
+    )
+
+
 def _legacy_usage(row: ReportSession, notebook: str, errors: List[LegacyError]) -> LegacyUsage:
     return LegacyUsage(
         id=row.id,  # type: ignore[arg-type]
@@ -87,11 +94,7 @@ def _legacy_usage(row: ReportSession, notebook: str, errors: List[LegacyError]) 
 
 def usage(*, session: Session, session_id: str, with_errors: bool = True) -> Optional[LegacyUsage]:
     """0.1's ``GET /usages/{uuid}``: the session with its first 1,000 reports."""
-    row = session.execute(
-        select(ReportSession, col(Notebook.name))
-        .join(Notebook, col(ReportSession.notebook_id) == col(Notebook.id))
-        .where(col(ReportSession.session_id) == session_id)
-    ).first()
+    row = session.execute(_sessions().where(col(ReportSession.session_id) == session_id)).first()
     if row is None:
         return None
     found, notebook = row
@@ -101,13 +104,7 @@ def usage(*, session: Session, session_id: str, with_errors: bool = True) -> Opt
 
 
 def list_usages(*, session: Session, skip: int, limit: int) -> List[LegacyUsage]:
-    rows = session.execute(
-        select(ReportSession, col(Notebook.name))
-        .join(Notebook, col(ReportSession.notebook_id) == col(Notebook.id))
-        .order_by(col(ReportSession.id))
-        .offset(skip)
-        .limit(limit)
-    ).all()
+    rows = session.execute(_sessions().order_by(col(ReportSession.id)).offset(skip).limit(limit)).all()
     errors = _legacy_errors(session, [pk(r.id) for r, _ in rows])
     return [_legacy_usage(r, name, errors[pk(r.id)]) for r, name in rows]
 
