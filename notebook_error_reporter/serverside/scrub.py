@@ -112,6 +112,21 @@ def scrub(text: str, limit: int, contexts: Sequence[PrivacyContext] = (CONTEXT,)
     return truncate(scrub_with(storable(text), contexts), limit)
 
 
+# A report's message and first line are remembered scrubbed up to this length, this many of them:
+# cells and errors repeat from report to report and across a crowd, and scrubbing one costs about
+# 10 µs; the bound keeps a hostile client's long unique texts from making the cache big (a few MB).
+CACHED_TEXT_CHARS = 400
+CACHED_TEXTS = 8192
+_remembered_scrub = functools.lru_cache(maxsize=CACHED_TEXTS)(scrub)
+
+
+def scrub_remembered(text: str, limit: int, contexts: Tuple[PrivacyContext, ...]) -> str:
+    """``scrub``, remembered per distinct short text and contexts (see ``CACHED_TEXT_CHARS``)."""
+    if len(text) > CACHED_TEXT_CHARS:
+        return scrub(text, limit, contexts)
+    return _remembered_scrub(text, limit, contexts)
+
+
 @functools.lru_cache(maxsize=4096)
 def scrub_repeated(text: str, limit: int) -> str:
     """``scrub`` for the fields that repeat from report to report (notebook, error name, versions)."""
@@ -206,9 +221,9 @@ def clean_event(event: schemas.EventCreate) -> CleanEvent:
         session_id=event.session_id,
         notebook=scrub_repeated(event.notebook, schemas.MAX_NOTEBOOK),
         error_name=scrub_repeated(event.error_name, schemas.MAX_ERROR_NAME),
-        error_message=scrub(event.error_message, schemas.MAX_MESSAGE, contexts),
+        error_message=scrub_remembered(event.error_message, schemas.MAX_MESSAGE, contexts),
         traceback=_clean_frames(tuple((f.filename, f.fun_name, f.lineno) for f in event.traceback), contexts),
-        first_line=scrub(event.first_line, schemas.MAX_FIRST_LINE, contexts),
+        first_line=scrub_remembered(event.first_line, schemas.MAX_FIRST_LINE, contexts),
         execution_count=event.execution_count,
         occurred_at=schemas.parse_timestamp(event.occurred_at),
         fingerprint=clean_fingerprint(event.fingerprint),

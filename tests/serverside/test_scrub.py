@@ -14,7 +14,9 @@ import pytest
 
 from notebook_error_reporter.serverside import schemas
 from notebook_error_reporter.serverside.scrub import (
+    CACHED_TEXT_CHARS,
     CONTEXT,
+    _remembered_scrub,
     clean_event,
     clean_legacy_event,
     home_owners,
@@ -96,3 +98,30 @@ def test_a_shared_account_name_costs_no_ordinary_word() -> None:
     body = legacy(error_message="/home/user/data.csv: no such user; ask jovyan at /home/jovyan/x")
     event = clean_legacy_event(body, session_id="a" * 32, notebook="n", received_at=NOW)
     assert event.error_message == "data.csv: no such user; ask jovyan at x"
+
+
+def test_a_remembered_message_is_scrubbed_again_under_another_report_s_user() -> None:
+    """The scrubbed messages and first lines are remembered per text and per the report's user
+    names: a text first seen without a home path is not kept as it was for a report that names one."""
+    text = "no access for dana"
+    plain = clean_event(schemas.EventCreate.model_validate(make_event(error_message=text, first_line=text)))
+    named = clean_event(
+        schemas.EventCreate.model_validate(
+            make_event(
+                error_message=text,
+                first_line=text,
+                traceback=[{"filename": "/home/dana/lib.py", "fun_name": "f", "lineno": 1}],
+            )
+        )
+    )
+    assert (plain.error_message, plain.first_line) == (text, text)
+    assert (named.error_message, named.first_line) == ("no access for <user>", "no access for <user>")
+
+
+def test_long_messages_are_scrubbed_but_not_remembered() -> None:
+    """Only short texts are remembered, so that long unique ones cannot make the cache big."""
+    long_text = "token " + "x" * CACHED_TEXT_CHARS + " dana@example.org"
+    before = _remembered_scrub.cache_info().currsize
+    event = clean_event(schemas.EventCreate.model_validate(make_event(error_message=long_text)))
+    assert event.error_message.endswith(" <email>")
+    assert _remembered_scrub.cache_info().currsize <= before + 1  # the first line only
