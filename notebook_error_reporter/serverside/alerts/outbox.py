@@ -62,15 +62,20 @@ class ClaimedAlert:
 
 def enqueue(*, session: Session, new: Iterable[int], regressed: Iterable[int], now: datetime) -> int:
     """Insert the alerts of one ingest transaction (not committed here); how many rows."""
-    rows = [
+    rows = alert_rows(new=new, regressed=regressed, now=now)
+    if rows:
+        session.execute(ALERT.insert(), rows)
+    return len(rows)
+
+
+def alert_rows(*, new: Iterable[int], regressed: Iterable[int], now: datetime) -> List[Dict[str, object]]:
+    """The rows ``enqueue`` inserts, each with the columns of ``ROW_COLUMNS``, in issue and target order."""
+    return [
         _row(issue_id, kind, target, now)
         for kind, issue_ids in (("new", new), ("regression", regressed))
         for issue_id in sorted(issue_ids)
         for target in TARGETS
     ]
-    if rows:
-        session.execute(ALERT.insert(), rows)
-    return len(rows)
 
 
 def _row(issue_id: int, kind: str, target: str, now: datetime) -> Dict[str, object]:
@@ -86,6 +91,8 @@ def _row(issue_id: int, kind: str, target: str, now: datetime) -> Dict[str, obje
 
 # What every new alert row starts with, besides its issue, kind, target and times.
 _FRESH: Dict[str, object] = {"status": "pending", "attempts": 0}
+# The columns of every row ``alert_rows`` makes.
+ROW_COLUMNS = ("issue_id", "kind", "target", *_FRESH, "created_at", "next_attempt_at")
 
 
 def enqueue_sql(*, kind: str, issue_ids: str, now: str) -> str:

@@ -94,7 +94,7 @@ def test_ids_of_a_transaction_that_rolled_back_are_not_learned(
     def fail(**_kwargs: Any) -> int:
         raise RuntimeError("the outbox broke")
 
-    monkeypatch.setattr(outbox, "enqueue", fail)
+    monkeypatch.setattr(outbox, "alert_rows", fail)
     report = clean(notebook="rolled-back")
     with pytest.raises(RuntimeError), database.write_session() as session:
         ingest_events(session=session, events=[report], known=known)
