@@ -13,17 +13,19 @@ from ..fingerprint import OMITTED
 from .scrub import CleanEvent
 
 MEMO_SIZE = 4096
-# Places and keys met lately, by traceback object: ``scrub`` hands out one tuple for the same frames
-# (while it remembers them), so repeated reports cost two dict lookups. Each entry holds its
-# traceback, so the object's id cannot stand for another one while the entry lives.
+# Places met lately, by traceback object: ``scrub`` hands out one tuple for the same frames (while
+# it remembers them), so a repeated traceback costs a dict lookup. Each entry holds its traceback,
+# so the object's id cannot stand for another one while the entry lives.
 _places: Dict[Tuple[int, str, int], Tuple[Any, rule.Place, bool]] = {}
-_keys: Dict[Tuple[Any, ...], Tuple[Any, str]] = {}
+# Fingerprints met lately, by what they are made of: under a crowd tracebacks differ in their line
+# numbers (which the place leaves out) while their issues repeat.
+_keys: Dict[Tuple[Any, ...], str] = {}
 
 
 def fingerprints(events: Mapping[str, CleanEvent]) -> Dict[str, str]:
     """Each report's fingerprint, by event id (``notebook_error_reporter.fingerprint``).
 
-    The place is worked out once per traceback object, first line and count, and the key once per
+    The place is worked out once per traceback object, first line and count, and the digest once per
     place, notebook, error, message part and own fingerprint (remembered across calls, see above).
     """
     prints: Dict[str, str] = {}
@@ -35,12 +37,12 @@ def fingerprints(events: Mapping[str, CleanEvent]) -> Dict[str, str]:
             known_place = remember(_places, place_key, (e.traceback, where, rule.has_cell(where)))
         _, where, cell_named = known_place
         message = rule.message_key(e.error_name, e.error_message, cell_named)
-        key = (place_key, e.notebook, e.error_name, message, e.fingerprint)
-        known_key = _keys.get(key)
-        if known_key is None or known_key[0] is not e.traceback:
+        key = (where, e.notebook, e.error_name, message, e.fingerprint)
+        digest = _keys.get(key)
+        if digest is None:
             digest = rule.combine(e.notebook, e.error_name, where, message, e.fingerprint)
-            known_key = remember(_keys, key, (e.traceback, digest))
-        prints[event_id] = known_key[1]
+            remember(_keys, key, digest)
+        prints[event_id] = digest
     return prints
 
 

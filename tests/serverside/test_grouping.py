@@ -8,7 +8,10 @@ from typing import Any, Dict, List
 
 from fastapi.testclient import TestClient
 
+from notebook_error_reporter import fingerprint as rule
+from notebook_error_reporter.serverside import grouping, schemas
 from notebook_error_reporter.serverside.grouping import culprit
+from notebook_error_reporter.serverside.scrub import clean_event
 
 from .helpers import ADMIN, make_event
 
@@ -106,3 +109,36 @@ def test_a_reports_own_fingerprint_is_validated_and_honoured(client: TestClient)
         answer = client.post("/api/v1/events", json=make_event(fingerprint=bad))
         assert answer.status_code == 422 and "fingerprint" in answer.text, bad
     assert client.get("/api/v1/issues", headers=ADMIN).json()["total"] == 2
+
+
+def test_remembered_fingerprints_equal_the_rule_s_for_every_part() -> None:
+    """The server remembers fingerprints by what they are made of: reports that differ only in line
+    numbers share one, and each part the rule uses (notebook, error, message where no cell names
+    the place, own fingerprint) still tells reports apart when the memo already holds a neighbour."""
+    library = [{"filename": "pkg/mod.py", "fun_name": "call", "lineno": 7}]
+    variants: List[Dict[str, Any]] = [
+        {},
+        {"traceback": [{"filename": "pkg/mod.py", "fun_name": "call", "lineno": 8}]},
+        {"notebook": "another.ipynb"},
+        {"error_name": "ValueError"},
+        {"error_message": "no such column 'b'"},
+        {"fingerprint": ["{{ default }}", "tenant-7"]},
+    ]
+    events = {}
+    for n, change in enumerate(variants):
+        fields: Dict[str, Any] = {"traceback": library, "error_message": "no such file /tmp/x.csv", **change}
+        events[f"{n:032x}"] = clean_event(schemas.EventCreate.model_validate(make_event(**fields)))
+    remembered = grouping.fingerprints(events)
+    assert remembered == grouping.fingerprints(events)  # the second time from the memo
+    for event_id, e in events.items():
+        expected = rule.combine(
+            e.notebook,
+            e.error_name,
+            rule.place(e.traceback, e.first_line, e.execution_count),
+            rule.message_key(e.error_name, e.error_message, False),
+            e.fingerprint,
+        )
+        assert remembered[event_id] == expected
+    prints = list(remembered.values())
+    assert prints[0] == prints[1]  # line numbers are not part of the place
+    assert len(set(prints)) == len(prints) - 1
