@@ -186,15 +186,23 @@ def scrub_message(
     return window
 
 
+# IPython's cell magics whose body is Python code of the cell itself.
+PYTHON_CELL_MAGICS = frozenset({"%%capture", "%%time", "%%timeit", "%%prun", "%%debug"})
+
+
 def first_line_of(raw_cell: str, context: PrivacyContext) -> str:
-    """The cell's first non-empty line, scrubbed: authors often put a title comment there."""
-    for line in raw_cell.splitlines():
-        stripped = line.strip()
-        if stripped:
-            return truncate(
-                scrub_text(stripped[: MAX_FIRST_LINE_CHARS + _SCRUB_MARGIN], context), MAX_FIRST_LINE_CHARS
-            )
-    return ""
+    """The cell's first non-empty line, scrubbed: authors often put a title comment there.
+
+    A leading cell magic that runs its body as Python (``%%time``, ``%%capture out``) says how the
+    cell runs, not which cell it is, so the first line of its body stands for the cell. Other cell
+    magics (``%%bash``) keep their line: their body is not Python and stays unsent.
+    """
+    lines = [line.strip() for line in raw_cell.splitlines() if line.strip()]
+    if not lines:
+        return ""
+    wraps_python = lines[0].split(maxsplit=1)[0] in PYTHON_CELL_MAGICS
+    first = lines[1] if wraps_python and len(lines) > 1 else lines[0]
+    return truncate(scrub_text(first[: MAX_FIRST_LINE_CHARS + _SCRUB_MARGIN], context), MAX_FIRST_LINE_CHARS)
 
 
 def syntax_error_frame(

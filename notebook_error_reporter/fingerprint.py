@@ -12,7 +12,9 @@ come from the same notebook, raise the same exception class and pass through the
   ``<cell: first line>``. A frame of another cell (a function defined in an earlier cell) is
   ``<cell>`` with its function's name: its first line is not in the report, and its number
   changes whenever that cell is re-run. When the numbers say nothing (a cell without a number, a
-  report without ``execution_count``), the outermost frame is the cell that ran.
+  report without ``execution_count``, or no frame with the report's number, as when ``%%capture``
+  or ``%%time`` runs the cell's body under a number of its own), the outermost frame is the cell
+  that ran.
 * The message is data (``KeyError: 'row 17'`` and ``'row 18'`` from one cell are one problem), so
   it is left out while a cell frame names the place. Without one (no frames, or only library
   frames) the frames cannot tell two problems apart, and the message joins the fingerprint,
@@ -74,20 +76,22 @@ def place(frames: Sequence[Mapping[str, Any]], first_line: str, execution_count:
     start = 0
     while start < len(kept) - 1 and str(kept[start].get("filename", "")).startswith(_MACHINERY_PREFIXES):
         start += 1
+    files = [str(frame.get("filename", "")) for frame in kept[start:]]
+    numbered = execution_count >= 0 and any(_cell_number(name)[1] == execution_count for name in files)
     return tuple(
         (
-            _frame_file(str(frame.get("filename", "")), index == start, first_line, execution_count),
+            _frame_file(name, index == 0, first_line, execution_count if numbered else None),
             str(frame.get("fun_name", "")),
         )
-        for index, frame in enumerate(kept[start:], start)
+        for index, (name, frame) in enumerate(zip(files, kept[start:]))
     )
 
 
-def _frame_file(filename: str, outermost: bool, first_line: str, execution_count: int) -> str:
+def _frame_file(filename: str, outermost: bool, first_line: str, execution_count: Optional[int]) -> str:
     is_cell, number = _cell_number(filename)
     if not is_cell:
         return filename
-    ran = number == execution_count if number is not None and execution_count >= 0 else outermost
+    ran = number == execution_count if number is not None and execution_count is not None else outermost
     return f"<cell: {first_line}>" if ran else "<cell>"
 
 

@@ -17,6 +17,7 @@ from IPython.core.interactiveshell import InteractiveShell
 
 from notebook_error_reporter import ErrorSlack, ErrorStore
 from notebook_error_reporter.capture import events_supported, resolve_method
+from notebook_error_reporter.fingerprint import of_report
 
 pytestmark = pytest.mark.usefixtures("fail_on_internal_errors")
 METHODS = ["events", "showtraceback"]
@@ -441,7 +442,20 @@ def test_a_failing_capture_cell_is_reported_once_as_itself(
     event = only_event(store)
     assert event["error_name"] == "KeyError"
     assert event["execution_count"] == result.execution_count
-    assert event["first_line"] == "%%capture"
+    assert event["first_line"] == "# inside capture"
+
+
+def test_different_cells_under_one_cell_magic_are_different_issues(
+    shell: InteractiveShell, store: ErrorStore
+) -> None:
+    run(shell, "%%capture\n# Load the structures\n{}['protein_id']")
+    run(shell, "%%capture\n# Read the config\n{}['api_url']")
+    run(shell, "%%capture\n# Load the structures\n{}['chain']")
+    events = store.retrieve_errors()
+    first_lines = ["# Load the structures", "# Read the config", "# Load the structures"]
+    assert [e["first_line"] for e in events] == first_lines
+    keys = [of_report(e) for e in events]
+    assert keys[0] != keys[1] and keys[0] == keys[2]
 
 
 def test_a_succeeding_capture_cell_after_a_failure_reports_nothing(
@@ -495,7 +509,7 @@ def test_a_failing_run_of_a_script_in_a_capture_cell_is_reported_once(
     script.write_text("raise ValueError('bad input')\n")
     result = run(shell, f"%%capture\n%run {script}")
     event = only_event(store)
-    assert (event["error_name"], event["first_line"]) == ("ValueError", "%%capture")
+    assert (event["error_name"], event["first_line"]) == ("ValueError", "%run step.py")
     assert event["execution_count"] == result.execution_count
     run(shell, "%%capture\nx = 1")
     assert len(store.retrieve_errors()) == 1

@@ -109,6 +109,16 @@ def test_first_line_is_the_first_non_empty_line_scrubbed() -> None:
     assert event_for(ValueError(), raw_cell="   \n\t\n")["first_line"] == ""
 
 
+def test_a_leading_cell_magic_gives_way_to_the_first_line_of_its_body() -> None:
+    event = event_for(ValueError(), raw_cell="%%time\n\n# Fit /home/alice/model\nmodel.fit(x)")
+    assert event["first_line"].startswith("# Fit")
+    assert "/home/alice" not in event["first_line"]
+    assert event_for(ValueError(), raw_cell="%%capture out\n!pip install x")["first_line"] == "!pip install x"
+    assert event_for(ValueError(), raw_cell="%%capture\n")["first_line"] == "%%capture"
+    assert event_for(ValueError(), raw_cell="%%bash\ncurl example.org")["first_line"] == "%%bash"
+    assert event_for(ValueError(), raw_cell="%time fit()\nmore")["first_line"] == "%time fit()"
+
+
 def test_nothing_beyond_the_first_line_leaves() -> None:
     event = event_for(raised(ValueError("v")), raw_cell="# title\npassword = 'hunter2'\n")
     assert "hunter2" not in repr(event)

@@ -187,9 +187,9 @@ def test_nested_cells_are_reported_once_as_the_cell_that_ran(
     reports = reports_of(notebook)
     assert [(r["error_name"], r["execution_count"], r["first_line"]) for r in reports] == [
         ("KeyError", 2, "# Load the structures"),
-        ("KeyError", 4, "%%capture"),
+        ("KeyError", 4, "# inside capture"),
         ("ValueError", 6, "%run step.py"),
-        ("ValueError", 7, "%%capture"),
+        ("ValueError", 7, "%run step.py"),
         ("ZeroDivisionError", 9, "# runs other code"),
         ("ValueError", 10, "# silent ones"),
     ]
