@@ -196,6 +196,7 @@ def test_a_body_run_under_its_own_number_still_names_the_cell_that_ran() -> None
     # report's own, so the outermost cell frame is the one that ran, and its first line counts.
     body = frames(("<cell 8>", "<module>", 2))
     assert key("'chain'", body, "# Load the structures", 7) != key("'api_url'", body, "# Read the config", 7)
-    assert key("'chain'", body, "# Load", 7) == key("'other'", frames(("<cell 12>", "<module>", 4)), "# Load", 11)
+    rerun = frames(("<cell 12>", "<module>", 4))
+    assert key("'chain'", body, "# Load", 7) == key("'other'", rerun, "# Load", 11)
     called = frames(("<cell 8>", "<module>", 2), ("<cell 3>", "helper", 1))
     assert key(tb=called, first_line="# A", count=7) != key(tb=called, first_line="# B", count=7)
