@@ -1,14 +1,17 @@
-"""Shared fixtures: a real IPython shell, and a guard that turns the reporter's own errors into failures."""
+"""Fixtures of every test: a real IPython shell, a guard that turns the reporter's own errors into failures,
+the reporters a test made (closed after it), a Jupyter kernel's environment, and the real server."""
 
 from __future__ import annotations
 
 import logging
-from typing import Iterator, List
+import os
+from typing import Dict, Iterator, List
 
 import pytest
 from IPython.core.interactiveshell import InteractiveShell
+from serverside.live_server import live_server  # noqa: F401  (the fixture, for every test)
 
-from notebook_error_reporter import notice
+from notebook_error_reporter import ErrorServer, notice, sender, spool
 from notebook_error_reporter.capture import registry_for
 
 
@@ -58,3 +61,27 @@ def shell(monkeypatch: pytest.MonkeyPatch) -> Iterator[InteractiveShell]:
     assert not leftover, f"callbacks left registered: {leftover}"
     assert "showtraceback" not in instance.__dict__, "showtraceback left patched"
     assert "showsyntaxerror" not in instance.__dict__, "showsyntaxerror left patched"
+
+
+@pytest.fixture
+def reporters() -> Iterator[List[ErrorServer]]:
+    """The ``ErrorServer``s a test appends here are closed after it, their deliveries and spools done with."""
+    made: List[ErrorServer] = []
+    yield made
+    for reporter in made:
+        reporter.close()
+    sender._worker.flush(10)
+    spool._forget_spools_for_tests()
+
+
+@pytest.fixture
+def kernel_env(monkeypatch: pytest.MonkeyPatch) -> Dict[str, str]:
+    """The environment of a Jupyter kernel a test starts: no opt-out, no reporter settings of this machine."""
+    for variable in (
+        "NOTEBOOK_ERROR_REPORTER_DISABLE",
+        "DO_NOT_TRACK",
+        "NOTEBOOK_ERROR_REPORTER_URL",
+        "NOTEBOOK_ERROR_REPORTER_SLACK_WEBHOOK",
+    ):
+        monkeypatch.delenv(variable, raising=False)
+    return dict(os.environ)

@@ -8,6 +8,7 @@ server between two cells, say). The executed notebook is returned with every cel
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Sequence, Union
 
@@ -47,3 +48,13 @@ def display_data(cell: Any) -> List[Dict[str, Any]]:
     """The rich outputs of a cell (its result and anything it displayed), as mime-type dicts."""
     kinds = ("execute_result", "display_data")
     return [dict(output["data"]) for output in cell.outputs if output.get("output_type") in kinds]
+
+
+def printed(notebook: Any, prefix: str) -> Any:
+    """The JSON a cell printed after ``prefix`` on a line of its own (the first such line)."""
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []):
+            for line in output.get("text", "").splitlines():
+                if line.startswith(prefix):
+                    return json.loads(line[len(prefix) :])
+    raise AssertionError(f"nothing printed with {prefix!r}: {[c.get('outputs') for c in notebook.cells]}")

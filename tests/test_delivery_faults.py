@@ -19,21 +19,19 @@ import time
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional
 
-import nbformat
 import pytest
 from delivery_servers import EventStore, FaultServer, SilentServer, free_port, v1_behaviour
+from helpers import FAST
 from IPython.core.interactiveshell import InteractiveShell
-from nbclient import NotebookClient
+from notebook_run import printed, run_notebook
 from waiting import run, wait_until
 
-from notebook_error_reporter import ErrorServer, sender, spool
+from notebook_error_reporter import ErrorServer
 
 pytestmark = pytest.mark.usefixtures("fail_on_internal_errors")
 
 ROOT = Path(__file__).resolve().parent.parent
 TESTS = Path(__file__).resolve().parent
-FAST: Dict[str, Any] = {"backoff_base": 0.05, "backoff_cap": 0.3, "flush_at_exit": 0.0, "quiet": True}
-
 
 # -- helpers -----------------------------------------------------------------------------------
 
@@ -87,16 +85,6 @@ def v1(tmp_path: Path) -> Iterator[V1Process]:
     server = V1Process(tmp_path)
     yield server
     server.kill()
-
-
-@pytest.fixture
-def reporters(tmp_path: Path) -> Iterator[List[ErrorServer]]:
-    made: List[ErrorServer] = []
-    yield made
-    for reporter in made:
-        reporter.close()
-    sender._worker.flush(10)
-    spool._forget_spools_for_tests()
 
 
 _CLIENT = r"""
@@ -381,32 +369,10 @@ def test_a_read_only_home_still_captures_and_delivers(tmp_path: Path, also_temp:
 
 
 # -- real Jupyter kernels ------------------------------------------------------------------------
-def execute_notebook(cells: List[str], tmp_path: Path, name: str) -> Any:
-    notebook = nbformat.v4.new_notebook()
-    notebook.cells = [nbformat.v4.new_code_cell(source) for source in cells]
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
-    for variable in ("NOTEBOOK_ERROR_REPORTER_DISABLE", "DO_NOT_TRACK", "NOTEBOOK_ERROR_REPORTER_URL"):
-        env.pop(variable, None)
-    client = NotebookClient(
-        notebook,
-        timeout=60,
-        kernel_name="python3",
-        allow_errors=True,
-        resources={"metadata": {"path": str(tmp_path)}},
-    )
-    return client.execute(env=env)
-
-
-def printed(notebook: Any, prefix: str) -> Any:
-    for cell in notebook.cells:
-        for output in cell.get("outputs", []):
-            for line in output.get("text", "").splitlines():
-                if line.startswith(prefix):
-                    return json.loads(line[len(prefix) :])
-    raise AssertionError(f"nothing printed with {prefix!r}: {[c.get('outputs') for c in notebook.cells]}")
-
-
-def test_a_restarted_kernel_delivers_what_the_last_one_spooled(tmp_path: Path, v1: V1Process) -> None:
+def test_a_restarted_kernel_delivers_what_the_last_one_spooled(
+    tmp_path: Path, v1: V1Process, kernel_env: Dict[str, str]
+) -> None:
+    env = dict(kernel_env, PYTHONPATH=str(ROOT))
     shared = str(tmp_path / "kernels.sqlite3")
     setup = (
         "from notebook_error_reporter import ErrorServer\n"
@@ -414,7 +380,7 @@ def test_a_restarted_kernel_delivers_what_the_last_one_spooled(tmp_path: Path, v
         " backoff_base=0.05, backoff_cap=0.3)\n"
         "es.enable()"
     )
-    first = execute_notebook(
+    first = run_notebook(
         [
             setup,
             "# Step 1: load\nopen('/no/such/file.csv')",
@@ -422,20 +388,20 @@ def test_a_restarted_kernel_delivers_what_the_last_one_spooled(tmp_path: Path, v
             "import json\nprint('FIRST=' + json.dumps([r['event_id'] for r in es.retrieve_errors()]))",
         ],
         tmp_path,
-        "first",
+        env,
     )
     assert first.cells[1].outputs[0]["ename"] == "FileNotFoundError"  # the user saw their own error
     spooled = printed(first, "FIRST=")
     assert len(spooled) == 2 and v1.process is None  # nothing was listening
     v1.start()
-    second = execute_notebook(
+    second = run_notebook(
         [
             setup,
             "es.flush(10)\nimport json\n"
             "print('SECOND=' + json.dumps({'sent': es.stats.sent, 'pending': es.pending}))",
         ],
         tmp_path,
-        "second",
+        env,
     )
     assert printed(second, "SECOND=") == {"sent": 2, "pending": 0}
     stored = v1.stored_ids()

@@ -12,21 +12,22 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Any, Dict, Iterator, List
+from typing import Any, Dict, List
 
+import helpers
 import pytest
 import requests
 from IPython.core.interactiveshell import InteractiveShell
+from notebook_run import printed, run_notebook
 from serverside.databases import fresh_database
-from serverside.live_server import live_server, start_server  # noqa: F401 (the fixture)
+from serverside.live_server import start_server
 from waiting import run, wait_until
 
-from notebook_error_reporter import ErrorServer, sender, spool
+from notebook_error_reporter import ErrorServer
 
 pytestmark = pytest.mark.usefixtures("fail_on_internal_errors")
 
 ROOT = Path(__file__).resolve().parent.parent
-FAST: Dict[str, Any] = {"backoff_base": 0.05, "backoff_cap": 0.3, "flush_at_exit": 0.0, "quiet": True}
 
 
 def stored(server: Any, session_id: str) -> List[Dict[str, Any]]:
@@ -56,27 +57,13 @@ def restart(server: Any) -> None:
 
 
 @pytest.fixture
-def server(live_server: Any) -> Any:  # noqa: F811 (the fixture imported above)
+def server(live_server: Any) -> Any:
     """The real server on the suite's database (SQLite, or PostgreSQL when the suite has one)."""
     return live_server
 
 
-@pytest.fixture
-def reporters() -> Iterator[List[ErrorServer]]:
-    made: List[ErrorServer] = []
-    yield made
-    for reporter in made:
-        reporter.close()
-    sender._worker.flush(10)
-    spool._forget_spools_for_tests()
-
-
 def reporter_for(server: Any, reporters: List[ErrorServer], tmp_path: Path, **options: Any) -> ErrorServer:
-    reporter = ErrorServer(
-        server.base_url, "live-e2e", spool_path=str(tmp_path / "spool.sqlite3"), **{**FAST, **options}
-    )
-    reporters.append(reporter)
-    return reporter
+    return helpers.reporter_for(server.base_url, "live-e2e", reporters, tmp_path, **options)
 
 
 def test_real_server_down_at_error_time_then_up_gets_every_report_once(
@@ -242,10 +229,9 @@ def test_two_kernels_on_one_spool_with_the_real_server(server: Any, tmp_path: Pa
         assert result["pending"] == 0
 
 
-def test_a_restarted_jupyter_kernel_delivers_to_the_real_server(server: Any, tmp_path: Path) -> None:
-    import nbformat
-    from nbclient import NotebookClient
-
+def test_a_restarted_jupyter_kernel_delivers_to_the_real_server(
+    server: Any, tmp_path: Path, kernel_env: Dict[str, str]
+) -> None:
     shared = str(tmp_path / "kernels.sqlite3")
     setup = (
         "from notebook_error_reporter import ErrorServer\n"
@@ -253,37 +239,24 @@ def test_a_restarted_jupyter_kernel_delivers_to_the_real_server(server: Any, tmp
         " backoff_base=0.05, backoff_cap=0.3)\n"
         "es.enable()"
     )
-
-    def execute(cells: List[str]) -> Any:
-        notebook = nbformat.v4.new_notebook()
-        notebook.cells = [nbformat.v4.new_code_cell(source) for source in cells]
-        env = dict(os.environ, PYTHONPATH=str(ROOT))
-        for variable in ("NOTEBOOK_ERROR_REPORTER_DISABLE", "DO_NOT_TRACK", "NOTEBOOK_ERROR_REPORTER_URL"):
-            env.pop(variable, None)
-        client = NotebookClient(notebook, timeout=60, kernel_name="python3", allow_errors=True)
-        return client.execute(env=env)
-
-    def printed(notebook: Any, prefix: str) -> Any:
-        for cell in notebook.cells:
-            for output in cell.get("outputs", []):
-                for line in output.get("text", "").splitlines():
-                    if line.startswith(prefix):
-                        return json.loads(line[len(prefix) :])
-        raise AssertionError(f"nothing printed with {prefix!r}")
-
+    env = dict(kernel_env, PYTHONPATH=str(ROOT))
     server.stop()
-    first = execute(
+    first = run_notebook(
         [
             setup,
             "# Step 1: load\nopen('/no/such/file.csv')",
             "import json\nprint('FIRST=' + json.dumps({'session': es.session_id, 'pending': es.pending}))",
-        ]
+        ],
+        tmp_path,
+        env,
     )
     before = printed(first, "FIRST=")
     assert before["pending"] == 1
     restart(server)
-    second = execute(
-        [setup, "es.flush(10)\nimport json\nprint('SECOND=' + json.dumps({'sent': es.stats.sent}))"]
+    second = run_notebook(
+        [setup, "es.flush(10)\nimport json\nprint('SECOND=' + json.dumps({'sent': es.stats.sent}))"],
+        tmp_path,
+        env,
     )
     assert printed(second, "SECOND=") == {"sent": 1}
     (event,) = stored(server, before["session"])

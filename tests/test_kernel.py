@@ -3,33 +3,16 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 from pathlib import Path
 from typing import Any, Dict, List
 
-import nbformat
 import pytest
 from jupyter_client.manager import start_new_kernel
-from nbclient import NotebookClient
+from notebook_run import run_notebook
 from slack_server import SlackServer
 
 READ_BACK = "import json\nprint('REPORTS=' + json.dumps(reporter.retrieve_errors()))"
-
-
-def execute(cells: List[str], tmp_path: Path, env: Dict[str, str]) -> Any:
-    notebook = nbformat.v4.new_notebook()
-    notebook.cells = [nbformat.v4.new_code_cell(source) for source in cells]
-    path = tmp_path / "shared.ipynb"
-    nbformat.write(notebook, path)
-    client = NotebookClient(
-        nbformat.read(path, as_version=4),
-        timeout=60,
-        kernel_name="python3",
-        allow_errors=True,
-        resources={"metadata": {"path": str(tmp_path)}},
-    )
-    return client.execute(env=env)
 
 
 def reports_of(notebook: Any) -> List[Dict[str, Any]]:
@@ -40,20 +23,8 @@ def reports_of(notebook: Any) -> List[Dict[str, Any]]:
     raise AssertionError(f"no reports printed: {notebook.cells[-1].outputs}")
 
 
-@pytest.fixture
-def kernel_env(monkeypatch: pytest.MonkeyPatch) -> Dict[str, str]:
-    for variable in (
-        "NOTEBOOK_ERROR_REPORTER_DISABLE",
-        "DO_NOT_TRACK",
-        "NOTEBOOK_ERROR_REPORTER_URL",
-        "NOTEBOOK_ERROR_REPORTER_SLACK_WEBHOOK",
-    ):
-        monkeypatch.delenv(variable, raising=False)
-    return dict(os.environ)
-
-
 def test_failing_cells_of_a_real_kernel_are_reported(tmp_path: Path, kernel_env: Dict[str, str]) -> None:
-    notebook = execute(
+    notebook = run_notebook(
         [
             "from notebook_error_reporter import ErrorStore\n"
             "reporter = ErrorStore(notebook='kernel-test')\nreporter.enable()",
@@ -87,7 +58,7 @@ def test_load_ext_enables_from_the_environment_and_unload_ext_stops(
     tmp_path: Path, kernel_env: Dict[str, str]
 ) -> None:
     kernel_env["NOTEBOOK_ERROR_REPORTER_NOTEBOOK"] = "from-env"
-    notebook = execute(
+    notebook = run_notebook(
         [
             "%load_ext notebook_error_reporter",
             "from notebook_error_reporter.extension import loaded_reporter\nreporter = loaded_reporter()",
@@ -124,7 +95,7 @@ METHODS = ["events", "showtraceback"]
 def test_only_cells_after_enable_are_reported(
     tmp_path: Path, kernel_env: Dict[str, str], method: str
 ) -> None:
-    notebook = execute(
+    notebook = run_notebook(
         [
             "{}['protein_id']",
             enable_cell(method),
@@ -146,7 +117,7 @@ def test_only_cells_after_enable_are_reported(
 
 
 def test_load_ext_after_a_failed_cell_reports_nothing_old(tmp_path: Path, kernel_env: Dict[str, str]) -> None:
-    notebook = execute(
+    notebook = run_notebook(
         [
             "{}['protein_id']",
             "%load_ext notebook_error_reporter",
@@ -164,7 +135,7 @@ def test_nested_cells_are_reported_once_as_the_cell_that_ran(
     tmp_path: Path, kernel_env: Dict[str, str], method: str
 ) -> None:
     (tmp_path / "step.py").write_text("def step():\n    raise ValueError('bad input')\n\nstep()\n")
-    notebook = execute(
+    notebook = run_notebook(
         [
             enable_cell(method),
             "# Load the structures\n{}['protein_id']",
@@ -227,7 +198,7 @@ def test_runs_that_store_no_history_are_reported_one_by_one(
 def test_opting_out_mid_session_stops_the_next_report(
     tmp_path: Path, kernel_env: Dict[str, str], variable: str
 ) -> None:
-    notebook = execute(
+    notebook = run_notebook(
         [
             enable_cell("auto"),
             "int('reported')",
@@ -246,7 +217,7 @@ def test_opting_out_mid_session_stops_the_next_report(
 
 
 def test_the_notice_names_both_ways_out(tmp_path: Path, kernel_env: Dict[str, str]) -> None:
-    notebook = execute(
+    notebook = run_notebook(
         ["from notebook_error_reporter import ErrorStore\nErrorStore(notebook='nb').enable()"],
         tmp_path,
         kernel_env,
@@ -278,7 +249,7 @@ def test_the_reporters_own_failures_never_show_in_the_cell(
     """A raising before_send, a spool that cannot be written and a Slack answering 500: logged, counted."""
     not_a_directory = tmp_path / "not-a-directory"
     not_a_directory.write_text("")
-    without = execute(
+    without = run_notebook(
         ["reporters = []\ndef settle():\n    pass", *FAILING_CELLS, SETTLE, "print(1)"], tmp_path, kernel_env
     )
     with SlackServer() as slack:
@@ -311,7 +282,7 @@ def test_the_reporters_own_failures_never_show_in_the_cell(
             "print('STATS=' + json.dumps([r.stats.as_dict() for r in reporters]))\n"
             "print('RECORDS=' + json.dumps(records))"
         )
-        with_reporters = execute([setup, *FAILING_CELLS, SETTLE, read_back], tmp_path, kernel_env)
+        with_reporters = run_notebook([setup, *FAILING_CELLS, SETTLE, read_back], tmp_path, kernel_env)
         posts = len(slack.posts())
     assert with_reporters.cells[0].outputs == []
     for index in range(1, len(FAILING_CELLS) + 2):
@@ -330,7 +301,7 @@ def test_the_reporters_own_failures_never_show_in_the_cell(
 def test_a_function_from_an_earlier_cell_is_named_by_its_cell(
     tmp_path: Path, kernel_env: Dict[str, str]
 ) -> None:
-    notebook = execute(
+    notebook = run_notebook(
         [
             "from notebook_error_reporter import ErrorStore\n"
             "reporter = ErrorStore(notebook='kernel-test', quiet=True)\nreporter.enable()",

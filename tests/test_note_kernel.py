@@ -8,19 +8,12 @@ import json
 from pathlib import Path
 from typing import Any, Dict, List
 
+from helpers import WAIT_FOR_NOTES
 from notebook_run import display_data, run_notebook
 from notes_server import NotesServer
-from test_kernel import kernel_env  # noqa: F401 (the fixture)
 
 NOTE = "<script>alert('x')</script> pandas 2.2 renamed this & more"
 FAILING = "# load the structure\n{}['protein_id']"
-WAIT_FOR_NOTES = (
-    "import time\n"
-    "deadline = time.monotonic() + 20\n"
-    "while not reporter.notes.notes and time.monotonic() < deadline:\n"
-    "    time.sleep(0.05)\n"
-    "print('NOTES', len(reporter.notes.notes))"
-)
 
 
 def enable_cell(url: str, spool: Path, version: str) -> str:
@@ -43,7 +36,7 @@ def note_bundle(cell: Any) -> Dict[str, str]:
 
 def test_a_kernel_shows_the_note_under_the_traceback_and_again_offline(
     tmp_path: Path,
-    kernel_env: Dict[str, str],  # noqa: F811 (the fixture imported above)
+    kernel_env: Dict[str, str],
 ) -> None:
     spool = tmp_path / "spool" / "spool.sqlite3"
     server = NotesServer()
@@ -106,7 +99,7 @@ MEASURE = (
 
 def test_a_link_is_shown_as_a_link_in_the_kernel(
     tmp_path: Path,
-    kernel_env: Dict[str, str],  # noqa: F811 (the fixture imported above)
+    kernel_env: Dict[str, str],
 ) -> None:
     with NotesServer() as server:
         notebook = run_notebook(

@@ -9,14 +9,15 @@ import json
 import statistics
 import sys
 import time
-from contextlib import redirect_stderr, redirect_stdout
+from contextlib import redirect_stdout
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, List
 
 import pytest
+from helpers import NOTE_HEADER
 from IPython.core.interactiveshell import InteractiveShell
 from notes_server import NotesServer
-from waiting import wait_until
+from waiting import output_of, wait_until
 
 from notebook_error_reporter import ErrorServer, sender, spool
 from notebook_error_reporter.environment import client_info
@@ -29,7 +30,6 @@ pytestmark = pytest.mark.usefixtures("fail_on_internal_errors")
 
 CELL = "# load the structure\n{}['protein_id']"
 NOTE = "pandas 2.2 renamed this; run !pip install pandas==2.1"
-HEADER = "the notebook's author says about this error"
 
 
 @pytest.fixture
@@ -60,13 +60,6 @@ def make_reporter(tmp_path: Path) -> Iterator[Callable[..., ErrorServer]]:
     spool._forget_spools_for_tests()
 
 
-def output_of(shell: InteractiveShell, cell: str) -> str:
-    out = io.StringIO()
-    with redirect_stdout(out), redirect_stderr(out):
-        shell.run_cell(cell, store_history=True)
-    return out.getvalue()
-
-
 def noted(shell: InteractiveShell, reporter: ErrorServer, server: NotesServer, **note: Any) -> None:
     """The cell failed once and was reported; the author noted its issue; the client knows."""
     output_of(shell, CELL)
@@ -80,19 +73,19 @@ def test_the_note_is_shown_right_under_the_traceback(
 ) -> None:
     reporter = make_reporter(server.url)
     reporter.enable(shell)
-    assert HEADER not in output_of(shell, CELL)  # no note yet
+    assert NOTE_HEADER not in output_of(shell, CELL)  # no note yet
     assert reporter.flush(10)
     server.note_every_issue(NOTE, "https://example.org/fix")
     assert wait_until(lambda: bool(reporter.notes.notes), 20)
     shown = output_of(shell, CELL)
     assert (
         shown.index("KeyError")
-        < shown.index(HEADER)
+        < shown.index(NOTE_HEADER)
         < shown.index(NOTE)
         < shown.index("https://example.org/fix")
     )
-    assert shown.count(HEADER) == 1
-    assert HEADER not in output_of(shell, "# another cell\n1/0")  # an issue without a note
+    assert shown.count(NOTE_HEADER) == 1
+    assert NOTE_HEADER not in output_of(shell, "# another cell\n1/0")  # an issue without a note
 
 
 def test_the_notes_are_fetched_again_after_reports_were_delivered(
@@ -184,12 +177,12 @@ def test_nothing_is_shown_when_reporting_is_off(
     noted(shell, reporter, server)
     monkeypatch.setenv("NOTEBOOK_ERROR_REPORTER_DISABLE", "1")
     opted_out = output_of(shell, CELL)
-    assert "KeyError" in opted_out and HEADER not in opted_out
+    assert "KeyError" in opted_out and NOTE_HEADER not in opted_out
     monkeypatch.delenv("NOTEBOOK_ERROR_REPORTER_DISABLE")
     assert NOTE in output_of(shell, CELL)
     reporter.disable()
     disabled = output_of(shell, CELL)
-    assert "KeyError" in disabled and HEADER not in disabled
+    assert "KeyError" in disabled and NOTE_HEADER not in disabled
 
 
 def test_two_reporters_of_one_notebook_show_the_note_once(
@@ -255,8 +248,8 @@ def test_a_terminal_shell_prints_the_note_as_text(version: str, server: NotesSer
     result = run_with_repo(python, "scripts/note_in_shell.py", server.url, str(tmp_path), "1.4", timeout=120)
     shown = json.loads(result.stdout.strip().splitlines()[-1])
     assert shown["ipython"].startswith(version)
-    assert HEADER not in shown["first"] and "KeyError" in shown["first"]
+    assert NOTE_HEADER not in shown["first"] and "KeyError" in shown["first"]
     second = shown["second"]
-    assert second.index("KeyError") < second.index(HEADER)
+    assert second.index("KeyError") < second.index(NOTE_HEADER)
     assert "<b>pin</b> pandas" in second and "Fixed in version 1.5 (this copy is version 1.4)." in second
     assert "javascript" not in second and "text/html" not in second

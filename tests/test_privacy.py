@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import List, Tuple
 
 import pytest
+from fake_secrets import KEY_FORMATS
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
-from test_privacy_platforms import KEY_FORMATS
 
 from notebook_error_reporter import privacy
 from notebook_error_reporter.privacy import (

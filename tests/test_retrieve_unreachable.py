@@ -21,25 +21,15 @@ import pytest
 import trustme
 from delivery_servers import Answer, FaultServer, LegacyStore, SilentServer, free_port
 from IPython.core.interactiveshell import InteractiveShell
-from serverside.live_server import LiveServer, live_server  # noqa: F401 (the fixture)
+from serverside.live_server import LiveServer
 from waiting import run
 
-from notebook_error_reporter import ErrorServer, sender, spool
+from notebook_error_reporter import ErrorServer
 
 pytestmark = pytest.mark.usefixtures("fail_on_internal_errors")
 
 INTERNALS = ("HTTPConnectionPool", "NewConnectionError", "Max retries", "urllib3", "Errno", "Traceback")
 FAST: Dict[str, Any] = {"backoff_base": 0.05, "backoff_cap": 0.2, "flush_at_exit": 0.0, "quiet": True}
-
-
-@pytest.fixture
-def reporters() -> Iterator[List[ErrorServer]]:
-    made: List[ErrorServer] = []
-    yield made
-    for reporter in made:
-        reporter.close()
-    sender._worker.flush(10)
-    spool._forget_spools_for_tests()
 
 
 def asked(
@@ -76,7 +66,7 @@ def test_a_stopped_server_is_connection_refused(
     shell: InteractiveShell,
     reporters: List[ErrorServer],
     tmp_path: Path,
-    live_server: LiveServer,  # noqa: F811 (the fixture)
+    live_server: LiveServer,
 ) -> None:
     live_server.stop()
     said, found, _ = asked(shell, reporters, tmp_path, live_server.base_url)
@@ -91,7 +81,7 @@ def test_the_real_server_up_says_nothing_and_knows_the_report(
     shell: InteractiveShell,
     reporters: List[ErrorServer],
     tmp_path: Path,
-    live_server: LiveServer,  # noqa: F811 (the fixture)
+    live_server: LiveServer,
 ) -> None:
     reporter = ErrorServer(live_server.base_url, "up", spool_path=str(tmp_path / "spool.sqlite3"), **FAST)
     reporters.append(reporter)
@@ -138,7 +128,7 @@ def test_https_spoken_to_a_plain_http_server_is_a_tls_failure(
     shell: InteractiveShell,
     reporters: List[ErrorServer],
     tmp_path: Path,
-    live_server: LiveServer,  # noqa: F811 (the fixture)
+    live_server: LiveServer,
 ) -> None:
     address = live_server.base_url.replace("http://", "https://")
     said, _, _ = asked(shell, reporters, tmp_path, address)

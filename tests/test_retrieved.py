@@ -14,7 +14,7 @@ from typing import Any, Dict, Iterator, List
 import pytest
 from IPython.core.interactiveshell import InteractiveShell
 from notebook_run import display_data, run_notebook, stream_text
-from serverside.live_server import LiveServer, live_server  # noqa: F401 (the fixture)
+from serverside.live_server import LiveServer
 from slack_server import SlackServer
 from waiting import run
 
@@ -84,7 +84,7 @@ def row_texts(table_html: str) -> List[str]:
 
 def test_every_backend_returns_the_same_readable_list(
     shell: InteractiveShell,
-    live_server: LiveServer,  # noqa: F811 (the fixture)
+    live_server: LiveServer,
     closing: List[ErrorEvent],
     tmp_path: Path,
 ) -> None:
@@ -240,7 +240,7 @@ def test_a_kernel_shows_the_table_as_the_cells_html(tmp_path: Path, kernel_env: 
 def test_a_kernel_reads_a_real_server_up_then_says_one_plain_line_when_it_is_down(
     tmp_path: Path,
     kernel_env: Dict[str, str],
-    live_server: LiveServer,  # noqa: F811
+    live_server: LiveServer,
 ) -> None:
     spool_path = tmp_path / "kernel-spool.sqlite3"
     notebook = run_notebook(

@@ -4,29 +4,21 @@ before. Real Jupyter kernel (nbclient) and real server."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Dict
 
 import pytest
 import requests
 from notebook_run import display_data, run_notebook
-from serverside.live_server import LiveServer, live_server  # noqa: F401 (the fixture)
+from serverside.live_server import LiveServer
 
 pytestmark = pytest.mark.usefixtures("fail_on_internal_errors")
-
-
-@pytest.fixture
-def kernel_env(monkeypatch: pytest.MonkeyPatch) -> Dict[str, str]:
-    for variable in ("NOTEBOOK_ERROR_REPORTER_DISABLE", "DO_NOT_TRACK"):
-        monkeypatch.delenv(variable, raising=False)
-    return dict(os.environ)
 
 
 def test_a_set_up_cell_run_again_keeps_the_kernels_session(
     tmp_path: Path,
     kernel_env: Dict[str, str],
-    live_server: LiveServer,  # noqa: F811 (the fixture)
+    live_server: LiveServer,
 ) -> None:
     spool_path = tmp_path / "spool.sqlite3"
     setup = (

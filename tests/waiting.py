@@ -1,4 +1,4 @@
-"""What the delivery tests share: run a cell as a kernel would, and wait for what follows it."""
+"""Run a cell as a kernel would (its output swallowed, or read), and wait for what follows it."""
 
 from __future__ import annotations
 
@@ -16,6 +16,14 @@ def run(shell: InteractiveShell, cell: str) -> float:
     with redirect_stdout(io.StringIO()), redirect_stderr(io.StringIO()):
         shell.run_cell(cell, store_history=True)
     return time.perf_counter() - start
+
+
+def output_of(shell: InteractiveShell, cell: str) -> str:
+    """Run ``cell``; everything it printed (stdout and stderr, the traceback among it)."""
+    out = io.StringIO()
+    with redirect_stdout(out), redirect_stderr(out):
+        shell.run_cell(cell, store_history=True)
+    return out.getvalue()
 
 
 def wait_until(condition: Callable[[], bool], timeout: float = 30.0) -> bool:

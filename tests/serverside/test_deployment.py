@@ -20,14 +20,15 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
-from typing import Dict, Iterator, List
+from typing import Iterator, List
 
 import httpx
 import pytest
+from helpers import FAST
 from IPython.core.interactiveshell import InteractiveShell
 from waiting import run, wait_until
 
-from notebook_error_reporter import ErrorServer, sender, spool
+from notebook_error_reporter import ErrorServer
 
 from .helpers import ADMIN_TOKEN, make_event
 from .live_server import LiveServer, free_port, start_server
@@ -168,18 +169,6 @@ def _answers(proxy: Proxy) -> bool:
     except httpx.HTTPError:
         return False
 
-
-@pytest.fixture
-def reporters() -> Iterator[List[ErrorServer]]:
-    made: List[ErrorServer] = []
-    yield made
-    for reporter in made:
-        reporter.close()
-    sender._worker.flush(10)
-    spool._forget_spools_for_tests()
-
-
-FAST: Dict[str, object] = {"backoff_base": 0.05, "backoff_cap": 0.3, "flush_at_exit": 0.0, "quiet": True}
 
 
 def test_the_real_client_reports_over_https_and_plain_http_is_sent_to_https(

@@ -9,46 +9,29 @@ renumbered, are one; a division by zero in many sessions is one; ``before_send``
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Set
+from typing import Any, Dict, List, Set
 
+import helpers
 import pytest
 import requests
 from IPython.core.interactiveshell import InteractiveShell
+from notebook_run import run_notebook
 from sqlalchemy import create_engine, text
-from test_kernel import execute, kernel_env  # noqa: F401 (a notebook in a real kernel; its fixture)
 from waiting import run
 
-from notebook_error_reporter import ErrorServer, sender, spool
+from notebook_error_reporter import ErrorServer
 from notebook_error_reporter.capture._registry import registry_for
 from notebook_error_reporter.fingerprint import of_report
 
-from .live_server import live_server  # noqa: F401 (the fixture)
-
-FAST: Dict[str, Any] = {"backoff_base": 0.05, "backoff_cap": 0.3, "flush_at_exit": 0.0, "quiet": True}
-
 
 @pytest.fixture
-def server(live_server: Any) -> Any:  # noqa: F811 (the fixture imported above)
+def server(live_server: Any) -> Any:
     """The real server on the suite's database (SQLite, or PostgreSQL when the suite has one)."""
     return live_server
 
 
-@pytest.fixture
-def reporters() -> Iterator[List[ErrorServer]]:
-    made: List[ErrorServer] = []
-    yield made
-    for reporter in made:
-        reporter.close()
-    sender._worker.flush(10)
-    spool._forget_spools_for_tests()
-
-
 def reporter_for(server: Any, reporters: List[ErrorServer], tmp_path: Path, **options: Any) -> ErrorServer:
-    reporter = ErrorServer(
-        server.base_url, "grouping", spool_path=str(tmp_path / "spool.sqlite3"), **{**FAST, **options}
-    )
-    reporters.append(reporter)
-    return reporter
+    return helpers.reporter_for(server.base_url, "grouping", reporters, tmp_path, **options)
 
 
 def issues(server: Any) -> List[Dict[str, Any]]:
@@ -161,11 +144,11 @@ def test_before_send_fingerprint_is_honoured_and_a_bad_one_left_out(
 def test_a_real_kernels_notebook_groups_by_cell(
     server: Any,
     tmp_path: Path,
-    kernel_env: Dict[str, str],  # noqa: F811 (the fixture imported above)
+    kernel_env: Dict[str, str],
 ) -> None:
     """The same through a Jupyter kernel, whose cells are temporary files until the client names them."""
     load = "# Load the structures\nstructures = {}\nstructures['protein_id']"
-    execute(
+    run_notebook(
         [
             "from notebook_error_reporter import ErrorServer\n"
             f"reporter = ErrorServer({server.base_url!r}, 'kernel-grouping', quiet=True,"

@@ -4,48 +4,18 @@ failure of that cell shows them under its traceback, also in a new kernel once t
 
 from __future__ import annotations
 
-import io
-from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
-from typing import Any, Dict, Iterator, List
+from typing import Any, Dict, List
 
-import pytest
 import requests
+from helpers import NOTE_HEADER, WAIT_FOR_NOTES
 from IPython.core.interactiveshell import InteractiveShell
 from notebook_run import display_data, run_notebook
-from test_kernel import kernel_env  # noqa: F401 (a notebook in a real kernel; its fixture)
-from waiting import wait_until
+from waiting import output_of, wait_until
 
-from notebook_error_reporter import ErrorServer, sender, spool
-
-from .live_server import live_server  # noqa: F401 (the fixture)
+from notebook_error_reporter import ErrorServer
 
 CELL = "# Load the structures\nstructures = {}\nstructures['protein_id']"
-HEADER = "the notebook's author says about this error"
-WAIT_FOR_NOTES = (
-    "import time\n"
-    "deadline = time.monotonic() + 20\n"
-    "while not reporter.notes.notes and time.monotonic() < deadline:\n"
-    "    time.sleep(0.05)\n"
-    "print('NOTES', len(reporter.notes.notes))"
-)
-
-
-@pytest.fixture
-def reporters() -> Iterator[List[ErrorServer]]:
-    made: List[ErrorServer] = []
-    yield made
-    for reporter in made:
-        reporter.close()
-    sender._worker.flush(10)
-    spool._forget_spools_for_tests()
-
-
-def output_of(shell: InteractiveShell, cell: str) -> str:
-    out = io.StringIO()
-    with redirect_stdout(out), redirect_stderr(out):
-        shell.run_cell(cell, store_history=True)
-    return out.getvalue()
 
 
 def write_note(server: Any, notebook: str, body: Dict[str, Any]) -> None:
@@ -63,7 +33,7 @@ def write_note(server: Any, notebook: str, body: Dict[str, Any]) -> None:
 
 def test_a_shell_shows_the_authors_note_from_the_real_server(
     shell: InteractiveShell,
-    live_server: Any,  # noqa: F811 (the fixture imported above)
+    live_server: Any,
     reporters: List[ErrorServer],
     tmp_path: Path,
 ) -> None:
@@ -78,7 +48,7 @@ def test_a_shell_shows_the_authors_note_from_the_real_server(
     )
     reporters.append(reporter)
     reporter.enable(shell)
-    assert HEADER not in output_of(shell, CELL)
+    assert NOTE_HEADER not in output_of(shell, CELL)
     assert reporter.flush(20) and reporter.stats.sent == 1
     write_note(
         live_server,
@@ -91,16 +61,16 @@ def test_a_shell_shows_the_authors_note_from_the_real_server(
     )
     assert wait_until(lambda: bool(reporter.notes.notes), 20)
     shown = output_of(shell, CELL)
-    assert shown.index("KeyError") < shown.index(HEADER)
+    assert shown.index("KeyError") < shown.index(NOTE_HEADER)
     assert "Rename: use structures['protein'] <b>now</b>" in shown  # plain text in a shell
     assert "Fixed in version 1.5 (this copy is version 1.4)." in shown and "https://example.org/v1.5" in shown
-    assert HEADER not in output_of(shell, "# Read the config\nconfig = {}\nconfig['api_url']")
+    assert NOTE_HEADER not in output_of(shell, "# Read the config\nconfig = {}\nconfig['api_url']")
 
 
 def test_a_kernel_shows_the_note_and_again_with_the_server_down(
-    live_server: Any,  # noqa: F811 (the fixture imported above)
+    live_server: Any,
     tmp_path: Path,
-    kernel_env: Dict[str, str],  # noqa: F811 (the fixture imported above)
+    kernel_env: Dict[str, str],
 ) -> None:
     enable = (
         "from notebook_error_reporter import ErrorServer\n"
