@@ -1,4 +1,4 @@
-"""Fixtures of the server tests: a fresh database per test, in-process apps, a real server."""
+"""Fixtures of the server tests: a fresh database per test, in-process apps, Redis, a real browser."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ from fastapi.testclient import TestClient
 from notebook_error_reporter.serverside import create_app, create_db
 from notebook_error_reporter.serverside.core.db import Database
 
+from .browser import browser, watched  # noqa: F401  (the fixtures, for the tests here)
 from .databases import fresh_database
 from .helpers import ADMIN_TOKEN
-from .live_server import live_server  # noqa: F401  (the fixture, for the tests here)
 from .redis_server import redis_url  # noqa: F401  (the fixture, for the tests here)
 
 MakeClient = Callable[..., TestClient]

@@ -10,119 +10,26 @@ Chromium comes from Debian (``scripts/test`` installs it), never from ``playwrig
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
-from typing import Any, Dict, Iterator, List
+from typing import Any, List
 
 import httpx
 import pytest
+from helpers import FAST
 from IPython.core.interactiveshell import InteractiveShell
 from waiting import run
 
-from notebook_error_reporter import ErrorServer, sender, spool
+from notebook_error_reporter import ErrorServer
 
-from .helpers import ADMIN_TOKEN, make_event
+from .browser import SCRIPT, Watched, sign_in
+from .helpers import make_event
 from .live_server import LiveServer
 
-playwright_api = pytest.importorskip("playwright.sync_api")
-
-CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "dashboard"
 NOTEBOOK = "protein-design"
-FAST: Dict[str, Any] = {"backoff_base": 0.05, "backoff_cap": 0.3, "flush_at_exit": 0.0, "quiet": True}
-SCRIPT = "<script>alert(1)</script>"
 IMG = "<img src=x onerror=alert(1)>"
 
 pytestmark = pytest.mark.usefixtures("fail_on_internal_errors")
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        if os.environ.get("CI"):
-            pytest.fail(f"{CHROMIUM} is missing: scripts/test installs Debian's chromium")
-        pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium)")
-    with playwright_api.sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=["--no-sandbox"]
-        )
-        try:
-            yield launched
-        finally:
-            launched.close()
-
-
-class Watched:
-    """A page, with every dialog it tried to open and every console error it logged."""
-
-    def __init__(self, browser: Any, name: str, **options: Any) -> None:
-        """``options`` for the browser context (``viewport``, ``color_scheme``) replace the defaults."""
-        self.context = browser.new_context(**{"viewport": {"width": 1280, "height": 900}, **options})
-        self.page = self.context.new_page()
-        self.dialogs: List[str] = []
-        self.console_errors: List[str] = []
-        self.name = name
-        self.shots = 0
-        self.page.on("dialog", self._dialog)
-        self.page.on("console", self._console)
-        self.page.on("response", self._response)
-        self.page.on("pageerror", lambda error: self.console_errors.append(str(error)))
-
-    def _dialog(self, dialog: Any) -> None:
-        self.dialogs.append(dialog.message)
-        dialog.dismiss()
-
-    def _console(self, message: Any) -> None:
-        # A failed answer is logged as well; those are judged by ``_response`` instead.
-        if message.type == "error" and not message.text.startswith("Failed to load resource"):
-            self.console_errors.append(message.text)
-
-    def _response(self, response: Any) -> None:
-        # Every page, stylesheet and icon a GET asks for must be there (the wrong token's 403 is a POST).
-        if response.status >= 400 and response.request.method == "GET":
-            self.console_errors.append(f"GET {response.url}: {response.status}")
-
-    def shot(self, label: str) -> None:
-        self.shots += 1
-        ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        self.page.screenshot(
-            path=str(ARTIFACTS / f"{self.name}-{self.shots:02d}-{label}.png"), full_page=True
-        )
-
-
-@pytest.fixture
-def watched(browser: Any, request: pytest.FixtureRequest) -> Iterator[Watched]:
-    page = Watched(browser, request.node.name.replace("test_", "", 1)[:40])
-    try:
-        yield page
-    finally:
-        page.context.close()
-    assert page.dialogs == [], f"a dialog opened: {page.dialogs}"
-    assert page.console_errors == [], f"console errors (CSP violations?): {page.console_errors}"
-
-
-@pytest.fixture
-def reporters() -> Iterator[List[ErrorServer]]:
-    made: List[ErrorServer] = []
-    yield made
-    for reporter in made:
-        reporter.close()
-    sender._worker.flush(10)
-    spool._forget_spools_for_tests()
-
-
-def sign_in(watched: Watched, base_url: str) -> None:
-    page = watched.page
-    page.goto(base_url + "/")
-    assert page.url.startswith(base_url + "/signin?next=/"), "strangers are sent to the sign-in page"
-    page.fill("#token", "wrong-token-0123456789abcdef")
-    page.click("#signin")
-    assert "not the admin token" in page.inner_text("#signin-error")
-    watched.shot("signin-refused")
-    page.fill("#token", ADMIN_TOKEN)
-    page.click("#signin")
-    page.wait_for_url(base_url + "/")
 
 
 def test_admin_works_through_an_issue_in_a_real_browser(

@@ -14,16 +14,14 @@ from pathlib import Path
 from typing import Any, Dict, Iterator
 
 import pytest
+from helpers import FAST
 from IPython.core.interactiveshell import InteractiveShell
 from waiting import run
 
 from notebook_error_reporter import ErrorServer
 
-from . import test_dashboard_browser as shared
+from .browser import Watched, sign_in
 from .live_server import LiveServer, start_server
-from .test_dashboard_browser import FAST, Watched, sign_in
-
-browser = shared.browser  # the module's Chromium (a fixture)
 
 ROOT = Path(__file__).resolve().parents[2]
 README_SHOTS = ROOT / "docs" / "screenshots"

@@ -10,14 +10,9 @@ from typing import Any, Dict, List, Optional
 import httpx
 import pytest
 
-from . import test_dashboard_browser as dashboard
+from .browser import SCRIPT, Watched, sign_in
 from .helpers import make_event
 from .live_server import LiveServer
-from .test_dashboard_browser import SCRIPT, Watched, sign_in
-
-# The dashboard tests' fixtures: Chromium once per module, a watched page per test.
-browser = dashboard.browser
-watched = dashboard.watched
 
 pytestmark = pytest.mark.usefixtures("fail_on_internal_errors")
 NOTEBOOK = "survey"
