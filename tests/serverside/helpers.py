@@ -1,5 +1,5 @@
-"""Small builders shared by the server tests: wire-format reports, scrubbed reports for the write
-path, row counts, and runners for concurrent writers and held locks."""
+"""Small builders shared by the server tests: wire-format reports (and storing them in-process),
+scrubbed reports for the write path, row counts, and runners for concurrent writers and held locks."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from datetime import datetime, timezone
 from typing import Any, Awaitable, Callable, Dict, List, Optional, Tuple, TypeVar
 
 import pytest
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
@@ -21,6 +22,19 @@ from notebook_error_reporter.serverside.scrub import CleanEvent
 
 ADMIN_TOKEN = "test-admin-token-0123456789abcdef"
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+
+# Any JSON value, nested a little: what a hostile client may put anywhere in a body.
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=30),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4)
+    ),
+    max_leaves=12,
+)
 
 FRAMES: List[Dict[str, Any]] = [
     {"filename": "<cell 7>", "fun_name": "<module>", "lineno": 2},
@@ -150,3 +164,31 @@ class WriteLog:
 
     def total(self, message: str) -> int:
         return sum(int(record.args[0]) for record in self._records(message))  # type: ignore[index]
+
+
+def report(client: Any, count: int = 1, **fields: Any) -> int:
+    """Store ``count`` reports (one batch request of an in-process client); the issue id of the last."""
+    events = [make_event(**fields) for _ in range(count)]
+    answer = client.post("/api/v1/events/batch", json={"events": events})
+    assert answer.status_code == 200, answer.text
+    return int(answer.json()["results"][-1]["issue_id"])
+
+
+def wait_for_value(check: Callable[[], Any], timeout: float = 15.0) -> Any:
+    """Poll ``check`` until it answers something true, and return that; fail the test after ``timeout`` s."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not true within {timeout} s: {check}")
+        time.sleep(0.02)
+
+
+def issue_of(client: Any, issue_id: int) -> Dict[str, Any]:
+    """The API's view of an issue, asked by the admin of an in-process app."""
+    answer = client.get(f"/api/v1/issues/{issue_id}", headers=ADMIN)
+    assert answer.status_code == 200, answer.text
+    issue: Dict[str, Any] = answer.json()
+    return issue

@@ -7,9 +7,8 @@
 Settings are keyword arguments named like ``Settings`` fields (``rate_limit_address="5/minute"``);
 they reach the server as its environment variables. The database is a fresh one per call (see
 ``databases.py``) unless ``database_url`` is given. The server's output goes to
-``tmp_path/server-N.log`` (read it with ``server.log()``). Reuse from any test module::
-
-    from serverside.live_server import live_server, start_server  # noqa: F401 (the fixture)
+``tmp_path/server-N.log`` (read it with ``server.log()``). The ``live_server`` fixture is registered
+for every test by ``tests/conftest.py``.
 """
 
 from __future__ import annotations
@@ -38,6 +37,7 @@ except ImportError:  # imported as a top-level module (tests/serverside on sys.p
     from helpers import ADMIN_TOKEN  # type: ignore[no-redef]
 
 START_TIMEOUT = 30.0
+SERVER_SCRIPT = str(Path(sys.executable).parent / "notebook-error-server")  # the installed command
 _GENERATE = object()
 
 
@@ -47,10 +47,12 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _clean_environment() -> Dict[str, str]:
-    """This process's environment without any server setting that could leak into the server."""
+def server_environment(**extra: str) -> Dict[str, str]:
+    """This process's environment without any server setting that could leak into a server process,
+    its output unbuffered, with ``extra`` variables."""
     prefixes = ("NOTEBOOK_ERROR_REPORTER_", "DATABASE_URL", "RATELIMIT_STORAGE_URL")
-    return {key: value for key, value in os.environ.items() if not key.startswith(prefixes)}
+    clean = {key: value for key, value in os.environ.items() if not key.startswith(prefixes)}
+    return dict(clean, PYTHONUNBUFFERED="1", **extra)
 
 
 def _setting_env(settings: Dict[str, Any]) -> Dict[str, str]:
@@ -173,7 +175,7 @@ def start_server(
         ]
         if admin_token is not None:
             command += ["--admin-token", admin_token]
-        env = dict(_clean_environment(), **_setting_env(settings), PYTHONUNBUFFERED="1")
+        env = server_environment(**_setting_env(settings))
         server = LiveServer(f"http://127.0.0.1:{port}", port, url, admin_token, workdir, command, env)
         try:
             server._launch()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any, Callable, Dict, Iterator, List
+from typing import Any, Dict, Iterator, List
 
 import pytest
 from fastapi.testclient import TestClient
@@ -24,7 +24,7 @@ from notebook_error_reporter.serverside.alerts.outbox import ALERT
 from notebook_error_reporter.serverside.core.db import Database
 
 from .conftest import MakeClient
-from .helpers import ADMIN, make_event
+from .helpers import ADMIN, make_event, wait_for_value
 
 BASE = "http://errors.example.org"
 FAST: Dict[str, Any] = {
@@ -66,17 +66,6 @@ def rows(database: Database) -> List[Dict[str, Any]]:
         return [dict(row._mapping) for row in session.execute(select(ALERT).order_by(ALERT.c.id))]
 
 
-def wait_until(check: Callable[[], Any], timeout: float = 10.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not true within {timeout} s: {check}")
-        time.sleep(0.02)
-
-
 def settled(database: Database, target: str = "slack") -> bool:
     return all(row["status"] != "pending" for row in rows(database) if row["target"] == target)
 
@@ -103,7 +92,7 @@ def test_one_message_per_new_issue_none_for_repeats(
     second = report(client, error_name="ValueError")  # the barrier
     posts = slack.wait_for(2)
     assert second != first and f"/issues/{second}" in posts[1].text and "ValueError" in posts[1].text
-    wait_until(lambda: settled(database) and settled(database, "webhook"))
+    wait_for_value(lambda: settled(database) and settled(database, "webhook"))
     assert len(slack.posts()) == 2
     assert [(r["issue_id"], r["kind"], r["status"]) for r in rows(database) if r["target"] == "slack"] == [
         (first, "new", "sent"),
@@ -134,7 +123,7 @@ def test_a_regression_alerts_once(make_client: MakeClient, slack: SlackServer, d
     report(client)  # open again: a repeat, no alert
     report(client, error_name="TypeError")  # the barrier
     assert "TypeError" in slack.wait_for(3)[2].text
-    wait_until(lambda: settled(database))
+    wait_for_value(lambda: settled(database))
     assert len(slack.posts()) == 3
     assert [r["kind"] for r in rows(database) if r["target"] == "slack"] == ["new", "regression", "new"]
 
@@ -145,7 +134,7 @@ def test_a_burst_becomes_one_digest(make_client: MakeClient, slack: SlackServer,
     response = client.post("/api/v1/events/batch", json={"events": [make_event(error_name=n) for n in names]})
     assert response.status_code in (200, 201, 207), response.text
     digest = slack.wait_for(1)[0]
-    wait_until(lambda: settled(database))
+    wait_for_value(lambda: settled(database))
     assert len(slack.posts()) == 1
     assert digest.json["text"] == "5 new issues in `protein-design`"
     issue_ids = {r["issue_id"] for r in rows(database)}
@@ -181,7 +170,7 @@ def test_429_is_retried_after_its_retry_after(
     assert refused.status == 429 and accepted.status == 200
     assert accepted.at - refused.at >= 1.0  # the back-off alone would have retried after 50 ms
     assert accepted.json == refused.json
-    wait_until(lambda: settled(database))
+    wait_for_value(lambda: settled(database))
     assert [r["status"] for r in rows(database) if r["target"] == "slack"] == ["sent"]
     with database.session() as session:
         assert webhook_failures(session=session) == []  # healthy again after the success
@@ -198,7 +187,7 @@ def test_5xx_is_retried_with_growing_back_off(
     gaps = [b.at - a.at for a, b in zip(posts, posts[1:])]
     # Equal jitter: retry n waits between half and all of base * 2**n (capped at 0.2 s).
     assert 0.05 <= gaps[0] and 0.1 <= gaps[1] and 0.1 <= gaps[2]
-    wait_until(lambda: settled(database))
+    wait_for_value(lambda: settled(database))
     assert len(slack.accepted()) == 1
     assert [r["attempts"] for r in rows(database) if r["target"] == "slack"] == [4]
 
@@ -212,7 +201,7 @@ def test_a_refusing_webhook_is_given_up_and_shown(
         report(client)
         slack.wait_for(1)
         # The deliverer logs once the row's failure is committed: wait for both.
-        wait_until(lambda: settled(database) and "refused" in caplog.text)
+        wait_for_value(lambda: settled(database) and "refused" in caplog.text)
     assert [r["status"] for r in rows(database) if r["target"] == "slack"] == ["failed"]
     with database.session() as session:
         (failure,) = webhook_failures(session=session)
@@ -223,7 +212,7 @@ def test_a_refusing_webhook_is_given_up_and_shown(
 
     report(client, error_name="ValueError")  # the next alert gets through: healthy again
     slack.wait_for(2)
-    wait_until(lambda: settled(database))
+    wait_for_value(lambda: settled(database))
     with database.session() as session:
         assert webhook_failures(session=session) == []
 
@@ -241,8 +230,8 @@ def test_an_unreachable_webhook_is_retried_and_visible_without_its_secret(
             with database.session() as session:
                 return webhook_failures(session=session)
 
-        (failure,) = wait_until(failing)
-        wait_until(lambda: rows(database)[0]["attempts"] >= 2)
+        (failure,) = wait_for_value(failing)
+        wait_for_value(lambda: rows(database)[0]["attempts"] >= 2)
     assert failure.target == "slack" and failure.last_error == "could not connect" and failure.pending == 1
     assert failure.failing_since <= rows(database)[0]["next_attempt_at"]
     assert "could not connect" in caplog.text
@@ -258,7 +247,7 @@ def test_a_target_configured_later_gets_what_waits_as_one_digest(
     time.sleep(0.1)  # several polls of the quiet server's deliverer
     assert {r["status"] for r in rows(database)} == {"pending"}
     make_client(slack_webhook_url=slack.webhook, **FAST)
-    wait_until(lambda: settled(database))
+    wait_for_value(lambda: settled(database))
     (post,) = slack.posts()
     assert post.json["text"] == "2 new issues in `protein-design`"
     assert f"/issues/{new}|" in post.text and f"/issues/{old}|" in post.text
@@ -270,7 +259,7 @@ def test_two_deliverers_on_one_database_send_each_alert_once(
 ) -> None:
     clients = [make_client(slack_webhook_url=slack.webhook, **FAST) for _ in range(2)]
     issue_ids = {report(clients[n % 2], error_name=f"Error{n}") for n in range(12)}
-    wait_until(lambda: len(rows(database)) == 24 and settled(database))
+    wait_for_value(lambda: len(rows(database)) == 24 and settled(database))
     mentioned: List[int] = []
     for post in slack.posts():
         mentioned += [i for i in issue_ids if f"/issues/{i}>" in post.text or f"/issues/{i}|" in post.text]
@@ -313,7 +302,7 @@ def test_a_database_outage_is_one_warning_a_round_and_only_a_bug_gets_a_tracebac
     app = create_app(database_url, **FAST)
     with caplog.at_level(logging.WARNING, logger="notebook_error_reporter"), TestClient(app):
         monkeypatch.setattr(app.state.alerts, "run_once", failing_round)
-        wait_until(lambda: "delivery round failed" in caplog.text)
+        wait_for_value(lambda: "delivery round failed" in caplog.text)
     outage = [r for r in caplog.records if "database unavailable (ConnectionRefused)" in r.getMessage()]
     bug = [r for r in caplog.records if "delivery round failed" in r.getMessage()]
     assert len(outage) == 1 and outage[0].exc_info is None

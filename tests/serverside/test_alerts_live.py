@@ -8,9 +8,8 @@ starts again, and the alert arrives exactly once.
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import httpx
 from slack_server import WEBHOOK_PATH, SlackServer, mrkdwn_texts, outside_code
@@ -21,7 +20,7 @@ from notebook_error_reporter.serverside.alerts.outbox import ALERT
 from notebook_error_reporter.serverside.core.db import Database
 
 from .databases import fresh_database
-from .helpers import make_event
+from .helpers import make_event, wait_for_value
 from .live_server import free_port, server_on_fresh_database, start_server
 
 SETTINGS = {
@@ -31,17 +30,6 @@ SETTINGS = {
     "alert_digest_seconds": 0.0,
     "public_base_url": "http://errors.example.org",
 }
-
-
-def wait_until(check: Callable[[], Any], timeout: float = 15.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not true within {timeout} s")
-        time.sleep(0.05)
 
 
 def test_an_alert_pending_at_shutdown_is_delivered_once_after_the_restart(tmp_path: Path) -> None:
@@ -59,7 +47,7 @@ def test_an_alert_pending_at_shutdown_is_delivered_once_after_the_restart(tmp_pa
                 with database.session() as session:
                     return webhook_failures(session=session)
 
-            (failure,) = wait_until(failing)
+            (failure,) = wait_for_value(failing)
             assert failure.last_error == "could not connect" and failure.pending == 1
             server.stop()
             assert server.process.returncode is not None
@@ -75,14 +63,14 @@ def test_an_alert_pending_at_shutdown_is_delivered_once_after_the_restart(tmp_pa
                         found = session.execute(select(ALERT.c.status).where(ALERT.c.target == "slack"))
                         return [status for (status,) in found]
 
-                wait_until(lambda: statuses() == ["sent"])
+                wait_for_value(lambda: statuses() == ["sent"])
                 repeat = httpx.post(server.url("/api/v1/events"), json=make_event(), timeout=10)
                 assert repeat.json()["issue_id"] == issue_id
                 barrier = httpx.post(
                     server.url("/api/v1/events"), json=make_event(error_name="ValueError"), timeout=10
                 )
                 assert "ValueError" in slack.wait_for(2)[1].text
-                wait_until(lambda: statuses() == ["sent", "sent"])
+                wait_for_value(lambda: statuses() == ["sent", "sent"])
                 assert len(slack.posts()) == 2, "the restarted server sent the old alert again"
                 assert f"/issues/{barrier.json()['issue_id']}" in slack.posts()[1].text
                 assert failing() == []

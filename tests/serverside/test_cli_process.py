@@ -15,7 +15,7 @@ import sys
 import time
 import uuid
 from pathlib import Path
-from typing import Dict, Iterator, List, Optional
+from typing import Iterator, List, Optional
 
 import httpx
 import pytest
@@ -23,22 +23,20 @@ import pytest
 from notebook_error_reporter.serverside.core.config import Settings, flag
 
 from .helpers import ADMIN_TOKEN
-from .live_server import free_port
+from .live_server import SERVER_SCRIPT, free_port, server_environment
 
 ROOT = Path(__file__).resolve().parents[2]
-SCRIPT = str(Path(sys.executable).parent / "notebook-error-server")
 RUN_APP = [sys.executable, str(ROOT / "run_app.py")]
-
-
-def clean_env(**extra: str) -> Dict[str, str]:
-    prefixes = ("NOTEBOOK_ERROR_REPORTER_", "DATABASE_URL", "RATELIMIT_STORAGE_URL")
-    env = {key: value for key, value in os.environ.items() if not key.startswith(prefixes)}
-    return dict(env, PYTHONUNBUFFERED="1", **extra)
 
 
 def run(args: List[str], cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [SCRIPT, *args], cwd=str(cwd), env=clean_env(**env), capture_output=True, text=True, timeout=60
+        [SERVER_SCRIPT, *args],
+        cwd=str(cwd),
+        env=server_environment(**env),
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
 
@@ -66,7 +64,7 @@ def test_help_lists_every_subcommand_and_every_setting(tmp_path: Path) -> None:
 def test_run_app_takes_the_same_flags_as_serve(tmp_path: Path) -> None:
     by_script = run(["--help"], tmp_path)
     by_run_app = subprocess.run(
-        [*RUN_APP, "--help"], env=clean_env(), capture_output=True, text=True, timeout=60
+        [*RUN_APP, "--help"], env=server_environment(), capture_output=True, text=True, timeout=60
     )
     assert by_run_app.returncode == 0 and by_run_app.stdout == by_script.stdout
 
@@ -170,9 +168,9 @@ def run_unable_to_write(target: Path, args: List[str], cwd: Path) -> subprocess.
         return run(args, cwd)
     remount = 'mount --bind "$0" "$0" && mount -o remount,ro,bind "$0" && exec "$@"'
     return subprocess.run(
-        ["unshare", "--map-root-user", "--mount", "sh", "-c", remount, str(target), SCRIPT, *args],
+        ["unshare", "--map-root-user", "--mount", "sh", "-c", remount, str(target), SERVER_SCRIPT, *args],
         cwd=str(cwd),
-        env=clean_env(),
+        env=server_environment(),
         capture_output=True,
         text=True,
         timeout=60,
@@ -233,7 +231,7 @@ def test_without_psycopg_sqlite_works_and_postgresql_names_the_extra(tmp_path: P
     done = subprocess.run(
         [sys.executable, "-c", code],
         cwd=str(tmp_path),
-        env=clean_env(),
+        env=server_environment(),
         capture_output=True,
         text=True,
         timeout=60,
@@ -252,9 +250,9 @@ def start(args: List[str], cwd: Path, command: Optional[List[str]] = None, **env
     """Start a server and read its banner up to the token line."""
     port = free_port()
     process = subprocess.Popen(
-        [*(command or [SCRIPT]), *args, "--port", str(port)],
+        [*(command or [SERVER_SCRIPT]), *args, "--port", str(port)],
         cwd=str(cwd),
-        env=clean_env(**env),
+        env=server_environment(**env),
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import time
 from datetime import date, datetime, timedelta, timezone
-from typing import Any, Dict, List
+from typing import Dict
 
 import pytest
 from fastapi.testclient import TestClient
@@ -17,43 +17,14 @@ from notebook_error_reporter.serverside.pages.deps import ADMIN_COOKIE, CSRF_COO
 from notebook_error_reporter.serverside.pages.headers import CONTENT_SECURITY_POLICY
 
 from .conftest import MakeClient
-from .helpers import ADMIN, ADMIN_TOKEN, make_event
+from .dashboard_client import csrf_of, issue_rows, sign_in
+from .helpers import ADMIN, ADMIN_TOKEN, make_event, report
 
 HTML = {"Accept": "text/html,application/xhtml+xml"}
 SCRIPT = "<script>alert(1)</script>"
 IMG = "<img src=x onerror=alert(1)>"
-CSRF_FIELD = re.compile(r'name="csrf" value="([0-9a-f]{64})"')
-
-
-def csrf_of(page_html: str) -> str:
-    found = CSRF_FIELD.search(page_html)
-    assert found, "the page has no CSRF field"
-    return found.group(1)
-
-
-def sign_in(client: TestClient, token: str = ADMIN_TOKEN, next_path: str = "/") -> Any:
-    form = client.get("/signin")
-    return client.post(
-        "/signin",
-        data={"token": token, "csrf": csrf_of(form.text), "next": next_path},
-        follow_redirects=False,
-    )
-
-
-def report(client: TestClient, count: int = 1, **fields: Any) -> int:
-    """Store ``count`` reports (one batch request); the issue id of the last."""
-    events = [make_event(**fields) for _ in range(count)]
-    answer = client.post("/api/v1/events/batch", json={"events": events})
-    assert answer.status_code == 200, answer.text
-    return int(answer.json()["results"][-1]["issue_id"])
-
-
 def status_of(client: TestClient, issue_id: int) -> str:
     return str(client.get(f"/api/v1/issues/{issue_id}", headers=ADMIN).json()["status"])
-
-
-def issue_rows(page_html: str) -> List[str]:
-    return re.findall(r'<tr class="issue" data-issue="(\d+)">', page_html)
 
 
 # --- who may look ---------------------------------------------------------------------------------------

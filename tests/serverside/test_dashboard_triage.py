@@ -14,8 +14,8 @@ from fastapi.testclient import TestClient
 from notebook_error_reporter.serverside import breakdown
 from notebook_error_reporter.serverside.pages import time_range
 
-from .helpers import ADMIN, make_event
-from .test_dashboard import issue_rows, report, sign_in
+from .dashboard_client import issue_rows, sign_in
+from .helpers import ADMIN, make_event, report
 
 UTC = timezone.utc
 NOW = datetime.now(UTC)

@@ -28,8 +28,7 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from .helpers import ADMIN, make_event
-from .test_fuzz import json_values
+from .helpers import ADMIN, json_values, make_event
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "100"))  # per route; more by hand
 WRONG = {"Authorization": "Bearer wrong-token-0123456789abcdef0123456789"}

@@ -13,7 +13,7 @@ from notebook_error_reporter.serverside import grouping, schemas
 from notebook_error_reporter.serverside.grouping import culprit
 from notebook_error_reporter.serverside.scrub import clean_event
 
-from .helpers import ADMIN, make_event
+from .helpers import ADMIN, issue_of, make_event
 
 
 def frames(*pairs: Any) -> List[Dict[str, Any]]:
@@ -26,13 +26,6 @@ BASE = frames(("<cell 3>", "<module>", 1), ("helpers.py", "load", 10))
 def test_culprit_is_the_innermost_frame() -> None:
     assert culprit(BASE) == "helpers.py in load"
     assert culprit([]) == ""
-
-
-def _issue(client: TestClient, issue_id: int) -> Dict[str, Any]:
-    answer = client.get(f"/api/v1/issues/{issue_id}", headers=ADMIN)
-    assert answer.status_code == 200, answer.text
-    issue: Dict[str, Any] = answer.json()
-    return issue
 
 
 def test_reports_of_the_same_code_group_into_one_issue_with_counts(client: TestClient) -> None:
@@ -50,7 +43,7 @@ def test_reports_of_the_same_code_group_into_one_issue_with_counts(client: TestC
     ]
     results = client.post("/api/v1/events/batch", json={"events": events}).json()["results"]
     assert len({r["issue_id"] for r in results}) == 1
-    issue = _issue(client, results[0]["issue_id"])
+    issue = issue_of(client, results[0]["issue_id"])
     assert issue["event_count"] == 3
     assert issue["session_count"] == 2
     assert issue["message"] == "'a'", "the first report's message names the issue"
@@ -63,7 +56,7 @@ def test_reports_of_the_same_code_group_into_one_issue_with_counts(client: TestC
     ]
     # A retry of one of them changes nothing.
     client.post("/api/v1/events", json=events[0])
-    assert _issue(client, results[0]["issue_id"])["event_count"] == 3
+    assert issue_of(client, results[0]["issue_id"])["event_count"] == 3
 
 
 def test_different_code_or_notebook_makes_different_issues(client: TestClient) -> None:
@@ -78,21 +71,21 @@ def test_a_report_on_a_resolved_issue_reopens_it_as_a_regression(client: TestCli
     issue_id = client.post("/api/v1/events", json=make_event()).json()["issue_id"]
     resolved = client.patch(f"/api/v1/issues/{issue_id}", json={"status": "resolved"}, headers=ADMIN)
     assert resolved.status_code == 200 and resolved.json()["status"] == "resolved"
-    assert _issue(client, issue_id)["event_count"] == 1, "resolving deletes nothing"
+    assert issue_of(client, issue_id)["event_count"] == 1, "resolving deletes nothing"
     client.post("/api/v1/events", json=make_event())
-    issue = _issue(client, issue_id)
+    issue = issue_of(client, issue_id)
     assert issue["status"] == "open" and issue["regression"] is True
     assert issue["regressed_at"] is not None and issue["event_count"] == 2
     # An admin looking at it again clears the flag.
     client.patch(f"/api/v1/issues/{issue_id}", json={"status": "open"}, headers=ADMIN)
-    assert _issue(client, issue_id)["regression"] is False
+    assert issue_of(client, issue_id)["regression"] is False
 
 
 def test_an_ignored_issue_stays_ignored_and_keeps_counting(client: TestClient) -> None:
     issue_id = client.post("/api/v1/events", json=make_event()).json()["issue_id"]
     client.patch(f"/api/v1/issues/{issue_id}", json={"status": "ignored"}, headers=ADMIN)
     client.post("/api/v1/events", json=make_event())
-    issue = _issue(client, issue_id)
+    issue = issue_of(client, issue_id)
     assert issue["status"] == "ignored" and issue["regression"] is False and issue["event_count"] == 2
 
 

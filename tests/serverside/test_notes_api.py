@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 
 from notebook_error_reporter.fingerprint import of_report
 
-from .helpers import ADMIN, make_event
+from .helpers import ADMIN, issue_of, make_event
 
 
 def _report(http: TestClient, **fields: Any) -> int:
@@ -24,13 +24,6 @@ def _patch(client: TestClient, issue_id: int, body: Dict[str, Any]) -> Any:
     return client.patch(f"/api/v1/issues/{issue_id}", json=body, headers=ADMIN)
 
 
-def _issue(client: TestClient, issue_id: int) -> Dict[str, Any]:
-    answer = client.get(f"/api/v1/issues/{issue_id}", headers=ADMIN)
-    assert answer.status_code == 200, answer.text
-    issue: Dict[str, Any] = answer.json()
-    return issue
-
-
 def test_a_note_is_set_shown_and_removed(client: TestClient) -> None:
     issue_id = _report(client)
     body = {
@@ -40,10 +33,10 @@ def test_a_note_is_set_shown_and_removed(client: TestClient) -> None:
     answer = _patch(client, issue_id, body)
     assert answer.status_code == 200, answer.text
     assert answer.json()["note"] == body["note"] and answer.json()["status"] == "open"
-    assert _issue(client, issue_id)["note_url"] == "https://example.org/fix"
+    assert issue_of(client, issue_id)["note_url"] == "https://example.org/fix"
     # Only the fields named change: removing the note keeps the link.
     assert _patch(client, issue_id, {"note": None}).status_code == 200
-    issue = _issue(client, issue_id)
+    issue = issue_of(client, issue_id)
     assert issue["note"] is None and issue["note_url"] == "https://example.org/fix"
 
 
@@ -68,7 +61,7 @@ def test_a_bad_note_is_a_422_naming_the_field_and_changes_nothing(
     answer = _patch(client, issue_id, body)
     assert answer.status_code == 422, answer.text
     assert any(error["loc"][-1] == field for error in answer.json()["detail"]), answer.json()
-    assert _issue(client, issue_id)["note"] == "kept"
+    assert issue_of(client, issue_id)["note"] == "kept"
 
 
 def test_an_empty_patch_is_refused_and_a_note_needs_the_admin(client: TestClient) -> None:
@@ -140,7 +133,7 @@ def test_versions_are_stored_counted_and_filter_the_list(client: TestClient) -> 
     _report(client, notebook_version="2026-12-01")
     _report(client)
     other = _report(client, error_name="ValueError", notebook_version="3.0")
-    versions = {v["version"]: v["count"] for v in _issue(client, issue_id)["versions"]}
+    versions = {v["version"]: v["count"] for v in issue_of(client, issue_id)["versions"]}
     assert versions == {"1.0": 2, "2026-12-01": 1, None: 1}
     events = client.get(f"/api/v1/issues/{issue_id}/events", headers=ADMIN).json()["items"]
     stored = [e for e in events if e["client"].get("copy_id")]

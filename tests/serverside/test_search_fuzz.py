@@ -7,8 +7,8 @@ import random
 
 from fastapi.testclient import TestClient
 
-from .helpers import ADMIN
-from .test_dashboard import report, sign_in
+from .dashboard_client import sign_in
+from .helpers import ADMIN, report
 
 ALPHABET = 'aZ_%\\"*^:()-+.,/<>\'`~!?#@{}[]|;=NEAROR 0\t\ufffd\u202eé漢🙂'
 

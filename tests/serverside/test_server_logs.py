@@ -23,8 +23,7 @@ from notebook_error_reporter.serverside.core.traffic import Traffic, summary_lin
 
 from .databases import fresh_database
 from .helpers import ADMIN, ADMIN_TOKEN, make_event
-from .live_server import free_port
-from .test_cli_process import SCRIPT, clean_env
+from .live_server import SERVER_SCRIPT, free_port, server_environment
 
 TEXT_LINE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d{4} (DEBUG|INFO|WARNING|ERROR|CRITICAL) \S+: ")
 SUMMARY = re.compile(
@@ -53,7 +52,7 @@ def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Tuple[str
     port = free_port()
     with fresh_database(tmp_path) as url:
         command = [
-            SCRIPT,
+            SERVER_SCRIPT,
             "--port",
             str(port),
             "--database-url",
@@ -76,7 +75,7 @@ def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Tuple[str
             process = subprocess.Popen(
                 command,
                 cwd=str(tmp_path),
-                env=clean_env(NOTEBOOK_ERROR_REPORTER_ADMIN_TOKEN=ADMIN_TOKEN),
+                env=server_environment(NOTEBOOK_ERROR_REPORTER_ADMIN_TOKEN=ADMIN_TOKEN),
                 stdout=output,
                 stderr=errors,
             )
