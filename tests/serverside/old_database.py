@@ -22,16 +22,6 @@ from notebook_error_reporter.serverside.core.db import Database
 from notebook_error_reporter.serverside.core.types import UTCDateTime
 
 FIXTURE = Path(__file__).parent / "fixtures" / "db_0_2_0.json"
-TABLES = (
-    "notebook",
-    "report_session",
-    "issue",
-    "issue_day",
-    "issue_session",
-    "event",
-    "alert",
-    "alert_target",
-)
 
 
 def fixture_rows() -> Dict[str, List[Dict[str, Any]]]:
@@ -60,9 +50,11 @@ def load_0_2_0(database_url: str) -> None:
     try:
         schema.upgrade(database, "0002")
         rows = fixture_rows()
+        # The tables 0.2.0 had, parents before children.
+        tables = [table for table in models.SQLModel.metadata.sorted_tables if table.name in rows]
         with database.write_engine.begin() as connection:
-            for name in TABLES:
-                table = models.SQLModel.metadata.tables[name]
+            for table in tables:
+                name = table.name
                 values = [{k: _value(table, k, v) for k, v in row.items()} for row in rows[name]]
                 if values:
                     # Only the columns 0.2.0 had: the models' later columns (and their defaults) do
@@ -70,8 +62,9 @@ def load_0_2_0(database_url: str) -> None:
                     then = sa.table(name, *(sa.column(k, table.c[k].type) for k in values[0]))
                     connection.execute(then.insert(), values)
             if connection.dialect.name == "postgresql":  # the ids above were given, not drawn
-                for name in TABLES:
-                    if "id" in models.SQLModel.metadata.tables[name].c:
+                for table in tables:
+                    if "id" in table.c:
+                        name = table.name
                         connection.execute(
                             text(
                                 f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), max(id)) FROM {name}"
