@@ -8,7 +8,7 @@ import contextlib
 import socket
 import time
 from pathlib import Path
-from typing import Iterator, List
+from typing import Iterator, List, Tuple
 
 import httpx
 import pytest
@@ -47,43 +47,42 @@ def answer_and_close(sock: socket.socket) -> bytes:
 
 
 def test_a_half_sent_body_gets_408_within_the_deadline(server: LiveServer) -> None:
-    with connect(server) as sock:
-        started = time.monotonic()
-        sock.sendall(
-            b"POST /api/v1/events HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n"
-            b"Content-Length: 1000\r\n\r\n{\"event_id\": "
-        )
-        answer = answer_and_close(sock)
-        elapsed = time.monotonic() - started
+    answer, elapsed = answer_to(
+        server,
+        b"POST /api/v1/events HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n"
+        b"Content-Length: 1000\r\n\r\n{\"event_id\": ",
+    )
     assert answer.startswith(b"HTTP/1.1 408"), answer[:200]
     assert b"did not arrive within 1.5 s" in answer
     assert BODY_S - 0.2 <= elapsed <= BODY_S + 2.0, elapsed
 
 
-def test_a_body_dribbled_a_byte_at_a_time_is_cut_at_the_same_deadline(server: LiveServer) -> None:
+def answer_to(server: LiveServer, start: bytes, piece: bytes = b"", times: int = 0) -> Tuple[bytes, float]:
+    """Send ``start``, then ``piece`` every 0.1 s, ``times`` times (or until the server closes); the
+    answer and the seconds from the first byte to it."""
     with connect(server) as sock:
         started = time.monotonic()
-        sock.sendall(b"POST /api/v1/events HTTP/1.1\r\nHost: test\r\nContent-Length: 100\r\n\r\n")
+        sock.sendall(start)
         with contextlib.suppress(OSError):
-            for _ in range(40):  # one byte every 0.1 s: never idle, but never done either
-                sock.sendall(b" ")
+            for _ in range(times):
+                sock.sendall(piece)
                 time.sleep(0.1)
         answer = answer_and_close(sock)
-        elapsed = time.monotonic() - started
+        return answer, time.monotonic() - started
+
+
+def test_a_body_dribbled_a_byte_at_a_time_is_cut_at_the_same_deadline(server: LiveServer) -> None:
+    # One byte every 0.1 s: never idle, but never done either.
+    head = b"POST /api/v1/events HTTP/1.1\r\nHost: test\r\nContent-Length: 100\r\n\r\n"
+    answer, elapsed = answer_to(server, head, b" ", 40)
     assert answer.startswith(b"HTTP/1.1 408"), answer[:200]
     assert elapsed <= BODY_S + 2.0, elapsed
 
 
 def test_a_half_sent_head_gets_408_and_is_closed(server: LiveServer) -> None:
-    with connect(server) as sock:
-        started = time.monotonic()
-        sock.sendall(b"POST /api/v1/events HTTP/1.1\r\nHost: test\r\n")
-        with contextlib.suppress(OSError):
-            for _ in range(30):  # a header line now and then (slowloris)
-                sock.sendall(b"X-Slow: 1\r\n")
-                time.sleep(0.1)
-        answer = answer_and_close(sock)
-        elapsed = time.monotonic() - started
+    # A header line now and then (slowloris).
+    head = b"POST /api/v1/events HTTP/1.1\r\nHost: test\r\n"
+    answer, elapsed = answer_to(server, head, b"X-Slow: 1\r\n", 30)
     assert answer.startswith(b"HTTP/1.1 408"), answer[:200]
     assert elapsed <= HEAD_S + 2.0, elapsed
 
@@ -122,14 +121,12 @@ def test_a_spent_address_is_refused_before_its_body_is_read(tmp_path: Path) -> N
     spent = start_server(tmp_path, rate_limit_address="1/minute")
     try:
         assert httpx.post(spent.url("/api/v1/events"), json=make_event(), timeout=10).status_code == 201
-        with connect(spent) as sock:
-            started = time.monotonic()
-            sock.sendall(
-                b"POST /api/v1/events/batch HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n"
-                b"Content-Length: 2000000\r\n\r\n"
-            )
-            answer = answer_and_close(sock)
-            assert time.monotonic() - started < 1.0, "answered at once, not after the body's deadline"
+        answer, elapsed = answer_to(
+            spent,
+            b"POST /api/v1/events/batch HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 2000000\r\n\r\n",
+        )
+        assert elapsed < 1.0, "answered at once, not after the body's deadline"
         assert answer.startswith(b"HTTP/1.1 429"), answer[:200]
         assert b"retry-after" in answer.lower()
     finally:
