@@ -13,8 +13,8 @@ from typing import Any, Optional
 import httpx
 from slack_server import SlackServer
 
-from .helpers import ADMIN, make_event
-from .live_server import LiveServer, server_on_fresh_database
+from ..helpers import ADMIN, make_event
+from ..live_server import LiveServer, server_on_fresh_database
 
 SETTINGS = {
     "alert_poll_seconds": 0.05,

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from notebook_error_reporter.serverside.alerts.outbox import ALERT
 from notebook_error_reporter.serverside.core.db import Database
 
-from .helpers import ADMIN, make_event
+from ..helpers import ADMIN, make_event
 
 SESSION = uuid.uuid4().hex  # one session: its ids are remembered, so PostgreSQL's event loop stores it
 
