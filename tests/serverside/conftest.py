@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Callable, Iterator, List
+from typing import Any, Iterator, List
 
 import pytest
 from fastapi.testclient import TestClient
@@ -13,10 +13,8 @@ from notebook_error_reporter.serverside.core.db import Database
 
 from .browser import browser, watched  # noqa: F401  (the fixtures, for the tests here)
 from .databases import fresh_database
-from .helpers import ADMIN_TOKEN
+from .helpers import ADMIN_TOKEN, MakeClient
 from .redis_server import redis_url  # noqa: F401  (the fixture, for the tests here)
-
-MakeClient = Callable[..., TestClient]
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ from datetime import datetime, timezone
 from typing import Any, Awaitable, Callable, Dict, List, Optional, Tuple, TypeVar
 
 import pytest
+from fastapi.testclient import TestClient
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
@@ -22,6 +23,9 @@ from notebook_error_reporter.serverside.scrub import CleanEvent
 
 ADMIN_TOKEN = "test-admin-token-0123456789abcdef"
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+
+# The type of the ``make_client`` fixture: ``make_client(**settings)`` gives an in-process client.
+MakeClient = Callable[..., TestClient]
 
 # Any JSON value, nested a little: what a hostile client may put anywhere in a body.
 json_values = st.recursive(

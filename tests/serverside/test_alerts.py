@@ -23,8 +23,7 @@ from notebook_error_reporter.serverside.alerts.health import webhook_failures
 from notebook_error_reporter.serverside.alerts.outbox import ALERT
 from notebook_error_reporter.serverside.core.db import Database
 
-from .conftest import MakeClient
-from .helpers import ADMIN, make_event, wait_for_value
+from .helpers import ADMIN, MakeClient, make_event, wait_for_value
 
 BASE = "http://errors.example.org"
 FAST: Dict[str, Any] = {

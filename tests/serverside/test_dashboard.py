@@ -16,9 +16,8 @@ from notebook_error_reporter.serverside.pages import issues as issues_page
 from notebook_error_reporter.serverside.pages.deps import ADMIN_COOKIE, CSRF_COOKIE, safe_next
 from notebook_error_reporter.serverside.pages.headers import CONTENT_SECURITY_POLICY
 
-from .conftest import MakeClient
 from .dashboard_client import csrf_of, issue_rows, sign_in
-from .helpers import ADMIN, ADMIN_TOKEN, make_event, report
+from .helpers import ADMIN, ADMIN_TOKEN, MakeClient, make_event, report
 
 HTML = {"Accept": "text/html,application/xhtml+xml"}
 SCRIPT = "<script>alert(1)</script>"

@@ -12,8 +12,7 @@ from fastapi.testclient import TestClient
 
 from notebook_error_reporter.serverside.session_labels import session_label
 
-from .conftest import MakeClient
-from .helpers import ADMIN, make_event
+from .helpers import ADMIN, MakeClient, make_event
 
 HTML = {"Accept": "text/html"}
 WRONG = {"Authorization": "Bearer wrong-token-0123456789abcdef0123456789"}

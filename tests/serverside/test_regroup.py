@@ -16,8 +16,7 @@ from notebook_error_reporter.serverside import create_db
 from notebook_error_reporter.serverside.cli import main
 from notebook_error_reporter.serverside.core.db import Database
 
-from .conftest import MakeClient
-from .helpers import ADMIN, make_event
+from .helpers import ADMIN, MakeClient, make_event
 from .old_database import fixture_rows, load_0_2_0
 
 

@@ -17,9 +17,8 @@ from notebook_error_reporter.serverside import cli, create_app, create_db, searc
 from notebook_error_reporter.serverside.core import schema
 from notebook_error_reporter.serverside.core.db import Database
 
-from .conftest import MakeClient
 from .databases import is_postgres, psycopg_url, server_url
-from .helpers import ADMIN, ADMIN_TOKEN, make_event
+from .helpers import ADMIN, ADMIN_TOKEN, MakeClient, make_event
 
 PANDAS = [
     {"filename": "<cell 3>", "fun_name": "<module>", "lineno": 2},

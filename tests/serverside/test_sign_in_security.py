@@ -21,8 +21,7 @@ from notebook_error_reporter.serverside.core.db import Database
 from notebook_error_reporter.serverside.crud.server_secrets import server_secret
 from notebook_error_reporter.serverside.pages.deps import ADMIN_COOKIE, CSRF_COOKIE
 
-from .conftest import MakeClient
-from .helpers import ADMIN_TOKEN, make_event
+from .helpers import ADMIN_TOKEN, MakeClient, make_event
 from .live_server import LiveServer, server_on_fresh_database
 
 HTML = {"Accept": "text/html"}
