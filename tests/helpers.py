@@ -1,9 +1,14 @@
-"""What the client-side tests share: quick delivery settings, a reporter the test closes, the notes' texts."""
+"""What the client-side tests share: quick delivery settings, a reporter the test closes, the notes'
+texts, and commands run without root's power over file permissions."""
 
 from __future__ import annotations
 
+import os
+import shutil
 from pathlib import Path
 from typing import Any, Dict, List
+
+import pytest
 
 from notebook_error_reporter import ErrorServer
 
@@ -29,3 +34,13 @@ def reporter_for(
     reporter = ErrorServer(url, notebook, spool_path=str(tmp_path / "spool.sqlite3"), **{**FAST, **options})
     reporters.append(reporter)
     return reporter
+
+
+def unprivileged(command: List[str]) -> List[str]:
+    """Run ``command`` so that file permissions bind it, even when the tests run as root."""
+    if not hasattr(os, "geteuid") or os.geteuid() != 0:
+        return command
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        pytest.skip("running as root without setpriv: cannot make a directory read-only for us")
+    return [setpriv, "--inh-caps=-all", "--bounding-set=-dac_override,-dac_read_search", *command]

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -21,7 +20,7 @@ from typing import Any, Dict, Iterator, List, Optional
 
 import pytest
 from delivery_servers import EventStore, FaultServer, SilentServer, free_port, v1_behaviour
-from helpers import FAST
+from helpers import FAST, unprivileged
 from IPython.core.interactiveshell import InteractiveShell
 from notebook_run import printed, run_notebook
 from waiting import run, wait_until
@@ -314,15 +313,6 @@ def test_the_exit_flush_delivers_and_never_hangs(tmp_path: Path) -> None:
     assert exited - done["at"] < 1.0 + 1.5, "the exit flush must stop at flush_at_exit"
 
 
-def _unprivileged(argv: List[str]) -> List[str]:
-    if not hasattr(os, "geteuid") or os.geteuid() != 0:
-        return argv
-    setpriv = shutil.which("setpriv")
-    if setpriv is None:
-        pytest.skip("running as root without setpriv: cannot make a directory read-only for us")
-    return [setpriv, "--inh-caps=-all", "--bounding-set=-dac_override,-dac_read_search", *argv]
-
-
 @pytest.mark.parametrize("also_temp", [False, True], ids=["cache read-only", "cache and temp read-only"])
 def test_a_read_only_home_still_captures_and_delivers(tmp_path: Path, also_temp: bool) -> None:
     home = tmp_path / "home"
@@ -352,7 +342,7 @@ def test_a_read_only_home_still_captures_and_delivers(tmp_path: Path, also_temp:
                     "TMPDIR": str(temp),
                     "IPYTHONDIR": str(ipython_dir),
                 },
-                command=_unprivileged,
+                command=unprivileged,
             )
             ran = client.message()
             done = client.message()

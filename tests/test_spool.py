@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import sqlite3
 import stat
 import subprocess
@@ -15,6 +14,7 @@ from pathlib import Path
 from typing import Any, Dict, Iterator, List
 
 import pytest
+from helpers import unprivileged
 
 from notebook_error_reporter import cachedir, spool
 from notebook_error_reporter.spool import Spool, SpoolBusy, open_spool, process_owner
@@ -314,16 +314,6 @@ sp = open_spool(sys.argv[1])
 sp.put({"event_id": "e1", "session_id": "s"}, "http://x", max_reports=10, max_bytes=10**6)
 print(json.dumps({"location": sp.location, "pending": len(sp.pending())}))
 """
-
-
-def unprivileged(command: List[str]) -> List[str]:
-    """Run ``command`` so that file permissions bind it, even when the tests run as root."""
-    if not hasattr(os, "geteuid") or os.geteuid() != 0:
-        return command
-    setpriv = shutil.which("setpriv")
-    if setpriv is None:
-        pytest.skip("running as root without setpriv: cannot make a directory read-only for us")
-    return [setpriv, "--inh-caps=-all", "--bounding-set=-dac_override,-dac_read_search", *command]
 
 
 def test_a_read_only_spool_directory_falls_back_in_a_real_process(tmp_path: Path) -> None:
