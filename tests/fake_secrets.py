@@ -19,5 +19,23 @@ WANDB = "8f1c0a9e4b7d2c8f5a3e9b1d" + "7c4a2f8e6b0d3c91"
 KAGGLE = "5f2c1a9e0b7d4c3e" + "8a6f1b2d9c0e7a4f"
 AWS_SECRET = "wJalrXUtnFEMI/K7MDENG/" + "bPxRfiCYEXAMPLEKEY"
 
+# Tokens of code hosts, chat, clouds and model hubs; a JWT and a private key.
+GITHUB = "ghp_" + "R8x2Kq9LmZ4vT7wY1nB3cD5fG6hJ0pQsUaEi"
+GITHUB_FINE = "github_pat_" + "11ABCDEFG0123456789_abcdefghijklmnopqrstuvwxyz"
+GITLAB = "glpat-" + "x7Yz-AbCdEfGhIjKlMn0"
+SLACK_BOT = "xoxb-" + "123456789012-1234567890123-AbCdEfGhIjKlMnOpQrStUvWx"
+SLACK_HOOK_PATH = "T00000000/B00000000/XXXXXXXXXXXXXXXXXXXXXXXX"
+GOOGLE = "AIza" + "SyD-9tSrke72PouQMnMX-a7eZSW0jkFMBWY"
+OPENAI = "sk-" + "proj-Ab3dEf6hIj9kLm2nOp5qRs8tUv1wXy4z"
+OPENAI_PLAIN = "sk-" + "T3BlbkFJ4uX9aQ2mN7pL0kR5vZ8"
+STRIPE = "sk_" + "live_51HxYzAbCdEfGhIjKlMnOpQr"
+AWS_ID = "AKIA" + "IOSFODNN7EXAMPLE"
+AWS_SESSION_ID = "ASIA" + "Y34FZKBOKMUTVV7A"
+HUGGING_FACE = "hf_" + "AbCdEfGhIjKlMnOpQrStUvWxYz01234567"
+JWT = (
+    "eyJ" + "hbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV"
+)
+PEM = "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA7bq3Vz\nQ1n5fX2yZ8wKJ\n-----END RSA PRIVATE KEY-----"
+
 # The formats recognised wherever they stand (test_privacy.py puts them in every position it tries).
 KEY_FORMATS = [TWILIO_SID, TWILIO_KEY_SID, SENDGRID, DISCORD, DATABRICKS, TELEGRAM]

@@ -13,7 +13,24 @@ from pathlib import Path
 from typing import List, Tuple
 
 import pytest
-from fake_secrets import KEY_FORMATS
+from fake_secrets import (
+    AWS_ID,
+    AWS_SECRET,
+    AWS_SESSION_ID,
+    GITHUB,
+    GITHUB_FINE,
+    GITLAB,
+    GOOGLE,
+    HUGGING_FACE,
+    JWT,
+    KEY_FORMATS,
+    OPENAI,
+    OPENAI_PLAIN,
+    PEM,
+    SLACK_BOT,
+    SLACK_HOOK_PATH,
+    STRIPE,
+)
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
@@ -61,25 +78,6 @@ COLAB = PrivacyContext(
 BINDER = PrivacyContext(home="/home/jovyan", user="jovyan", hostname="jupyter-alice-2dproject-2dxyz")
 EMPTY = PrivacyContext()
 CONTEXTS = [ALICE, BOB_WINDOWS, COLAB, BINDER, EMPTY]
-
-# Realistic secrets, built from pieces so that no scanner mistakes this file for a leak.
-GITHUB = "ghp_" + "R8x2Kq9LmZ4vT7wY1nB3cD5fG6hJ0pQsUaEi"
-GITHUB_FINE = "github_pat_" + "11ABCDEFG0123456789_abcdefghijklmnopqrstuvwxyz"
-GITLAB = "glpat-" + "x7Yz-AbCdEfGhIjKlMn0"
-SLACK_BOT = "xoxb-" + "123456789012-1234567890123-AbCdEfGhIjKlMnOpQrStUvWx"
-SLACK_HOOK_PATH = "T00000000/B00000000/XXXXXXXXXXXXXXXXXXXXXXXX"
-GOOGLE = "AIza" + "SyD-9tSrke72PouQMnMX-a7eZSW0jkFMBWY"
-OPENAI = "sk-" + "proj-Ab3dEf6hIj9kLm2nOp5qRs8tUv1wXy4z"
-OPENAI_PLAIN = "sk-" + "T3BlbkFJ4uX9aQ2mN7pL0kR5vZ8"
-STRIPE = "sk_" + "live_51HxYzAbCdEfGhIjKlMnOpQr"
-AWS_ID = "AKIA" + "IOSFODNN7EXAMPLE"
-AWS_SESSION_ID = "ASIA" + "Y34FZKBOKMUTVV7A"
-AWS_SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
-HUGGING_FACE = "hf_" + "AbCdEfGhIjKlMnOpQrStUvWxYz01234567"
-JWT = (
-    "eyJ" + "hbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV"
-)
-PEM = "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA7bq3Vz\nQ1n5fX2yZ8wKJ\n-----END RSA PRIVATE KEY-----"
 
 
 def scrub(text: str, context: PrivacyContext = ALICE) -> str:
