@@ -3,7 +3,7 @@
 Prints, in one run (figures only, no asserts):
 
 1. how the SQLite database was filled: the schema made by the server's own migrations, then rows
-   written in bulk with plain SQL (``sqlite3``), consistent with what ingest would have stored:
+   written in bulk by ``bench/_fill.py``, consistent with what ingest would have stored:
    notebooks, sessions, issues (a Zipf-like spread of reports over them), daily counts, the
    issue-session pairs and the events themselves, with every counter matching the rows;
 2. per page, the median and 95th percentile of the time to the last byte, through a real uvicorn
@@ -28,22 +28,17 @@ for a search (issue 27).
 from __future__ import annotations
 
 import argparse
-import json
-import random
 import re
-import sqlite3
 import statistics
 import sys
 import tempfile
 import time
-from collections import Counter
-from datetime import datetime, timedelta, timezone
-from itertools import accumulate
 from pathlib import Path
-from typing import Dict, Iterator, List, Tuple
+from typing import Dict, List, Tuple
 
 import httpx
 from _figures import Figures, add_json_argument, ratio
+from _fill import Crowd, grow_sqlite
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests" / "serverside"))
@@ -57,160 +52,22 @@ from notebook_error_reporter.serverside.search_index import index_unindexed  # n
 BIG = "million"
 SMALL = "small-notebook"
 TOKEN = "bench-admin-token-0123456789abcdef"
-CHUNK = 50_000
-TRACEBACK = json.dumps(
-    [
-        {"filename": "<cell 7>", "fun_name": "<module>", "lineno": 2},
-        {"filename": "pandas/core/frame.py", "fun_name": "__getitem__", "lineno": 3761},
-    ]
-)
-CLIENT = json.dumps({"reporter": "0.2.0", "python": "3.11", "ipython": "8.12", "platform": "linux"})
-
-
-def stamp(moment: datetime) -> str:
-    """A datetime as SQLAlchemy's SQLite dialect stores it (UTC, no offset)."""
-    return moment.astimezone(timezone.utc).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
 
 
 def fill(path: Path, events: int, issues: int, sessions: int, days: int, seed: int) -> Dict[str, float]:
-    """Write the rows; return what was made and how long it took."""
+    """The big notebook's reports and the small one's (``_fill.py``); what was made, how long it took."""
     started = time.perf_counter()
-    rng = random.Random(seed)
-    now = datetime.now(timezone.utc).replace(microsecond=0)
-    origin = now - timedelta(days=days)
-    db = sqlite3.connect(path, isolation_level=None)
-    db.execute("PRAGMA synchronous=OFF")
-    db.execute("BEGIN")
-    # The event indexes are dropped for the load and made again, by their own stored SQL, afterwards.
-    indexes = db.execute(
-        "SELECT name, sql FROM sqlite_master WHERE type='index' AND tbl_name='event' AND sql IS NOT NULL"
-    ).fetchall()
-    for name, _sql in indexes:
-        db.execute(f'DROP INDEX "{name}"')
-
-    insert_notebook = (
-        "INSERT INTO notebook (id, name, created_at, last_seen, event_count, session_count, client_dropped)"
-        " VALUES (?, ?, ?, ?, ?, ?, 0)"
-    )
-    small_events = 50
-    db.execute(insert_notebook, (1, BIG, stamp(origin), stamp(now), events, sessions))
-    db.execute(insert_notebook, (2, SMALL, stamp(origin), stamp(now), small_events, 1))
-
-    # Which issue and session each report belongs to, and when it happened (ids in time order).
-    weights = list(accumulate(1 / (rank**1.1) for rank in range(1, issues + 1)))
-    issue_of = rng.choices(range(1, issues + 1), cum_weights=weights, k=events)
-    session_of = [rng.randrange(1, sessions + 1) for _ in range(events)]
-    span = days * 86400
-    offsets = sorted(rng.random() * span for _ in range(events))
-    times = [origin + timedelta(seconds=o) for o in offsets]
-
-    per_issue: Counter[int] = Counter(issue_of)
-    per_day: Counter[Tuple[int, str]] = Counter()
-    first: Dict[int, datetime] = {}
-    last: Dict[int, datetime] = {}
-    per_session: Counter[int] = Counter(session_of)
-    session_last: Dict[int, datetime] = {}
-    pairs = set()
-    for issue, session, when in zip(issue_of, session_of, times):
-        per_day[(issue, when.date().isoformat())] += 1
-        first.setdefault(issue, when)
-        last[issue] = when
-        session_last[session] = when
-        pairs.add(issue * (sessions + 1) + session)
-    sessions_per_issue: Counter[int] = Counter(pair // (sessions + 1) for pair in pairs)
-
-    db.executemany(
-        "INSERT INTO report_session (id, session_id, notebook_id, created_at, last_seen, event_count)"
-        " VALUES (?, ?, 1, ?, ?, ?)",
-        (
-            (s, f"{s:032x}", stamp(origin), stamp(session_last.get(s, origin)), per_session.get(s, 0))
-            for s in range(1, sessions + 1)
-        ),
-    )
-    small_session = sessions + 1
-    db.execute(
-        "INSERT INTO report_session (id, session_id, notebook_id, created_at, last_seen, event_count)"
-        " VALUES (?, ?, 2, ?, ?, ?)",
-        (small_session, f"{small_session:032x}", stamp(origin), stamp(now), small_events),
-    )
-    insert_issue = (
-        "INSERT INTO issue (id, notebook_id, fingerprint, error_name, message, culprit, status, regression,"
-        " event_count, session_count, first_seen, last_seen) VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?)"
-    )
-    statuses = ["open", "open", "open", "resolved", "ignored"]
-    for issue in range(1, issues + 1):
-        db.execute(
-            insert_issue,
-            (
-                issue,
-                1,
-                f"{issue:064x}",
-                f"Error{issue}",
-                f"message of issue {issue}: 'protein_id' not found",
-                "pandas/core/frame.py in __getitem__",
-                statuses[issue % len(statuses)],
-                per_issue.get(issue, 0),
-                sessions_per_issue.get(issue, 0),
-                stamp(first.get(issue, origin)),
-                stamp(last.get(issue, origin)),
-            ),
-        )
-    small_issue = issues + 1
-    db.execute(
-        insert_issue,
-        (small_issue, 2, f"{small_issue:064x}", "KeyError", "'x'", "<cell 1> in <module>", "open",
-         small_events, 1, stamp(now - timedelta(days=1)), stamp(now)),
-    )  # fmt: skip
-    db.executemany(
-        "INSERT INTO issue_day (issue_id, day, count) VALUES (?, ?, ?)",
-        sorted((i, d, n) for (i, d), n in per_day.items()),
-    )
-    db.execute(
-        "INSERT INTO issue_day (issue_id, day, count) VALUES (?, ?, ?)",
-        (small_issue, now.date().isoformat(), small_events),
-    )
-    db.executemany(
-        "INSERT INTO issue_session (issue_id, session_pk) VALUES (?, ?)",
-        sorted((p // (sessions + 1), p % (sessions + 1)) for p in pairs),
-    )
-    db.execute("INSERT INTO issue_session (issue_id, session_pk) VALUES (?, ?)", (small_issue, small_session))
-
-    def rows() -> Iterator[Tuple[object, ...]]:
-        for n, (issue, session, when) in enumerate(zip(issue_of, session_of, times), start=1):
-            moment = stamp(when)
-            yield (
-                n, f"{n:032x}", issue, session, 1, f"Error{issue}", f"message {n} of issue {issue}",
-                TRACEBACK, f"df = load({n % 97})", n % 50, moment, moment, CLIENT,
-            )  # fmt: skip
-        for k in range(small_events):
-            n = events + 1 + k
-            moment = stamp(now - timedelta(minutes=k))
-            yield (n, f"{n:032x}", small_issue, small_session, 2, "KeyError", "'x'", TRACEBACK, "x", 1,
-                   moment, moment, CLIENT)  # fmt: skip
-
-    insert_event = (
-        "INSERT INTO event (id, event_id, issue_id, session_pk, notebook_id, error_name, error_message,"
-        " traceback, first_line, execution_count, occurred_at, received_at, client, source)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'v1')"
-    )
-    batch: List[Tuple[object, ...]] = []
-    for row in rows():
-        batch.append(row)
-        if len(batch) >= CHUNK:
-            db.executemany(insert_event, batch)
-            batch.clear()
-    db.executemany(insert_event, batch)
-    for _name, sql in indexes:
-        db.execute(sql)
-    db.execute("COMMIT")
-    db.close()
-    top = per_issue.most_common(1)[0]
+    per_session = max(1, events // sessions)
+    big = grow_sqlite(path, events, Crowd((BIG,), issues, per_session, days, seed))
+    small = grow_sqlite(path, 50, Crowd((SMALL,), 1, 50, 1, seed))
+    top = big.top_issue
     return {
         "seconds": time.perf_counter() - started,
-        "issue_days": len(per_day) + 1,
-        "issue_sessions": len(pairs) + 1,
-        "top_issue": top[0],
-        "top_issue_events": top[1],
+        "sessions": big.sessions + small.sessions,
+        "issue_days": big.issue_days + small.issue_days,
+        "issue_sessions": big.issue_sessions + small.issue_sessions,
+        "top_issue": top,
+        "top_issue_events": big.per_issue[top],
         "bytes": path.stat().st_size,
     }
 
@@ -283,7 +140,7 @@ def main() -> None:
         made = fill(path, args.events, args.issues, args.sessions, args.days, args.seed)
         print(
             f"filled {path.name} in {made['seconds']:.1f} s: {args.events:,} reports in notebook {BIG!r} "
-            f"({args.issues} issues, {args.sessions:,} sessions, {made['issue_days']:,} issue-days, "
+            f"({args.issues} issues, {made['sessions']:,} sessions, {made['issue_days']:,} issue-days, "
             f"{made['issue_sessions']:,} issue-session pairs; the biggest issue has "
             f"{made['top_issue_events']:,} reports), {made['bytes'] / 1e6:.0f} MB"
         )
