@@ -378,6 +378,9 @@ def grow_postgresql(url: str, events: int, crowd: Crowd, now: Optional[datetime]
             cursor.execute(
                 f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT MAX(id) FROM {table}))"
             )
+        connection.commit()
+        for table in ("event", "report_session", "issue_session", "issue_day", "issue", "notebook"):
+            cursor.execute(f"ANALYZE {table}")  # as autovacuum would have, for a database grown slowly
     grown.issue_days = len(tally.per_day)
     grown.per_issue = tally.per_issue
     grown.seconds = time.perf_counter() - started

@@ -38,6 +38,8 @@ BENCHES: Tuple[Tuple[str, str, Tuple[str, ...]], ...] = (
     ("server_ingest (SQLite)", "server_ingest.py", ("--database", "sqlite")),
     ("server_ingest (PostgreSQL)", "server_ingest.py", ("--database", "postgresql")),
     ("dashboard_render", "dashboard_render.py", ()),
+    ("database_growth (SQLite)", "database_growth.py", ("--database", "sqlite")),
+    ("database_growth (PostgreSQL)", "database_growth.py", ("--database", "postgresql")),
 )
 
 
