@@ -360,6 +360,14 @@ def grow_postgresql(url: str, events: int, crowd: Crowd, now: Optional[datetime]
         cursor = connection.cursor()
         cursor.execute("SET synchronous_commit = off")
         cursor.execute("SET TIME ZONE 'UTC'")  # the stamps are UTC without an offset
+        # The event indexes that are not constraints are dropped for the load and made again afterwards.
+        indexes = cursor.execute(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema()"
+            " AND tablename = 'event' AND indexname NOT IN"
+            " (SELECT conname FROM pg_constraint WHERE conrelid = 'event'::regclass)"
+        ).fetchall()
+        for name, _sql in indexes:
+            cursor.execute(f'DROP INDEX "{name}"')
         notebook_ids, issue_ids, made = _ensure_pg(cursor, crowd, now)
         tally = Tally()
         grown = Grown(events=events, issues_made=made)
@@ -374,6 +382,9 @@ def grow_postgresql(url: str, events: int, crowd: Crowd, now: Optional[datetime]
             grown.sessions += len(chunk.sessions)
             grown.issue_sessions += len(chunk.pairs)
         _update_counters(cursor, tally, "%s")
+        cursor.execute("SET maintenance_work_mem = '256MB'")
+        for _name, sql in indexes:
+            cursor.execute(sql)
         for table in ("event", "report_session"):  # the sequences past the ids written here
             cursor.execute(
                 f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT MAX(id) FROM {table}))"

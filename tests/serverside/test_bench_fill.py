@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, inspect, text
 
 from notebook_error_reporter.serverside import create_db
 
@@ -53,6 +53,7 @@ def test_grown_in_steps_counters_match_rows(database_url: str, steps: tuple) -> 
     create_db(database_url)
     engine = create_engine(database_url)
     try:
+        indexes = sorted(index["name"] for index in inspect(engine).get_indexes("event"))
         total = 0
         for events in steps:
             grown = grow(database_url, events, CROWD)
@@ -69,6 +70,9 @@ def test_grown_in_steps_counters_match_rows(database_url: str, steps: tuple) -> 
             ids = connection.execute(text("SELECT count(DISTINCT event_id), count(*) FROM event")).one()
             sessions = connection.execute(text("SELECT count(*) FROM report_session")).scalar_one()
         assert ids[0] == ids[1] == total
+        # the event indexes dropped for the load are all back
+        assert sorted(index["name"] for index in inspect(engine).get_indexes("event")) == indexes
+        assert len(indexes) >= 5
         assert total / 20 < sessions < total / 5  # about 10 reports a session
     finally:
         engine.dispose()
