@@ -7,18 +7,19 @@ new issues as migration 0004 does), never refilled from scratch. At each size ou
 one worker, the settings of ``bench/server_ingest.py``) is started on that database and measured:
 
 1. ingest: ``wrk`` with ``bench/ingest_load.lua``, the crowd's single reports and its batches of
-   100, one short run each after a warm-up;
+   100, in short runs taking turns with a second server on an empty database (the baseline: the
+   drift of a shared machine's speed falls on both alike);
 2. reads: the top issues of a notebook (``GET /api/v1/issues``, by count) and the dashboard's issues
    page (signed in), median and p95 over ``--requests`` requests each, for the crowd's own notebook
    (the one wrk fills, the same size at every step) and for the biggest filled notebook;
 3. the database's size on disk per million stored reports, split into data and indexes (SQLite: the
    ``dbstat`` table; PostgreSQL: ``pg_relation_size`` and ``pg_indexes_size`` of the tables).
 
-Each figure is compared with the one at the first size (0). Goals (issue 29): ingest at the
-largest size at most 1.5x slower than at 0; top issues < 50 ms, the issues page < 200 ms (p95).
+Reads are compared with the figures at the first size (0). Goals (issue 29): ingest at most 1.5x
+slower than on the empty database; top issues < 50 ms, the issues page < 200 ms (p95).
 
     .venv/bin/python bench/database_growth.py [--sizes 0,1000000,10000000]
-        [--database sqlite|postgresql|both] [--seconds S] [--requests N] [--quick] [--json PATH]
+        [--database sqlite|postgresql|both] [--seconds S] [--rounds N] [--requests N] [--quick] [--json PATH]
 
 ``--quick``: sizes 0 and 100,000, shorter runs (a smoke run). PostgreSQL's default sizes stop at
 1,000,000.
@@ -32,7 +33,6 @@ import sqlite3
 import statistics
 import sys
 import tempfile
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
@@ -41,7 +41,17 @@ import httpx
 from _figures import Figures, add_json_argument, ratio
 from _fill import Crowd, grow
 from dashboard_render import index_for_search, measure, p95, sign_in
-from server_ingest import BATCH, LIFTED, TOKEN, Load, Wrk, empty_database, ensure_wrk, postgres_server
+from server_ingest import (
+    BATCH,
+    LIFTED,
+    TOKEN,
+    Load,
+    Wrk,
+    combined,
+    empty_database,
+    ensure_wrk,
+    postgres_server,
+)
 from sqlalchemy import create_engine, text
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -60,6 +70,7 @@ NAMES = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
 INGEST_GOAL = 1.5  # at most this many times slower than at 0 reports
 TOP_GOAL_MS = 50.0
 PAGE_GOAL_MS = 200.0
+MODES = ("crowd", "crowd-batch")
 
 
 @dataclass(frozen=True)
@@ -79,6 +90,7 @@ class Step:
     stored: int = 0  # reports stored when measured (the size and what wrk added before)
     fill_seconds: float = 0.0
     ingest: Dict[str, Load] = field(default_factory=dict)  # "crowd", "crowd-batch"
+    empty: Dict[str, Load] = field(default_factory=dict)  # the same, on an empty database, in turns
     reads: Dict[str, List[float]] = field(default_factory=dict)  # label -> milliseconds
     disk: Optional[Disk] = None
 
@@ -147,14 +159,47 @@ def read_paths(has_filled: bool) -> List[Tuple[str, str]]:
     return paths
 
 
-def measure_step(step: Step, url: str, workdir: Path, wrk: Wrk, warm: float, requests: int) -> None:
-    """Start our server on the database, load it with wrk, then time the reads."""
-    server = start_server(workdir / f"server-{step.size}", database_url=url, admin_token=TOKEN, **LIFTED)
+@dataclass(frozen=True)
+class Runs:
+    """How long wrk loads each server: a warm-up, then ``rounds`` turns of ``seconds`` per mode."""
+
+    warm: float
+    seconds: float
+    rounds: int
+
+
+def ingest_in_turns(step: Step, grown_url: str, empty_url: str, workdir: Path, wrk: Wrk, runs: Runs) -> None:
+    """Our server on the grown database and one on an empty database take turns under wrk, so
+    that the drift of a shared machine's speed falls on both alike."""
+    servers = {
+        name: start_server(workdir / f"{name}-{step.size}", database_url=url, admin_token=TOKEN, **LIFTED)
+        for name, url in (("grown", grown_url), ("empty", empty_url))
+    }
+    loads: Dict[Tuple[str, str], List[Load]] = {}
     try:
-        for mode in ("crowd", "crowd-batch"):
-            wrk(server.base_url, mode, warm)
-            step.ingest[mode] = wrk(server.base_url, mode)
-        time.sleep(0.5)  # requests in flight when wrk stopped
+        for mode in MODES:
+            for server in servers.values():
+                wrk(server.base_url, mode, runs.warm)
+        for _ in range(runs.rounds):
+            for mode in MODES:
+                for name, server in servers.items():
+                    loads.setdefault((name, mode), []).append(wrk(server.base_url, mode, runs.seconds))
+    finally:
+        for server in servers.values():
+            server.stop()
+    step.ingest = {mode: combined(loads[("grown", mode)]) for mode in MODES}
+    step.empty = {mode: combined(loads[("empty", mode)]) for mode in MODES}
+
+
+def measure_step(
+    step: Step, kind: str, url: str, pg_url: Optional[str], workdir: Path, wrk: Wrk, runs: Runs, requests: int
+) -> None:
+    """Ingest on the database (in turns with an empty one), then the reads."""
+    with empty_database(workdir, kind, pg_url) as empty_url:
+        create_db(empty_url)
+        ingest_in_turns(step, url, empty_url, workdir, wrk, runs)
+    server = start_server(workdir / f"reads-{step.size}", database_url=url, admin_token=TOKEN, **LIFTED)
+    try:
         with httpx.Client(base_url=server.base_url, timeout=60, follow_redirects=True) as client:
             sign_in(client)
             client.headers["Authorization"] = f"Bearer {TOKEN}"
@@ -165,7 +210,14 @@ def measure_step(step: Step, url: str, workdir: Path, wrk: Wrk, warm: float, req
 
 
 def grow_and_measure(
-    kind: str, url: str, sizes: Sequence[int], workdir: Path, wrk: Wrk, warm: float, requests: int
+    kind: str,
+    url: str,
+    pg_url: Optional[str],
+    sizes: Sequence[int],
+    workdir: Path,
+    wrk: Wrk,
+    runs: Runs,
+    requests: int,
 ) -> List[Step]:
     create_db(url)
     steps = []
@@ -183,7 +235,7 @@ def grow_and_measure(
                 flush=True,
             )
         step.stored = stored_reports(url)
-        measure_step(step, url, workdir, wrk, warm, requests)
+        measure_step(step, kind, url, pg_url, workdir, wrk, runs, requests)
         step.disk = disk_of(kind, url)
         print("   " + step_line(step), flush=True)
         steps.append(step)
@@ -207,20 +259,24 @@ def per_million(disk: Disk, stored: int) -> str:
 
 def step_line(step: Step) -> str:
     single, batch = step.ingest["crowd"], step.ingest["crowd-batch"]
+    empty_single, empty_batch = step.empty["crowd"], step.empty["crowd-batch"]
     reads = "; ".join(
         f"{label} {statistics.median(times):.1f}/{p95(times):.1f} ms" for label, times in step.reads.items()
     )
     disk = step.disk
     size = f"{mb(disk.total)} on disk" if disk else ""
     return (
-        f"{step.stored:,} stored: crowd {single.rate:,.0f} req/s, batches {batch.rate * BATCH:,.0f}"
-        f" reports/s; {reads} (median/p95); {size}"
+        f"{step.stored:,} stored: crowd {single.rate:,.0f} req/s (empty database, in turns:"
+        f" {empty_single.rate:,.0f}), batches {batch.rate * BATCH:,.0f} reports/s"
+        f" ({empty_batch.rate * BATCH:,.0f}); {reads} (median/p95); {size}"
     )
 
 
 def print_table(name: str, steps: Sequence[Step]) -> None:
-    base = steps[0]
-    print(f"\n{name}: figures at each size, ratio against the first ({base.size:,} reports)")
+    print(
+        f"\n{name}: figures at each size; ingest as a ratio to an empty database's in the same turns,"
+        f" reads as median / p95"
+    )
     labels = ["crowd single (req/s)", f"crowd batches of {BATCH} (reports/s)"] + [
         f"{label} median / p95 (ms)" for label in steps[-1].reads
     ]
@@ -229,12 +285,9 @@ def print_table(name: str, steps: Sequence[Step]) -> None:
         cells = []
         for step in steps:
             if number < 2:
-                load = step.ingest["crowd" if number == 0 else "crowd-batch"]
-                value = load.rate * (1 if number == 0 else BATCH)
-                first = base.ingest["crowd" if number == 0 else "crowd-batch"].rate * (
-                    1 if number == 0 else BATCH
-                )
-                cells.append(f"{value:,.0f} ({value / first:.2f}×)")
+                mode, per = MODES[number], (1, BATCH)[number]
+                value = step.ingest[mode].rate * per
+                cells.append(f"{value:,.0f} ({step.ingest[mode].rate / step.empty[mode].rate:.2f}×)")
             else:
                 read = label[: -len(" median / p95 (ms)")]
                 times = step.reads.get(read)
@@ -259,18 +312,18 @@ def verdicts(name: str, steps: Sequence[Step], figures: Figures) -> None:
             ("crowd", "one report per request", 1),
             ("crowd-batch", f"batches of {BATCH}", BATCH),
         ):
-            now, then = step.ingest[mode].rate * per, base.ingest[mode].rate * per
+            now, then = step.ingest[mode].rate * per, step.empty[mode].rate * per
             unit = "req/s" if per == 1 else "reports/s"
             slower = then / now if now else float("inf")
             verdict = "met" if slower <= INGEST_GOAL else "NOT met"
             print(
-                f"   {at}: ingest, crowd, {label}: {slower:.2f}× slower than at {base.size:,}"
-                f" (goal <= {INGEST_GOAL}×): {verdict}"
+                f"   {at}: ingest, crowd, {label}: {slower:.2f}× slower than an empty database in the"
+                f" same turns (goal <= {INGEST_GOAL}×): {verdict}"
             )
             figures.add(
                 f"database growth: ingest, crowd, {label}, {at}",
                 f"{now:,.0f} {unit}",
-                f"at {base.size:,} reports {then:,.0f} {unit}",
+                f"empty database, same turns: {then:,.0f} {unit}",
                 ratio(now, then),
                 ">= 0.67× (at most 1.5× slower)",
             )
@@ -311,20 +364,22 @@ def main() -> None:
     )
     parser.add_argument("--database", choices=("sqlite", "postgresql", "both"), default="sqlite")
     parser.add_argument("--database-url", help="a PostgreSQL server to use (default: start one)")
-    parser.add_argument("--seconds", type=float, help="each wrk run (default 5, quick 2)")
+    parser.add_argument("--seconds", type=float, help="each wrk run (default 3, quick 1)")
+    parser.add_argument("--rounds", type=int, help="turns of the two servers (default 3, quick 2)")
     parser.add_argument("--requests", type=int, help="requests per read (default 30, quick 10)")
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--quick", action="store_true", help="sizes 0 and 100,000, shorter runs")
     add_json_argument(parser)
     args = parser.parse_args()
-    seconds = args.seconds or (2.0 if args.quick else 5.0)
+    seconds = args.seconds or (1.0 if args.quick else 3.0)
+    runs = Runs(warm=1.0, seconds=seconds, rounds=args.rounds or (2 if args.quick else 3))
     requests = args.requests or (10 if args.quick else 30)
-    warm = 1.0
     kinds = ["sqlite", "postgresql"] if args.database == "both" else [args.database]
     wrk = Wrk(ensure_wrk(), args.connections, seconds)
     figures = Figures()
     print(
-        f"wrk: {args.connections} connections, {seconds:g} s per run after {warm:g} s of warm-up;"
+        f"wrk: {args.connections} connections, {runs.rounds} turns of {seconds:g} s per run after"
+        f" {runs.warm:g} s of warm-up, a server on the grown database and one on an empty database;"
         f" {requests} requests per read; one uvicorn worker"
     )
     with tempfile.TemporaryDirectory(prefix="ner-growth-bench-") as temp:
@@ -337,7 +392,7 @@ def main() -> None:
                 sizes = args.sizes or (QUICK_SIZES if args.quick else SIZES[kind])
                 print(f"\n{NAMES[kind]}: sizes {', '.join(f'{s:,}' for s in sizes)}", flush=True)
                 with empty_database(workdir, kind, pg_url) as url:
-                    steps = grow_and_measure(kind, url, sizes, workdir, wrk, warm, requests)
+                    steps = grow_and_measure(kind, url, pg_url, sizes, workdir, wrk, runs, requests)
                 print_table(NAMES[kind], steps)
                 verdicts(NAMES[kind], steps, figures)
     figures.write(args.json)
