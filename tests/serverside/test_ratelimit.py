@@ -9,6 +9,8 @@ import uuid
 from typing import Any, List
 
 from notebook_error_reporter.serverside import ratelimit
+from notebook_error_reporter.serverside.api import request_origin
+from notebook_error_reporter.serverside.core import addresses
 from notebook_error_reporter.serverside.core.addresses import address_key, client_address, parse_address
 from notebook_error_reporter.serverside.ratelimit import RateLimiter
 
@@ -88,6 +90,41 @@ def test_forwarded_for_is_believed_only_from_trusted_proxies() -> None:
     assert str(client_address("10.0.0.2", ["garbage, 10.0.0.3"], proxies)) == "10.0.0.3"
     assert str(client_address("10.0.0.2", [], proxies)) == "10.0.0.2"
     assert client_address("testclient", [], proxies) is None
+
+
+def test_an_ingest_request_works_out_its_address_once(make_client: Any, monkeypatch: Any) -> None:
+    """The address gate, the guard and the security headers share one reading of the peer and
+    ``X-Forwarded-For`` (and one keyed hash), kept on the request's scope; the limit still counts
+    the forwarded client, and HSTS still follows the proxy's ``X-Forwarded-Proto``."""
+    client = make_client(
+        client=("10.0.0.2", 50000), trusted_proxies=("10.0.0.0/8",), rate_limit_address="2/minute"
+    )
+    parsed: List[str] = []
+    keyed: List[Any] = []
+    real_parse, real_key = addresses.parse_address, addresses.address_key
+
+    def counted_parse(text: Any) -> Any:
+        parsed.append(text)
+        return real_parse(text)
+
+    def counted_key(address: Any, secret: bytes) -> str:
+        keyed.append(address)
+        return real_key(address, secret)
+
+    monkeypatch.setattr(addresses, "parse_address", counted_parse)
+    monkeypatch.setattr(request_origin, "address_key", counted_key)
+    headers = {"X-Forwarded-For": "198.51.100.7", "X-Forwarded-Proto": "https"}
+    answer = client.post("/api/v1/events", json=make_event(), headers=headers)
+    assert answer.status_code == 201
+    assert "strict-transport-security" in answer.headers, "over HTTPS according to the trusted proxy"
+    assert parsed == ["10.0.0.2", "198.51.100.7"], "the peer and the forwarded hop, each parsed once"
+    assert [str(address) for address in keyed] == ["198.51.100.7"], "one keyed hash, of the client"
+    assert client.post("/api/v1/events", json=make_event(), headers=headers).status_code == 201
+    other = client.post("/api/v1/events", json=make_event(), headers={"X-Forwarded-For": "198.51.100.8"})
+    assert other.status_code == 201, "another client behind the same proxy has its own limit"
+    assert "strict-transport-security" not in other.headers
+    flood = client.post("/api/v1/events", json=make_event(), headers=headers)
+    assert flood.status_code == 429, "the forwarded client's third report within the minute"
 
 
 def test_two_apps_share_their_counts_through_a_real_redis(make_client: Any, redis_url: str) -> None:

@@ -14,9 +14,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from ..core.addresses import address_key
 from ..state import ADDRESS_SECRET_NAME, ServerState
-from .deps import address_of
+from .deps import address_key_for
 
 # The routes that take reports (the 0.1 ones are small by nature and stay with their dependency).
 GATED_PATHS = ("/api/v1/events", "/api/v1/events/batch")
@@ -53,6 +52,5 @@ class AddressGateMiddleware:
 
 def seconds_to_wait(request: Request, state: ServerState) -> int | None:
     """None if the request's address has room left, else the seconds until it has."""
-    key = address_key(address_of(request, state), state.address_secret())
-    room, wait = state.limiter.room("address", key)
+    room, wait = state.limiter.room("address", address_key_for(request, state))
     return None if room > 0 else wait

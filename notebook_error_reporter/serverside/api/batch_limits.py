@@ -16,9 +16,8 @@ from typing import Annotated, Dict, List, Sequence
 
 from fastapi import Depends, Request
 
-from ..core.addresses import address_key
 from ..state import ServerState
-from .deps import address_of, check_colab, hashed_session_id, run_guard, too_many
+from .deps import address_key_for, address_of, check_colab, hashed_session_id, run_guard, too_many
 
 
 def share_out(sessions: Sequence[str], address_room: int, session_room: Dict[str, int]) -> List[bool]:
@@ -49,7 +48,7 @@ def limit_batch(request: Request, state: ServerState, sessions: Sequence[str]) -
     429 if none of them fits. May wait on the limiter's storage: in the event loop only when it is
     in memory."""
     limiter = state.limiter
-    address = address_key(address_of(request, state), state.address_secret())
+    address = address_key_for(request, state)
     address_room, address_wait = limiter.room("address", address)
     keys = {session: hashed_session_id(session, state.address_secret()) for session in set(sessions)}
     rooms = {session: limiter.room("session", key) for session, key in keys.items()}

@@ -26,10 +26,11 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
-from ..core.addresses import IPAddress, address_key, client_address, in_networks, reached_over_https
+from ..core.addresses import IPAddress, in_networks
 from ..core.traffic import TRAFFIC
 from ..session_labels import IN_FULL, SessionIds
 from ..state import ADDRESS_SECRET_NAME, ServerState
+from .request_origin import address_key_of, origin_of, over_https
 
 bearer = HTTPBearer(auto_error=False, description="The admin token printed at the server's first start.")
 COLAB_ONLY = "This server accepts reports from Google Colab only."
@@ -68,15 +69,17 @@ def is_admin_token(state: ServerState, token: str) -> bool:
 
 def address_of(request: Request, state: ServerState) -> Optional[IPAddress]:
     """The request's client address: the peer's, or behind trusted proxies the forwarded one."""
-    peer = request.client.host if request.client else None
-    return client_address(peer, request.headers.getlist("x-forwarded-for"), state.trusted_proxies)
+    return origin_of(request.scope, state.trusted_proxies).address
+
+
+def address_key_for(request: Request, state: ServerState) -> str:
+    """The keyed hash of the request's client address: what the limiter sees."""
+    return address_key_of(request.scope, state.trusted_proxies, state.address_secret())
 
 
 def is_https(request: Request, state: ServerState) -> bool:
     """Whether the client reached us over HTTPS (directly, or via a trusted proxy that says so)."""
-    peer = request.client.host if request.client else None
-    forwarded = request.headers.getlist("x-forwarded-proto")
-    return reached_over_https(request.scope.get("scheme", "http"), peer, forwarded, state.trusted_proxies)
+    return over_https(request.scope, state.trusted_proxies)
 
 
 def check_admin_token(request: Request, state: ServerState, token: str) -> bool:
@@ -86,8 +89,7 @@ def check_admin_token(request: Request, state: ServerState, token: str) -> bool:
     trusted) never locks the admin out."""
     if is_admin_token(state, token):
         return True
-    key = address_key(address_of(request, state), state.address_secret())
-    retry_after = state.limiter.hit("token_failure", key)
+    retry_after = state.limiter.hit("token_failure", address_key_for(request, state))
     if retry_after is not None:
         raise TokenGuessing(retry_after)
     return False
@@ -186,10 +188,8 @@ async def run_guard(request: Request, guard: Callable[[Request, ServerState], No
 
 def guard_ingest(request: Request, state: ServerState) -> None:
     """``ingest_guard``'s work; the limiter sees the address's keyed hash, never the address."""
-    address = address_of(request, state)
-    check_colab(state, address)
-    key = address_key(address, state.address_secret())
-    retry_after = state.limiter.hit("address", key)
+    check_colab(state, address_of(request, state))
+    retry_after = state.limiter.hit("address", address_key_for(request, state))
     if retry_after is not None:
         raise too_many(retry_after, "address")
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import ipaddress
-from typing import Optional, Sequence, Union
+from typing import NamedTuple, Optional, Sequence, Union
 
 from .colab_ranges import IPNetwork
 
@@ -49,35 +49,52 @@ def in_networks(address: Optional[IPAddress], networks: Sequence[IPNetwork]) -> 
     return address is not None and any(address in network for network in networks)
 
 
-def client_address(
-    peer: Optional[str], forwarded_for: Sequence[str], trusted_proxies: Sequence[IPNetwork]
-) -> Optional[IPAddress]:
+class Origin(NamedTuple):
+    """Where a request comes from: the client's address (None if unknown), and whether it came
+    through a trusted proxy (whose ``X-Forwarded-*`` headers are then believed)."""
+
+    address: Optional[IPAddress]
+    via_trusted_proxy: bool
+
+
+def origin(peer: Optional[str], forwarded_for: Sequence[str], trusted_proxies: Sequence[IPNetwork]) -> Origin:
     """The client's address: the peer, or, behind trusted proxies, the nearest untrusted hop."""
     address = parse_address(peer)
-    if address is None or not in_networks(address, trusted_proxies):
-        return address
+    if address is None or not trusted_proxies or not in_networks(address, trusted_proxies):
+        return Origin(address, False)
     hops = [hop.strip() for header in forwarded_for for hop in header.split(",") if hop.strip()]
     for hop in reversed(hops):
         hop_address = parse_address(hop)
         if hop_address is None:
-            return address  # a malformed hop: trust nothing further left
+            return Origin(address, True)  # a malformed hop: trust nothing further left
         if not in_networks(hop_address, trusted_proxies):
-            return hop_address
+            return Origin(hop_address, True)
         address = hop_address
-    return address
+    return Origin(address, True)
+
+
+def client_address(
+    peer: Optional[str], forwarded_for: Sequence[str], trusted_proxies: Sequence[IPNetwork]
+) -> Optional[IPAddress]:
+    """``origin``'s address."""
+    return origin(peer, forwarded_for, trusted_proxies).address
+
+
+def proxy_says_https(forwarded_proto: Sequence[str]) -> bool:
+    """Whether a trusted proxy's ``X-Forwarded-Proto`` says HTTPS (the nearest hop's, the last value)."""
+    protos = [proto.strip().lower() for header in forwarded_proto for proto in header.split(",")]
+    return bool(protos) and protos[-1] == "https"
 
 
 def reached_over_https(
     scheme: str, peer: Optional[str], forwarded_proto: Sequence[str], trusted_proxies: Sequence[IPNetwork]
 ) -> bool:
-    """Whether the client used HTTPS: our own TLS, or a trusted proxy's ``X-Forwarded-Proto``
-    (the nearest hop's, the last value)."""
+    """Whether the client used HTTPS: our own TLS, or a trusted proxy's ``X-Forwarded-Proto``."""
     if scheme == "https":
         return True
     if not trusted_proxies or not in_networks(parse_address(peer), trusted_proxies):
         return False
-    protos = [proto.strip().lower() for header in forwarded_proto for proto in header.split(",")]
-    return bool(protos) and protos[-1] == "https"
+    return proxy_says_https(forwarded_proto)
 
 
 def address_key(address: Optional[IPAddress], secret: bytes) -> str:

@@ -17,10 +17,9 @@ from __future__ import annotations
 from typing import List, Tuple
 
 from starlette.datastructures import MutableHeaders
-from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ..api.deps import is_https
+from ..api.request_origin import over_https
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -36,7 +35,7 @@ STRICT_TRANSPORT_SECURITY = "max-age=31536000"  # a year
 
 def _over_https(scope: Scope) -> bool:
     state = getattr(scope["app"].state, "server", None) if "app" in scope else None
-    return state is not None and is_https(Request(scope), state)
+    return state is not None and over_https(scope, state.trusted_proxies)
 
 
 class SecurityHeadersMiddleware:
