@@ -21,10 +21,8 @@ from .._version import __version__
 from . import pages
 from .alerts.deliverer import AlertConfig, Deliverer
 from .api import docs_pages, errors
-from .api.address_gate import AddressGateMiddleware
-from .api.body_deadline import BodyDeadlineMiddleware
-from .api.bodylimit import BodyLimitMiddleware
 from .api.main import api_router, root_router
+from .api.request_limits import RequestLimitsMiddleware
 from .core import schema
 from .core.config import Settings
 from .core.types import utcnow
@@ -89,9 +87,11 @@ def build_app(settings: Settings) -> FastAPI:
     )
     app.state.server = ServerState.create(settings)
     errors.install(app)
-    app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
-    app.add_middleware(BodyDeadlineMiddleware, seconds=settings.body_timeout_seconds)
-    app.add_middleware(AddressGateMiddleware)  # outermost: a spent address's body is never read
+    app.add_middleware(
+        RequestLimitsMiddleware,  # a spent address's body is never read; the body's size and deadline
+        max_body_bytes=settings.max_body_bytes,
+        body_seconds=settings.body_timeout_seconds,
+    )
     app.include_router(api_router)
     app.include_router(root_router)
     docs_pages.install(app)

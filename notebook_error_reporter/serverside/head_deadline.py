@@ -5,7 +5,7 @@ first byte: a client that opens connections and sends a header line now and then
 (a socket, a file descriptor) for ever, and a few hundred of them starve real clients. Here every
 connection must complete a request's head within ``header_timeout_seconds`` of connecting, or of
 its previous answer; otherwise it gets 408 and is closed. The body has its own deadline
-(``api/body_deadline.py``).
+(``api/request_limits.py``).
 
 uvicorn loads the class by name (``--http``), in each worker process; the deadline comes from the
 settings in the environment, as the app's do.

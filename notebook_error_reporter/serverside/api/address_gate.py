@@ -1,5 +1,5 @@
-"""Refuse a report from an address that has used up its limit before its body is read (plain ASGI
-middleware).
+"""Refuse a report from an address that has used up its limit before its body is read (called by
+``request_limits.py``'s layer).
 
 FastAPI reads and parses a request's body before any route dependency runs, so without this a
 flooding address would still have every 2 MB body read and parsed before its 429. The gate only
@@ -12,7 +12,7 @@ from __future__ import annotations
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 
 from ..state import ADDRESS_SECRET_NAME, ServerState
 from .deps import address_key_for
@@ -21,33 +21,29 @@ from .deps import address_key_for
 GATED_PATHS = ("/api/v1/events", "/api/v1/events/batch")
 
 
-class AddressGateMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] not in GATED_PATHS:
-            await self.app(scope, receive, send)
-            return
-        request = Request(scope)
-        state: ServerState = scope["app"].state.server
-        if not state.has_secret(ADDRESS_SECRET_NAME):
-            # The address key is not read from the database yet: the route's guard reads it, where
-            # an unavailable database is answered 503.
-            wait = None
-        elif state.limiter.in_process:
-            wait = seconds_to_wait(request, state)
-        else:
-            wait = await run_in_threadpool(seconds_to_wait, request, state)
-        if wait is None:
-            await self.app(scope, receive, send)
-            return
-        answer = JSONResponse(
-            {"detail": f"Too many requests from this address; please retry in {wait} s."},
-            status_code=429,
-            headers={"Retry-After": str(wait), "Connection": "close"},
-        )
-        await answer(scope, receive, send)
+async def refused_spent_address(scope: Scope, receive: Receive, send: Send) -> bool:
+    """Answer 429 (and True) if ``scope`` is a report from an address with no room left; else False."""
+    if scope["method"] != "POST" or scope["path"] not in GATED_PATHS:
+        return False
+    request = Request(scope)
+    state: ServerState = scope["app"].state.server
+    if not state.has_secret(ADDRESS_SECRET_NAME):
+        # The address key is not read from the database yet: the route's guard reads it, where
+        # an unavailable database is answered 503.
+        return False
+    if state.limiter.in_process:
+        wait = seconds_to_wait(request, state)
+    else:
+        wait = await run_in_threadpool(seconds_to_wait, request, state)
+    if wait is None:
+        return False
+    answer = JSONResponse(
+        {"detail": f"Too many requests from this address; please retry in {wait} s."},
+        status_code=429,
+        headers={"Retry-After": str(wait), "Connection": "close"},
+    )
+    await answer(scope, receive, send)
+    return True
 
 
 def seconds_to_wait(request: Request, state: ServerState) -> int | None:
