@@ -21,7 +21,7 @@ from .._version import __version__
 from . import pages
 from .alerts.deliverer import AlertConfig, Deliverer
 from .api import docs_pages, errors
-from .api.main import api_router, root_router
+from .api.main import API_PREFIX, api_router, ingest_router, root_router
 from .api.request_limits import RequestLimitsMiddleware
 from .core import schema
 from .core.config import Settings
@@ -92,6 +92,7 @@ def build_app(settings: Settings) -> FastAPI:
         max_body_bytes=settings.max_body_bytes,
         body_seconds=settings.body_timeout_seconds,
     )
+    app.include_router(ingest_router, prefix=API_PREFIX)  # first: the busiest routes
     app.include_router(api_router)
     app.include_router(root_router)
     docs_pages.install(app)
