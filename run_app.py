@@ -5,7 +5,7 @@
 The same as the ``notebook-error-server`` command (``--help`` lists every command and setting).
 """
 
-from notebook_error_reporter.serverside.cli import main
+from notebook_error_server import main
 
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -9,6 +9,7 @@ from __future__ import annotations
 import ast
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -339,3 +340,32 @@ def test_settings_from_a_dotenv_file_under_the_environment_and_flags(
     assert (tmp_path / "from-dotenv.db").exists()
     assert httpx.get(f"http://127.0.0.1:{server.port}/api/v1/notebooks").status_code == 200, "env over .env"
     assert not (tmp_path / "notebook_errors.db").exists()
+
+
+@pytest.mark.parametrize("after_seconds", [0.3, 1.0])
+def test_ctrl_c_while_starting_ends_quietly(tmp_path: Path, after_seconds: float) -> None:
+    """Importing, checking and migrating take seconds: Ctrl-C then is exit 130, not a traceback."""
+    process = subprocess.Popen(
+        [SCRIPT, "--port", str(free_port())],
+        cwd=str(tmp_path),
+        env=clean_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(after_seconds)
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=60)
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
+    assert process.returncode in (0, 130), (process.returncode, err)
+    if process.returncode == 130:
+        assert "Admin token" not in out
+
+
+def test_ctrl_c_and_sigterm_while_serving_stop_without_a_traceback(tmp_path: Path) -> None:
+    for stop in (signal.SIGINT, signal.SIGTERM):
+        server = start(["--log-format", "json"], tmp_path)
+        server.process.send_signal(stop)
+        assert server.process.wait(30) in (0, -signal.SIGTERM)
+        assert server.process.stdout is not None
+        server.process.stdout.close()
