@@ -369,3 +369,23 @@ def test_ctrl_c_and_sigterm_while_serving_stop_without_a_traceback(tmp_path: Pat
         assert server.process.wait(30) in (0, -signal.SIGTERM)
         assert server.process.stdout is not None
         server.process.stdout.close()
+
+
+def test_a_colab_networks_file_that_cannot_be_used_is_one_line(tmp_path: Path) -> None:
+    (tmp_path / "bad.json").write_text("{not json")
+    (tmp_path / "list.json").write_text('["8.8.8.0/24"]')
+    for name, words in (
+        ("missing.json", ["cannot read", "missing.json"]),
+        (".", ["cannot read", str(tmp_path)]),
+        ("bad.json", ["bad.json", "not JSON"]),
+        ("list.json", ["list.json", "Google's format"]),
+    ):
+        done = run(["--colab-networks", f"@{tmp_path / name}"], tmp_path)
+        assert_one_line_failure(done, "--colab-networks", *words)
+        assert done.returncode == 2
+
+
+def test_an_admin_token_file_that_cannot_be_read_is_named(tmp_path: Path) -> None:
+    done = run(["--admin-token-file", str(tmp_path / "missing")], tmp_path)
+    assert_one_line_failure(done, "--admin-token-file", "cannot read", str(tmp_path / "missing"))
+    assert "--host" not in done.stderr

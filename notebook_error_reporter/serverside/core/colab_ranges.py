@@ -59,18 +59,37 @@ def parse_networks(values: Iterable[str]) -> Tuple[IPNetwork, ...]:
 
 
 def read_prefix_file(path: str) -> Tuple[str, ...]:
-    """Prefixes from Google's ``goog.json``/``cloud.json`` format, or from a plain list (one a line)."""
-    with open(path, encoding="utf-8") as handle:
-        text = handle.read()
+    """Prefixes from Google's ``goog.json``/``cloud.json`` format, or from a plain list (one a line).
+
+    A file that cannot be read or is not in either format raises ValueError naming the file.
+    """
+    try:
+        with open(path, encoding="utf-8") as handle:
+            text = handle.read()
+    except OSError as error:
+        raise ValueError(f"cannot read {path}: {error.strerror}") from None
+    except UnicodeDecodeError:
+        raise ValueError(f"{path} is not a text file") from None
     if path.endswith(".json"):
-        data = json.loads(text)
-        return tuple(
-            entry.get("ipv4Prefix") or entry.get("ipv6Prefix")
-            for entry in data.get("prefixes", [])
-            if entry.get("ipv4Prefix") or entry.get("ipv6Prefix")
-        )
+        return _json_prefixes(path, text)
     lines = (line.split("#", 1)[0].strip() for line in text.splitlines())
     return tuple(line for line in lines if line)
+
+
+def _json_prefixes(path: str, text: str) -> Tuple[str, ...]:
+    """The prefixes of a ``{"prefixes": [{"ipv4Prefix": ...}, {"ipv6Prefix": ...}]}`` document."""
+    try:
+        data = json.loads(text)
+    except ValueError as error:
+        raise ValueError(f"{path} is not JSON: {error}") from None
+    entries = data.get("prefixes") if isinstance(data, dict) else None
+    if not isinstance(entries, list) or not all(isinstance(entry, dict) for entry in entries):
+        raise ValueError(f'{path} is not in Google\'s format {{"prefixes": [{{"ipv4Prefix": ...}}]}}')
+    return tuple(
+        entry.get("ipv4Prefix") or entry.get("ipv6Prefix")
+        for entry in entries
+        if entry.get("ipv4Prefix") or entry.get("ipv6Prefix")
+    )
 
 
 def split_prefixes(value: str) -> Tuple[str, ...]:

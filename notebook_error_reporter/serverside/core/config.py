@@ -210,7 +210,8 @@ class Settings(BaseSettings):
         try:
             stored = Path(path).read_text(encoding="utf-8").strip() or None
         except OSError as error:
-            raise ValueError(f"admin_token_file: cannot read {path}: {error.strerror}") from None
+            named = f"admin_token_file ({flag('admin_token_file')}, {variable('admin_token_file')})"
+            raise ValueError(f"{named}: cannot read {path}: {error.strerror}") from None
         if token is not None and token != stored:  # workers get the file (to_env): both must agree
             raise ValueError("admin_token and admin_token_file disagree: give one of them")
         return {**values, "admin_token": stored}
@@ -313,6 +314,8 @@ def describe_error(error: ValidationError) -> str:
 
 
 def _field_of(location: str) -> str:
+    if not location:  # a check of several settings at once: its message names them
+        return ""
     for name in Settings.model_fields:
         if location.lower() in (name, variable(name).lower(), ALIASES.get(name, "").lower()):
             return name
