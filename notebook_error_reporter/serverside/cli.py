@@ -129,7 +129,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
     for item in COMMANDS.values():
-        sub = commands.add_parser(item.name, help=item.summary, description=item.summary)
+        sub = commands.add_parser(
+            item.name, prog=f"{PROG} {item.name}", help=item.summary, description=item.summary
+        )
         if item.arguments is not None:
             item.arguments(sub)
         _add_settings(sub, item.settings)

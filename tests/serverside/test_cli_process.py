@@ -389,3 +389,12 @@ def test_an_admin_token_file_that_cannot_be_read_is_named(tmp_path: Path) -> Non
     done = run(["--admin-token-file", str(tmp_path / "missing")], tmp_path)
     assert_one_line_failure(done, "--admin-token-file", "cannot read", str(tmp_path / "missing"))
     assert "--host" not in done.stderr
+
+
+def test_each_subcommand_has_its_own_usage_line(tmp_path: Path) -> None:
+    for name in ("serve", "migrate", "purge", "regroup"):
+        done = run([name, "--help"], tmp_path)
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.startswith(f"usage: notebook-error-server {name} [-h]"), done.stdout[:200]
+    done = run(["purge", "--older-than-days", "many"], tmp_path)
+    assert done.stderr.startswith("usage: notebook-error-server purge [-h]"), done.stderr
