@@ -1,6 +1,9 @@
-"""Long words on a phone, in a real browser (Debian's Chromium via Playwright): a notebook name, an
-error name, a message, a cell's first line, a frame and a version without a space to break at must
-wrap inside a 390 px screen on every page that shows them, light and dark, never widen the page."""
+"""The dashboard's edges on a phone, in a real browser (Debian's Chromium via Playwright).
+
+Long words: a notebook name, an error name, a message, a cell's first line, a frame and a version
+without a space to break at wrap inside a 390 px screen on every page that shows them, light and
+dark. An address that is no page answers a 404 page that fits the phone (programs still get JSON).
+"""
 
 from __future__ import annotations
 
@@ -70,3 +73,22 @@ def test_long_words_wrap_on_every_page_of_a_phone(
         watched.shot(f"long-words-{layout}")
         watched.context.close()
     assert watched.dialogs == [] and watched.console_errors == [], watched.console_errors
+
+
+@pytest.mark.parametrize("layout", ["narrow", "narrow-dark"])
+def test_an_address_that_is_no_page_answers_a_page(browser: Any, long_words: LiveServer, layout: str) -> None:
+    watched = Watched(browser, f"no-such-page-{layout}", **LAYOUTS[layout])
+    base = long_words.base_url
+    try:
+        page = watched.page
+        for path in ("/no-such-page", "/issues/1/nothing-here", "/static/no-such.css"):
+            answer = page.goto(base + path)
+            assert answer is not None and answer.status == 404
+            assert "There is no page at this address." in page.inner_text("main"), path
+            check_layout(page, PHONE, "dark" in layout, path)
+    finally:
+        watched.context.close()
+    for path in ("/no-such-page", "/api/v1/issues/999999"):
+        headers = {"Accept": "text/html", **long_words.admin_headers} if path.startswith("/api") else {}
+        answer = httpx.get(base + path, headers=headers)
+        assert answer.status_code == 404 and answer.headers["content-type"] == "application/json", path
