@@ -163,6 +163,10 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
     database = preflight.describe_database(settings.database_url)
     for line in banner(url=url, host=settings.host, database=database, token_note=token_note):
         _out(line)
+    if settings.workers > 1:
+        from .worker_signals import block_ctrl_c_for_workers
+
+        block_ctrl_c_for_workers()
     uvicorn.run(
         FACTORY,
         factory=True,

@@ -398,3 +398,38 @@ def test_each_subcommand_has_its_own_usage_line(tmp_path: Path) -> None:
         assert done.stdout.startswith(f"usage: notebook-error-server {name} [-h]"), done.stdout[:200]
     done = run(["purge", "--older-than-days", "many"], tmp_path)
     assert done.stderr.startswith("usage: notebook-error-server purge [-h]"), done.stderr
+
+
+def test_ctrl_c_in_a_terminal_while_workers_start_ends_quietly(tmp_path: Path) -> None:
+    """Ctrl-C reaches the whole process group: workers still importing must not print tracebacks."""
+    process = subprocess.Popen(
+        [SCRIPT, "--port", str(free_port()), "--workers", "2"],
+        cwd=str(tmp_path),
+        env=clean_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # its own group, as a terminal gives a command
+    )
+    assert process.stderr is not None
+    seen = []
+    for line in process.stderr:
+        seen.append(line)
+        if "Started parent process" in line:
+            break
+    time.sleep(0.2)  # the worker processes are starting Python and importing the server
+    os.killpg(process.pid, signal.SIGINT)
+    seen.append(process.stderr.read())
+    process.stderr.close()
+    assert process.wait(60) == 0
+    log = "".join(seen)
+    assert "Traceback" not in log and "KeyboardInterrupt" not in log, log
+    assert "Received SIGINT" in log
+
+
+def test_ctrl_c_stops_a_server_with_workers(tmp_path: Path, stopper: List[Started]) -> None:
+    server = start(["--workers", "2"], tmp_path)
+    server.process.send_signal(signal.SIGINT)
+    assert server.process.wait(30) == 0
+    assert server.process.stdout is not None
+    server.process.stdout.close()
