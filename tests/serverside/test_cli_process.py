@@ -433,3 +433,12 @@ def test_ctrl_c_stops_a_server_with_workers(tmp_path: Path, stopper: List[Starte
     assert server.process.wait(30) == 0
     assert server.process.stdout is not None
     server.process.stdout.close()
+
+
+def test_a_dotenv_line_that_is_not_name_value_is_one_line(tmp_path: Path) -> None:
+    for text in ("NOTEBOOK_ERROR_REPORTER_MAX_TRANSPARENCY=1\nport 8001\n", 'A=1\nB="unclosed\n'):
+        (tmp_path / ".env").write_text(text)
+        done = run(["--port", str(free_port())], tmp_path)
+        assert_one_line_failure(done, ".env", "line 2", "NAME=value")
+        assert done.returncode == 2
+        assert sorted(path.name for path in tmp_path.iterdir()) == [".env"], "nothing made"

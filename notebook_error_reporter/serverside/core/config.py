@@ -226,6 +226,8 @@ class Settings(BaseSettings):
         if unknown:
             raise TypeError(f"unknown settings: {', '.join(unknown)}")
         given = {name: value for name, value in overrides.items() if value is not None}
+        if environ is None:
+            check_dotenv(ENV_FILE)
         token = _GIVEN_ENVIRON.set(environ)
         try:
             return cls(**given)
@@ -281,6 +283,22 @@ def _first(values: Mapping[str, Any], name: str) -> Any:
         if key.lower() in names and value is not None:
             return value
     return None
+
+
+def check_dotenv(path: str) -> None:
+    """Refuse a ``.env`` file with a line that is not ``NAME=value`` (python-dotenv would skip it,
+    and the setting it meant, with a bare warning); no file is fine. Raises SettingsError."""
+    from dotenv.parser import parse_stream
+
+    try:
+        with open(path, encoding="utf-8") as handle:
+            bad = next((binding for binding in parse_stream(handle) if binding.error), None)
+    except FileNotFoundError:
+        return
+    except (OSError, UnicodeDecodeError) as error:
+        raise SettingsError(f"{path}: cannot be read: {getattr(error, 'strerror', None) or error}") from None
+    if bad is not None:
+        raise SettingsError(f"{path}: line {bad.original.line} is not NAME=value (a quote left open?)")
 
 
 def variable(name: str) -> str:
