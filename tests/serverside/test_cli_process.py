@@ -346,9 +346,9 @@ def test_settings_from_a_dotenv_file_under_the_environment_and_flags(
 def test_ctrl_c_while_starting_ends_quietly(tmp_path: Path, after_seconds: float) -> None:
     """Importing, checking and migrating take seconds: Ctrl-C then is exit 130, not a traceback."""
     process = subprocess.Popen(
-        [SCRIPT, "--port", str(free_port())],
+        [SERVER_SCRIPT, "--port", str(free_port())],
         cwd=str(tmp_path),
-        env=clean_env(),
+        env=server_environment(),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -403,9 +403,9 @@ def test_each_subcommand_has_its_own_usage_line(tmp_path: Path) -> None:
 def test_ctrl_c_in_a_terminal_while_workers_start_ends_quietly(tmp_path: Path) -> None:
     """Ctrl-C reaches the whole process group: workers still importing must not print tracebacks."""
     process = subprocess.Popen(
-        [SCRIPT, "--port", str(free_port()), "--workers", "2"],
+        [SERVER_SCRIPT, "--port", str(free_port()), "--workers", "2"],
         cwd=str(tmp_path),
-        env=clean_env(),
+        env=server_environment(),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,

@@ -14,13 +14,10 @@ from typing import Any, Iterator
 import httpx
 import pytest
 
-from . import test_dashboard_browser as shared
+from .browser import Watched, sign_in
 from .helpers import make_event
 from .live_server import LiveServer, start_server
-from .test_dashboard_browser import Watched, sign_in
 from .test_dashboard_triage_browser import LAYOUTS, check_layout
-
-browser = shared.browser  # the module's Chromium (a fixture)
 
 NOTEBOOK = "protein-design-" + "n" * 100
 PHONE = 390
