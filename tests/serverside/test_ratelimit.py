@@ -239,3 +239,17 @@ def test_rejected_reports_cost_nothing_and_keep_their_places(make_client: Any) -
     answer = client.post("/api/v1/events/batch", json={"events": events})
     statuses = [result["status"] for result in answer.json()["results"]]
     assert statuses == ["created", "rejected", "created", "limited"]
+
+
+def test_sessions_of_one_batch_are_each_counted_once_for_what_fits(make_client: Any) -> None:
+    client = make_client(rate_limit_session="5/minute")
+    a, b = uuid.uuid4().hex, uuid.uuid4().hex
+    order = [a, b, b, a, b, b, b, b, a]  # a: 3 reports (fits), b: 6 (one too many)
+    answer = client.post("/api/v1/events/batch", json={"events": [make_event(session_id=s) for s in order]})
+    statuses = [result["status"] for result in answer.json()["results"]]
+    assert statuses == ["created"] * 7 + ["limited", "created"]
+    # a was counted 3 (not 6): 2 more fit, the third does not; b has no room left.
+    more = client.post("/api/v1/events/batch", json={"events": [make_event(session_id=a) for _ in range(3)]})
+    assert [r["status"] for r in more.json()["results"]] == ["created", "created", "limited"]
+    refused = client.post("/api/v1/events/batch", json={"events": [make_event(session_id=b)]})
+    assert refused.status_code == 429 and "session" in refused.json()["detail"]

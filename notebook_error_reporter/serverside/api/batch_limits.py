@@ -11,8 +11,9 @@ refused whole with 429, as a single report would be.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
-from typing import Annotated, Dict, List, Sequence
+from typing import Annotated, Dict, List, Sequence, Set, Tuple
 
 from fastapi import Depends, Request
 
@@ -50,11 +51,23 @@ def limit_batch(request: Request, state: ServerState, sessions: Sequence[str]) -
     limiter = state.limiter
     address = address_key_for(request, state)
     address_room, address_wait = limiter.room("address", address)
-    keys = {session: hashed_session_id(session, state.address_secret()) for session in set(sessions)}
-    rooms = {session: limiter.room("session", key) for session, key in keys.items()}
+    secret = state.address_secret()
+    wanted = Counter(sessions)
+    keys = {session: hashed_session_id(session, secret) for session in wanted}
+    # While the address has room for every report, a session's reports are counted with one hit
+    # when its room suffices (the usual case: one ask of the limiter a session, not two); only a
+    # session without that room is asked how much it has, and counted below for what fits.
+    counted: Set[str] = set()
+    rooms: Dict[str, Tuple[int, int]] = {}
+    for session, key in keys.items():
+        if address_room >= len(sessions) and limiter.hit("session", key, cost=wanted[session]) is None:
+            counted.add(session)
+            rooms[session] = (wanted[session], 0)
+        else:
+            rooms[session] = limiter.room("session", key)
     let_in = share_out(sessions, address_room, {session: room for session, (room, _) in rooms.items()})
     waits = [address_wait] if address_room < len(sessions) else []
-    waits += [wait for session, (room, wait) in rooms.items() if room < sessions.count(session)]
+    waits += [wait for session, (room, wait) in rooms.items() if room < wanted[session]]
     retry_after = max(waits, default=0)
     if sessions and not any(let_in):
         what = "address" if address_room == 0 else "session"
@@ -66,7 +79,8 @@ def limit_batch(request: Request, state: ServerState, sessions: Sequence[str]) -
     if counts:
         limiter.hit("address", address, cost=sum(counts.values()))
     for session, count in counts.items():
-        limiter.hit("session", keys[session], cost=count)
+        if session not in counted:
+            limiter.hit("session", keys[session], cost=count)
     return BatchAllowance(let_in=let_in, retry_after=retry_after)
 
 
