@@ -78,6 +78,9 @@ def storable(text: str) -> str:
 def home_owners(*texts: str) -> Tuple[str, ...]:
     """The owners of the home directories named in ``texts``, in order of appearance, at most a few."""
     owners: List[str] = []
+    everything = "\n".join(texts).casefold()  # one look for the usual report, which names no home
+    if not any(hint in everything for hint in OWNER_HINTS):
+        return ()
     for text in texts:
         folded = text.casefold()
         if not any(hint in folded for hint in OWNER_HINTS):
