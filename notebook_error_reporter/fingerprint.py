@@ -77,22 +77,24 @@ def place(frames: Sequence[Mapping[str, Any]], first_line: str, execution_count:
     while start < len(kept) - 1 and str(kept[start].get("filename", "")).startswith(_MACHINERY_PREFIXES):
         start += 1
     files = [str(frame.get("filename", "")) for frame in kept[start:]]
-    numbered = execution_count >= 0 and any(_cell_number(name)[1] == execution_count for name in files)
+    cells = [_cell_number(name) for name in files]
+    ran = execution_count if execution_count >= 0 and any(n == execution_count for _, n in cells) else None
     return tuple(
-        (
-            _frame_file(name, index == 0, first_line, execution_count if numbered else None),
-            str(frame.get("fun_name", "")),
-        )
-        for index, (name, frame) in enumerate(zip(files, kept[start:]))
+        (_frame_file(name, cell, index == 0, first_line, ran), str(frame.get("fun_name", "")))
+        for index, (name, cell, frame) in enumerate(zip(files, cells, kept[start:]))
     )
 
 
-def _frame_file(filename: str, outermost: bool, first_line: str, execution_count: Optional[int]) -> str:
-    is_cell, number = _cell_number(filename)
+def _frame_file(
+    filename: str, cell: Tuple[bool, Optional[int]], outermost: bool, first_line: str, ran: Optional[int]
+) -> str:
+    """A frame's file for the place: a cell as ``<cell: first line>`` if it is the one that ran
+    (numbered ``ran``, or the outermost when no frame has the report's number), else ``<cell>``."""
+    is_cell, number = cell
     if not is_cell:
         return filename
-    ran = number == execution_count if number is not None and execution_count is not None else outermost
-    return f"<cell: {first_line}>" if ran else "<cell>"
+    that_ran = number == ran if number is not None and ran is not None else outermost
+    return f"<cell: {first_line}>" if that_ran else "<cell>"
 
 
 def has_cell(place_: Place) -> bool:
