@@ -19,6 +19,7 @@ from .helpers import ADMIN_TOKEN
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "dashboard"
+README_SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 SCRIPT = "<script>alert(1)</script>"
 
 
@@ -74,6 +75,14 @@ class Watched:
         self.page.screenshot(
             path=str(ARTIFACTS / f"{self.name}-{self.shots:02d}-{label}.png"), full_page=True
         )
+
+    def readme_shot(self, name: str) -> None:
+        """The test's own screenshot, and the README's (``docs/screenshots/``) when
+        ``NER_UPDATE_SCREENSHOTS=1`` asks to renew them."""
+        self.shot(name)
+        if os.environ.get("NER_UPDATE_SCREENSHOTS") == "1":
+            README_SHOTS.mkdir(parents=True, exist_ok=True)
+            self.page.screenshot(path=str(README_SHOTS / f"{name}.png"), full_page=True)
 
 
 @pytest.fixture

@@ -8,9 +8,7 @@ Screenshots go to ``test-artifacts/dashboard/``; with ``NER_UPDATE_SCREENSHOTS=1
 
 from __future__ import annotations
 
-import os
 import re
-from pathlib import Path
 from typing import Any, Dict, Iterator
 
 import pytest
@@ -23,8 +21,6 @@ from notebook_error_reporter import ErrorServer
 from .browser import Watched, sign_in
 from .live_server import LiveServer, start_server
 
-ROOT = Path(__file__).resolve().parents[2]
-README_SHOTS = ROOT / "docs" / "screenshots"
 NOTEBOOK = "protein-design"
 CELLS = [
     "# Plot the proteins\nplot(proteins)",
@@ -39,14 +35,6 @@ LAYOUTS: Dict[str, Dict[str, Any]] = {
 }
 
 pytestmark = pytest.mark.usefixtures("fail_on_internal_errors")
-
-
-def readme_shot(watched: Watched, name: str) -> None:
-    """The test's own screenshot, and the README's when asked to renew them."""
-    watched.shot(name)
-    if os.environ.get("NER_UPDATE_SCREENSHOTS") == "1":
-        README_SHOTS.mkdir(parents=True, exist_ok=True)
-        watched.page.screenshot(path=str(README_SHOTS / f"{name}.png"), full_page=True)
 
 
 @pytest.fixture(scope="module")
@@ -89,7 +77,7 @@ def test_triage_search_context_and_a_sessions_story(browser: Any, filled: LiveSe
         page.fill("#search", "keyerr proteins")
         page.press("#search", "Enter")
         page.wait_for_url(re.compile(r".*/issues\?q=keyerr\+proteins.*"))
-        readme_shot(watched, "issues-search")
+        watched.readme_shot("issues-search")
         assert page.locator("tr.issue .error-name").all_inner_texts() == ["KeyError"]
         assert page.input_value("#search") == "keyerr proteins"
         page.fill("#search", "")
@@ -110,7 +98,7 @@ def test_triage_search_context_and_a_sessions_story(browser: Any, filled: LiveSe
         page.goto(base + "/issues?q=KeyError")
         page.click("tr.issue a.issue-link")
         page.wait_for_url(re.compile(r".*/issues/\d+$"))
-        readme_shot(watched, "issue-context")
+        watched.readme_shot("issue-context")
         python = page.locator("#facets table[data-facet='python'] tbody tr")
         assert python.count() == 1 and python.locator("td.count").inner_text() == "2"
         assert "100%" in python.locator("td.share").inner_text()
@@ -120,7 +108,7 @@ def test_triage_search_context_and_a_sessions_story(browser: Any, filled: LiveSe
         page.click("#reports-link")
         page.locator("a.story-link").first.click()
         page.wait_for_url(re.compile(r".*/reports/[0-9a-f]{32}/session$"))
-        readme_shot(watched, "session-story")
+        watched.readme_shot("session-story")
         heads = page.locator("#story li.report pre.message").all_inner_texts()
         assert [head.split(":")[0] for head in heads] == [
             "NameError",
@@ -168,7 +156,7 @@ def test_every_page_fits_the_screen_and_follows_the_colour_scheme(
             page.wait_for_load_state("load")
             check_layout(page, width, dark, path)
             if name in ("issues", "issue"):
-                readme_shot(watched, f"{name}-{layout}")
+                watched.readme_shot(f"{name}-{layout}")
             else:
                 watched.shot(f"{name}-{layout}")
         signout = page.locator("#signout").bounding_box()

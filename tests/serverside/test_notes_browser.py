@@ -47,7 +47,7 @@ def test_notes_versions_and_cells_in_a_real_browser(live_server: LiveServer, wat
 
     # Where the notebook breaks: the loading cell (2 sessions) before the plotting one (1).
     page.goto(f"{base}/issues?notebook={NOTEBOOK}&status=any")
-    watched.shot("cells")
+    watched.readme_shot("notebook-cells")
     assert cells(page) == [[LOAD, "3", "2", "1"], [PLOT, "1", "1", "1"]]
     page.locator("#cells a.cell-link", has_text=PLOT).click()
     page.wait_for_url(re.compile(r".*first_line=plot"))
@@ -77,7 +77,7 @@ def test_notes_versions_and_cells_in_a_real_browser(live_server: LiveServer, wat
     page.fill("#note-url-input", "https://example.org/fix?a=1&b=2")
     page.click("#save-note")
     page.wait_for_url(issue_url)
-    watched.shot("note")
+    watched.readme_shot("issue-note")
     assert page.inner_text("#note-text") == note
     assert page.get_attribute("#note-url", "href") == "https://example.org/fix?a=1&b=2"
     assert page.locator("main script").count() == 0
