@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import Dict, Iterator, List
+from pathlib import Path
+from typing import TYPE_CHECKING, Dict, Iterator, List
 
 import pytest
 from IPython.core.interactiveshell import InteractiveShell
-from serverside.live_server import live_server  # noqa: F401  (the fixture, for every test)
 
 from notebook_error_reporter import ErrorServer, notice, sender, spool
 from notebook_error_reporter.capture import registry_for
+
+if TYPE_CHECKING:
+    from serverside.live_server import LiveServer
 
 
 class _Collect(logging.Handler):
@@ -85,3 +88,15 @@ def kernel_env(monkeypatch: pytest.MonkeyPatch) -> Dict[str, str]:
     ):
         monkeypatch.delenv(variable, raising=False)
     return dict(os.environ)
+
+
+@pytest.fixture
+def live_server(tmp_path: Path) -> Iterator[LiveServer]:
+    """A real server with default settings on the suite's database (SQLite or PostgreSQL).
+
+    Its module is imported here, not at the top: the client's tests also run in environments
+    without the server's packages (``tests/test_ipython_versions.py``'s Colab stack)."""
+    from serverside.live_server import server_on_fresh_database
+
+    with server_on_fresh_database(tmp_path) as server:
+        yield server

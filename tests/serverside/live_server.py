@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional
 
 import httpx
-import pytest
 
 from notebook_error_reporter.serverside.cli import token_path
 
@@ -199,8 +198,3 @@ def server_on_fresh_database(tmp_path: Path, **settings: Any) -> Iterator[LiveSe
                 server.stop()
 
 
-@pytest.fixture
-def live_server(tmp_path: Path) -> Iterator[LiveServer]:
-    """A real server with default settings on the suite's database (SQLite or PostgreSQL)."""
-    with server_on_fresh_database(tmp_path) as server:
-        yield server

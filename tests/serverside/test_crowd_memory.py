@@ -111,4 +111,8 @@ def test_a_crowd_of_new_addresses_and_sessions_leaves_every_structure_bounded(
     with httpx.Client(base_url=crowd_server["base_url"], timeout=60) as reader:
         notebooks = reader.get("/api/v1/notebooks", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
     assert sum(n["event_count"] for n in notebooks.json()) == STRANGERS + BATCHES * 100
-    assert storage.get(next(reversed(storage.storage))) == 1  # type: ignore[attr-defined]
+    counters: Dict[str, int] = storage.storage  # type: ignore[attr-defined]
+    kinds = ("address", "session")
+    newest = {kind: next(k for k in reversed(counters) if f"/{kind}/" in k) for kind in kinds}
+    assert counters[newest["session"]] == 1, "the last batch's sessions: one report each"
+    assert counters[newest["address"]] == 100, "the last batch's address: all its reports"
