@@ -117,9 +117,9 @@ def test_a_group_the_database_refuses_is_redone_by_the_writer_report_by_report(
     group = Ingestion(database)
     ingest_all(group, wave(3))
     good = wave(4)
-    bad = dataclasses.replace(
-        good[1], event_id=uuid.uuid4().hex, first_line="a\x00b"
-    )  # PostgreSQL refuses NUL
+    # PostgreSQL refuses NUL; the message is not part of the fingerprint here, so every id of the
+    # group is known and the loop itself meets the refusal.
+    bad = dataclasses.replace(good[1], event_id=uuid.uuid4().hex, error_message="a\x00b")
     results = ingest_all(group, good[:2] + [bad] + good[2:])
     assert isinstance(results[2], Exception)
     assert all(isinstance(r, IngestResult) and r.created for i, r in enumerate(results) if i != 2), results
