@@ -74,7 +74,10 @@ ISSUE_DAY = sa.table(
 ISSUE_SESSION = sa.table(
     "issue_session", sa.column("issue_id", sa.Integer()), sa.column("session_pk", sa.Integer())
 )
-_REBUILT = {"event", "issue", "issue_day", "issue_session"}
+ISSUE_VERSION = sa.table(  # only from migration 0006 on
+    "issue_version", sa.column("issue_id", sa.Integer()), sa.column("version", sa.String())
+)
+_REBUILT = {"event", "issue", "issue_day", "issue_session", "issue_version"}
 
 
 @dataclass(frozen=True)
@@ -214,6 +217,8 @@ def _write(connection: Connection, changes: Plan, rows: Rows) -> int:
             for pk in sorted(i.sessions)
         ],
     )
+    if sa.inspect(connection).has_table("issue_version"):
+        _rebuild_versions(connection, touched)
     heirs = {old: ids_by_print[changes.successor[old]] for old in changes.deleted}
     for table, column in _references(connection):
         for old, new in heirs.items():
@@ -232,6 +237,20 @@ def _write(connection: Connection, changes: Plan, rows: Rows) -> int:
     for issue_id, fp in changes.renamed.items():
         connection.execute(ISSUE.update().where(ISSUE.c.id == issue_id).values(fingerprint=fp))
     return moved
+
+
+def _rebuild_versions(connection: Connection, issue_ids: List[int]) -> None:
+    """The versions the ``issue_ids`` were reported from, again from their reports (once moved)."""
+    version = sa.column("notebook_version", sa.String())
+    for ids in _chunks(issue_ids):
+        connection.execute(ISSUE_VERSION.delete().where(ISSUE_VERSION.c.issue_id.in_(ids)))
+        reported = (
+            sa.select(EVENT.c.issue_id, version)
+            .select_from(EVENT)
+            .where(EVENT.c.issue_id.in_(ids), version.is_not(None))
+            .distinct()
+        )
+        connection.execute(ISSUE_VERSION.insert().from_select(["issue_id", "version"], reported))
 
 
 def _issue_ids(connection: Connection, issues: Sequence[NewIssue]) -> Dict[str, int]:

@@ -220,3 +220,26 @@ def test_regroup_keeps_the_note_of_the_issue_whose_status_wins_a_merge(
     (merged,) = _issues(client).values()
     assert (merged["id"], merged["status"]) == (first, "open")
     assert {name: merged[name] for name in NOTES} == notes[third], "resolved ranks before ignored"
+
+
+def test_regroup_moves_the_versions_an_issue_was_reported_from_with_its_reports(
+    database_url: str, make_client: MakeClient
+) -> None:
+    client = make_client()
+    split = (
+        {"notebook_version": "1.0"},
+        {"error_name": "TimeoutError", "error_message": "slow", "notebook_version": "2.0"},
+    )
+    for fields in split:
+        client.post("/api/v1/events", json=make_event(fingerprint=["db-down"], **fields))
+    _forget_client_grouping(database_url)
+
+    assert main(["regroup", "--database-url", database_url]) == 0
+
+    def reported_from(version: str) -> List[str]:
+        answer = client.get(f"/api/v1/issues?version={version}", headers=ADMIN)
+        assert answer.status_code == 200, answer.text
+        return sorted(issue["message"] for issue in answer.json()["items"])
+
+    assert reported_from("1.0") == ["'protein_id'"]
+    assert reported_from("2.0") == ["slow"]

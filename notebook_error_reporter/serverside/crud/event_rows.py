@@ -1,5 +1,6 @@
 """Stored reports as the reads find and show them: each event joined with its session id and notebook
-name, and an issue's newest reports (through ``ix_event_issue_id_id``, whatever their number)."""
+name, and an issue's newest reports (through ``ix_event_issue_id_occurred_at_id``, whatever their
+number)."""
 
 from __future__ import annotations
 
@@ -20,9 +21,21 @@ def events_query() -> Select[Event, str, str]:
     )
 
 
+def in_any_notebook() -> Any:
+    """A condition every report meets, in the terms of ``ix_event_notebook_id_occurred_at``: with a
+    condition on ``occurred_at`` it finds reports of any notebook by time, through that index."""
+    return col(Event.notebook_id).in_(select(col(Notebook.id)))
+
+
 def issue_newest(issue_id: Optional[int], limit: int, *columns: Any) -> Select[Any]:
-    """``columns`` of the issue's ``limit`` newest stored reports, newest first."""
-    return select(*columns).where(col(Event.issue_id) == issue_id).order_by(col(Event.id).desc()).limit(limit)
+    """``columns`` of the issue's ``limit`` newest stored reports, newest first (by when they
+    happened, then by when they were stored)."""
+    return (
+        select(*columns)
+        .where(col(Event.issue_id) == issue_id)
+        .order_by(col(Event.occurred_at).desc(), col(Event.id).desc())
+        .limit(limit)
+    )
 
 
 def event_public(row: Any) -> EventPublic:

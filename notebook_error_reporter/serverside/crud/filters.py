@@ -1,5 +1,5 @@
-"""The issues list's filters that look at reports: the notebook version they came from (one lookup
-per issue on ``ix_event_issue_id_notebook_version``) and the cell that raised them."""
+"""The issues list's filters that look at reports: the notebook version they came from (one
+``issue_version`` row per issue and version) and the cell that raised them."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from sqlalchemy import exists, false, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from ..models import Event, Issue
+from ..models import Issue, IssueVersion
 from .cells import CELLS_SAMPLE, recent_reports
 
 
@@ -28,7 +28,7 @@ def issue_filters(
     conditions: List[Any] = []
     if version is not None:
         conditions.append(
-            exists().where(col(Event.issue_id) == col(Issue.id), col(Event.notebook_version) == version)
+            exists().where(col(IssueVersion.issue_id) == col(Issue.id), col(IssueVersion.version) == version)
         )
     if first_line is not None:
         window = recent_reports(session, notebook, now, CELLS_SAMPLE)

@@ -19,9 +19,10 @@ MAX_REMEMBERED = 100_000
 
 class KnownIds:
     """``{key: row id}`` per table (``notebook``, ``session``, ``issue``, and ``issue_session`` pairs
-    and ``notebook_version`` first sightings, whose value is 1); safe to share across threads."""
+    ``notebook_version`` first sightings and ``issue_version`` pairs, whose value is 1); safe to
+    share across threads."""
 
-    TABLES = ("notebook", "session", "issue", "issue_session", "notebook_version")
+    TABLES = ("notebook", "session", "issue", "issue_session", "notebook_version", "issue_version")
 
     def __init__(self, max_remembered: int = MAX_REMEMBERED) -> None:
         self.max_remembered = max_remembered
@@ -58,5 +59,5 @@ def pair_key(issue_id: int, session_pk: int) -> str:
 
 
 def version_key(notebook_id: int, version: str) -> str:
-    """The ``notebook_version`` key of a notebook and one of its versions."""
+    """The ``notebook_version`` (or ``issue_version``) key of a notebook (an issue) and a version."""
     return f"{notebook_id}:{version}"

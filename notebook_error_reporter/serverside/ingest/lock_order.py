@@ -19,6 +19,7 @@ LOCK_ORDER: Tuple[Tuple[str, str], ...] = (
     ("issue", "new rows, by fingerprint"),
     ("event", "new rows, by event id"),
     ("notebook_version", "new rows, by notebook id and version"),
+    ("issue_version", "new rows, by issue id and version"),
     ("issue_session", "new pairs, by issue id and session row id"),
     ("issue", "counters (and reopening), by id"),
     ("alert", "new regression alerts, by issue id and target"),

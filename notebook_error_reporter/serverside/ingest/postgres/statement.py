@@ -84,6 +84,13 @@ versions_seen AS (
     ON CONFLICT DO NOTHING
     RETURNING notebook_id
 ),
+issue_versions AS (
+    INSERT INTO issue_version (issue_id, version)
+    SELECT DISTINCT issue_id, notebook_version FROM inserted
+    WHERE notebook_version IS NOT NULL ORDER BY issue_id, notebook_version
+    ON CONFLICT DO NOTHING
+    RETURNING issue_id
+),
 new_pairs AS (
     INSERT INTO issue_session (issue_id, session_pk)
     SELECT DISTINCT issue_id, session_pk FROM inserted ORDER BY issue_id, session_pk
@@ -133,6 +140,7 @@ days AS (
 {_bumped("notebook", "notebook", "notebook_id")}
 SELECT 'event' AS kind, event_id AS key, issue_id AS value FROM inserted
 UNION ALL SELECT 'versions', NULL, count(*) FROM versions_seen
+UNION ALL SELECT 'issue versions', NULL, count(*) FROM issue_versions
 UNION ALL SELECT 'pairs', NULL, count(*) FROM new_pairs
 UNION ALL SELECT 'regressed', NULL, id FROM issues_bumped WHERE reopened
 UNION ALL SELECT 'alerts', NULL, count(*) FROM regression_alerts

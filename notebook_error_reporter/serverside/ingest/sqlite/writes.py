@@ -12,7 +12,7 @@ from sqlalchemy import Connection, Table
 from sqlalchemy.orm import Session
 
 from ...alerts import outbox
-from ...models import EVENT, NOTEBOOK_VERSION, SESSION
+from ...models import EVENT, ISSUE_VERSION, NOTEBOOK_VERSION, SESSION
 from .. import old_copies
 from ..counter_statements import bound
 from ..known_ids import KnownIds, pair_key, version_key
@@ -88,26 +88,35 @@ def versions_seen(
     known: KnownIds,
     learned: Dict[str, Dict[str, int]],
 ) -> None:
-    """Record when the server first saw each notebook version of the ``inserted`` events (those
-    ``known`` to be recorded already are not sent again)."""
-    by_key = {
-        version_key(row["notebook_id"], row["notebook_version"]): (
-            row["notebook_id"],
-            row["notebook_version"],
-        )
-        for row in inserted
-        if row["notebook_version"]
-    }
-    _, unknown = known.lookup("notebook_version", by_key)
+    """Record when the server first saw each notebook version of the ``inserted`` events, and which
+    issues were reported from which version (pairs ``known`` to be recorded already are not sent
+    again)."""
+    versioned = [row for row in inserted if row["notebook_version"]]
+    for table, owner, extra in (
+        (NOTEBOOK_VERSION, "notebook_id", {"first_seen": received}),
+        (ISSUE_VERSION, "issue_id", {}),
+    ):
+        pairs = {(row[owner], row["notebook_version"]) for row in versioned}
+        _add_new_pairs(connection, table, owner, pairs, extra, known, learned)
+
+
+def _add_new_pairs(
+    connection: Connection,
+    table: Table,
+    owner: str,
+    pairs: Set[Tuple[int, str]],
+    extra: Mapping[str, Any],
+    known: KnownIds,
+    learned: Dict[str, Dict[str, int]],
+) -> None:
+    """Insert the (``owner`` id, version) ``pairs`` of ``table`` not ``known`` to be there, with
+    ``extra`` columns."""
+    by_key = {version_key(owner_id, version): (owner_id, version) for owner_id, version in pairs}
+    _, unknown = known.lookup(table.name, by_key)
     if unknown:
-        rows = [
-            {"notebook_id": n, "version": v, "first_seen": received}
-            for n, v in sorted(by_key[k] for k in unknown)
-        ]
-        learned["notebook_version"].update(dict.fromkeys(unknown, 1))
-        driver_rows.insert_returning(
-            connection, NOTEBOOK_VERSION, rows, ("notebook_id", "version"), ("version",)
-        )
+        rows = [{owner: i, "version": v, **extra} for i, v in sorted(by_key[k] for k in unknown)]
+        learned[table.name].update(dict.fromkeys(unknown, 1))
+        driver_rows.insert_returning(connection, table, rows, (owner, "version"), ("version",))
 
 
 def _count(

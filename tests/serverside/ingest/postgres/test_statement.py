@@ -80,6 +80,7 @@ def test_the_counter_rows_are_locked_in_id_order_and_the_tables_written_in_the_g
     order = [
         "inserted",
         "versions_seen",
+        "issue_versions",
         "new_pairs",
         "issues_bumped",
         "regression_alerts",
