@@ -15,7 +15,8 @@ from .helpers import ADMIN, make_event
 
 def _post_old_and_new(client: TestClient) -> int:
     now = datetime.now(timezone.utc)
-    events = [make_event(occurred_at=now - timedelta(days=20)) for _ in range(3)] + [make_event()]
+    old = [make_event(occurred_at=now - timedelta(days=20), notebook_version="1.0") for _ in range(3)]
+    events = old + [make_event()]
     results = client.post("/api/v1/events/batch", json={"events": events}).json()["results"]
     issue_id: int = results[0]["issue_id"]
     return issue_id
@@ -28,6 +29,8 @@ def _check_after_purge(client: TestClient, issue_id: int) -> None:
     events = client.get(f"/api/v1/issues/{issue_id}/events", headers=ADMIN).json()
     assert events["total"] == 1
     assert client.get("/api/v1/notebooks", headers=ADMIN).json()[0]["event_count"] == 4
+    reported_from = client.get("/api/v1/issues", params={"version": "1.0"}, headers=ADMIN).json()
+    assert [issue["id"] for issue in reported_from["items"]] == [issue_id], "its versions are kept"
 
 
 def test_admin_route_purges_old_reports(client: TestClient) -> None:
