@@ -2,9 +2,9 @@
 
 Each reads a bounded number of rows whatever the number of stored reports, through an index:
 daily counts by the ``issue_day`` primary key (issue, day), the newest reports of an issue (their
-first lines and clients) by ``ix_event_issue_id_id``, a report by its unique ``event_id`` and its
-session's reports by ``ix_event_session_pk_id``. That is what keeps the pages of a notebook with a
-million reports fast.
+first lines and clients) by ``ix_event_issue_id_occurred_at_id``, a report by its unique
+``event_id`` and its session's reports by ``ix_event_session_pk_id``. That is what keeps the pages
+of a notebook with a million reports fast.
 """
 
 from __future__ import annotations

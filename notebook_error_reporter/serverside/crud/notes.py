@@ -1,5 +1,6 @@
 """An issue's note and fixed version (read and changed), a notebook's public notes, and the versions
-an issue was reported from (from its newest ``VERSIONS_SAMPLE`` reports, ``ix_event_issue_id_id``)."""
+an issue was reported from (from its newest ``VERSIONS_SAMPLE`` reports,
+``ix_event_issue_id_occurred_at_id``)."""
 
 from __future__ import annotations
 
