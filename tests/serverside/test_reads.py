@@ -9,7 +9,7 @@ from typing import Any, Dict, List
 import pytest
 from fastapi.testclient import TestClient
 
-from .helpers import ADMIN, make_event
+from .helpers import ADMIN, FRAMES, make_event
 
 
 def _frames(function: str) -> List[Dict[str, Any]]:
@@ -110,6 +110,26 @@ def test_one_issue_with_daily_counts_and_its_events_newest_first(populated: Test
     ids = [e["event_id"] for e in page["items"] + rest["items"]]
     assert len(set(ids)) == 3
     assert all(e["issue_id"] == issue["id"] for e in page["items"])
+
+
+def test_an_issue_shows_the_traceback_of_the_report_that_happened_last(client: TestClient) -> None:
+    """A report that arrives late (a spooled one) is not an issue's newest: the time it happened is."""
+    now = datetime.now(timezone.utc)
+
+    def report(minutes_ago: int, lineno: int) -> int:
+        frames = [FRAMES[0], {**FRAMES[1], "lineno": lineno}]
+        event = make_event(occurred_at=now - timedelta(minutes=minutes_ago), traceback=frames)
+        answer = client.post("/api/v1/events", json=event)
+        assert answer.status_code == 201, answer.text
+        issue_id: int = answer.json()["issue_id"]
+        return issue_id
+
+    issue_id = report(0, 100)
+    assert report(60, 200) == issue_id
+    detail = client.get(f"/api/v1/issues/{issue_id}", headers=ADMIN).json()
+    assert detail["traceback"][-1]["lineno"] == 100
+    events = client.get(f"/api/v1/issues/{issue_id}/events", headers=ADMIN).json()["items"]
+    assert [e["traceback"][-1]["lineno"] for e in events] == [100, 200]
 
 
 def test_session_events_paginate(client: TestClient) -> None:
