@@ -253,7 +253,7 @@ class Event(EventBase, table=True):
     issue_id: int = Field(foreign_key="issue.id")
     session_pk: int = Field(foreign_key="report_session.id")
     notebook_id: int = Field(foreign_key="notebook.id")
-    occurred_at: datetime = Field(sa_type=UTCDateTime)
+    occurred_at: datetime = Field(sa_type=UTCDateTime, index=True)
     received_at: datetime = Field(sa_type=UTCDateTime)
     client: Optional[Dict[str, Any]] = Field(default=None, sa_type=JSON)
     source: str = Field(default="v1", max_length=8, description="'v1' or '0.1', the API it came through.")

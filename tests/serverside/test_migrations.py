@@ -146,7 +146,7 @@ def test_0005_keeps_the_stored_reports_and_issues(database_url: str) -> None:
         database.dispose()
 
 
-DROPPED_IN_0006 = {"ix_event_issue_id_id", "ix_event_issue_id_notebook_version", "ix_event_occurred_at"}
+DROPPED_IN_0006 = {"ix_event_issue_id_id", "ix_event_issue_id_notebook_version"}
 
 
 def event_indexes(database: Database) -> Set[str]:
@@ -154,7 +154,7 @@ def event_indexes(database: Database) -> Set[str]:
 
 
 def test_0006_keeps_the_versions_each_issue_was_reported_from_and_goes_back(database_url: str) -> None:
-    """Upgrading to 0006 fills ``issue_version`` from the stored reports and drops three event
+    """Upgrading to 0006 fills ``issue_version`` from the stored reports and drops two event
     indexes; going back to 0005 makes them again and drops the table; the reports stay."""
     database = Database(database_url)
     try:

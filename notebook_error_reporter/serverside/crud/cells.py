@@ -12,7 +12,6 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from ..models import Event, Issue, Notebook
-from .event_rows import in_any_notebook
 
 CELLS_SAMPLE = 20_000
 CELLS_SHOWN = 50
@@ -33,9 +32,7 @@ def recent_reports(session: Session, notebook: Optional[str], now: datetime, sam
     """The newest ``sample`` reports of the last 30 days (of ``notebook``, if named) as a subquery
     of ``first_line``, ``session_pk``, ``issue_id``; None for an unknown notebook."""
     conditions = [col(Event.occurred_at) >= now - timedelta(days=CELLS_DAYS)]
-    if notebook is None:
-        conditions.append(in_any_notebook())
-    else:
+    if notebook is not None:
         notebook_id = session.scalar(select(col(Notebook.id)).where(col(Notebook.name) == notebook))
         if notebook_id is None:
             return None

@@ -21,12 +21,6 @@ def events_query() -> Select[Event, str, str]:
     )
 
 
-def in_any_notebook() -> Any:
-    """A condition every report meets, in the terms of ``ix_event_notebook_id_occurred_at``: with a
-    condition on ``occurred_at`` it finds reports of any notebook by time, through that index."""
-    return col(Event.notebook_id).in_(select(col(Notebook.id)))
-
-
 def issue_newest(issue_id: Optional[int], limit: int, *columns: Any) -> Select[Any]:
     """``columns`` of the issue's ``limit`` newest stored reports, newest first (by when they
     happened, then by when they were stored)."""

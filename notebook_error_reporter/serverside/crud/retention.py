@@ -9,7 +9,6 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from ..models import Event
-from .event_rows import in_any_notebook
 
 PURGE_CHUNK = 5000
 
@@ -22,10 +21,10 @@ def purge_events(*, session: Session, older_than: datetime) -> int:
     """
     deleted = 0
     while True:
-        # Found through ix_event_notebook_id_occurred_at, the one event index on the time.
         ids = session.scalars(
             select(col(Event.id))
-            .where(in_any_notebook(), col(Event.occurred_at) < older_than)
+            .where(col(Event.occurred_at) < older_than)
+            .order_by(col(Event.id))
             .limit(PURGE_CHUNK)
         ).all()
         if not ids:

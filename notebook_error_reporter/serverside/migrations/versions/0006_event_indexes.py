@@ -8,7 +8,7 @@ Plain SQLAlchemy types only (a migration is history: it must not change when the
 ``(issue_id, id)`` goes: ``(issue_id, occurred_at, id)`` serves an issue's newest reports.
 ``(issue_id, notebook_version)`` goes: the versions an issue was reported from are kept in the small
 ``issue_version`` table (filled here from the stored reports), one row per pair instead of one index
-entry per report. ``occurred_at`` alone goes: ``(notebook_id, occurred_at)`` serves the reads.
+entry per report.
 """
 
 from __future__ import annotations
@@ -38,11 +38,9 @@ def upgrade() -> None:
     )
     op.drop_index("ix_event_issue_id_notebook_version", table_name="event")
     op.drop_index("ix_event_issue_id_id", table_name="event")
-    op.drop_index("ix_event_occurred_at", table_name="event")
 
 
 def downgrade() -> None:
-    op.create_index("ix_event_occurred_at", "event", ["occurred_at"])
     op.create_index("ix_event_issue_id_id", "event", ["issue_id", "id"])
     op.create_index("ix_event_issue_id_notebook_version", "event", ["issue_id", "notebook_version"])
     op.drop_table("issue_version")
