@@ -1,6 +1,6 @@
 """How an issue's reports split by the reporting side (Python, IPython, platform, reporter version,
 Colab or not): counts and shares per value, like Sentry's tag breakdown. Pure: the caller reads the
-``client`` objects of a bounded sample of reports (``crud_dashboard.recent_clients``)."""
+``client`` objects of a bounded sample of reports (``crud/dashboard.recent_clients``)."""
 
 from __future__ import annotations
 
