@@ -197,11 +197,10 @@ def first_line_of(raw_cell: str, context: PrivacyContext) -> str:
     cell runs, not which cell it is, so the first line of its body stands for the cell. Other cell
     magics (``%%bash``) keep their line: their body is not Python and stays unsent.
     """
-    lines = [line.strip() for line in raw_cell.splitlines() if line.strip()]
-    if not lines:
-        return ""
-    wraps_python = lines[0].split(maxsplit=1)[0] in PYTHON_CELL_MAGICS
-    first = lines[1] if wraps_python and len(lines) > 1 else lines[0]
+    lines = (stripped for stripped in map(str.strip, raw_cell.splitlines()) if stripped)
+    first = next(lines, "")
+    if first and first.split(maxsplit=1)[0] in PYTHON_CELL_MAGICS:
+        first = next(lines, first)
     return truncate(scrub_text(first[: MAX_FIRST_LINE_CHARS + _SCRUB_MARGIN], context), MAX_FIRST_LINE_CHARS)
 
 
