@@ -124,7 +124,21 @@ def test_an_unknown_host_name(shell: InteractiveShell, reporters: List[ErrorServ
     )
 
 
+@pytest.fixture
+def collected_afterwards() -> Iterator[None]:
+    """A refused TLS handshake leaves requests' SSL socket to the garbage collector, and the
+    reporters' own closing can leave another. Requested first, this fixture is torn down last,
+    after the reporters are closed, and collects them in this test (whose marks ignore their
+    ResourceWarning) rather than as an unraisable warning in whichever test runs next."""
+    yield
+    gc.collect()
+
+
+# The SSL sockets of refused handshakes are collected in this test (``collected_afterwards``).
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+@pytest.mark.filterwarnings("ignore::ResourceWarning")
 def test_https_spoken_to_a_plain_http_server_is_a_tls_failure(
+    collected_afterwards: None,
     shell: InteractiveShell,
     reporters: List[ErrorServer],
     tmp_path: Path,
@@ -179,11 +193,11 @@ def https_server(tmp_path: Path) -> Iterator[Tuple[str, str]]:
         thread.join(5)
 
 
-# A refused handshake leaves requests' SSL socket to the garbage collector; it is collected here, in
-# this test, rather than as an unraisable ResourceWarning in whichever test runs next.
+# The SSL sockets of refused handshakes are collected in this test (``collected_afterwards``).
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 @pytest.mark.filterwarnings("ignore::ResourceWarning")
 def test_an_untrusted_certificate_is_said_and_a_trusted_one_just_works(
+    collected_afterwards: None,
     shell: InteractiveShell,
     reporters: List[ErrorServer],
     tmp_path: Path,
@@ -199,7 +213,6 @@ def test_an_untrusted_certificate_is_said_and_a_trusted_one_just_works(
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", ca_file)  # the same server, its CA now trusted
     said, found, _ = asked(shell, reporters, tmp_path, url)
     assert said == "" and [r["delivered"] for r in found] == [False]
-    gc.collect()
 
 
 def test_a_server_that_never_answers_is_a_read_timeout(
