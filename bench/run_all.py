@@ -37,6 +37,7 @@ BENCHES: Tuple[Tuple[str, str, Tuple[str, ...]], ...] = (
     ("client_delivery", "client_delivery.py", ()),
     ("server_ingest (SQLite)", "server_ingest.py", ("--database", "sqlite")),
     ("server_ingest (PostgreSQL)", "server_ingest.py", ("--database", "postgresql")),
+    ("ingest_floor", "ingest_floor.py", ()),
     ("dashboard_render", "dashboard_render.py", ()),
     ("database_growth (SQLite)", "database_growth.py", ("--database", "sqlite")),
     ("database_growth (PostgreSQL)", "database_growth.py", ("--database", "postgresql")),
