@@ -11,7 +11,7 @@ Bounded for CI (``CHAOS_CLIENTS`` processes, ``CHAOS_SECONDS`` of errors); the f
 
     CHAOS_CLIENTS=40 CHAOS_SECONDS=60 .venv/bin/python -m pytest tests/serverside/test_chaos.py -s
 
-Runs on the suite's database: SQLite, and PostgreSQL in CI's second run, where ``scripts/test`` sets
+Runs on the suite's database: SQLite, and PostgreSQL in scripts/test's postgresql part, where it sets
 ``NER_TEST_POSTGRES_DIR`` (the ``scripts/postgres`` directory of that server) for the restarts.
 """
 
