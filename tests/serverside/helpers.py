@@ -196,3 +196,27 @@ def issue_of(client: Any, issue_id: int) -> Dict[str, Any]:
     assert answer.status_code == 200, answer.text
     issue: Dict[str, Any] = answer.json()
     return issue
+
+
+# Every counter equal to the rows it counts, as the server's writes leave them: (what, a query giving two
+# numbers that must be equal). The benches' fill and floor are checked with these.
+COUNTERS_MATCH_ROWS = {
+    "notebooks' reports": "SELECT (SELECT count(*) FROM event),"
+    " (SELECT COALESCE(sum(event_count), 0) FROM notebook)",
+    "issues' reports": "SELECT count(*), 0 FROM issue i"
+    " WHERE event_count != (SELECT count(*) FROM event e WHERE e.issue_id = i.id)",
+    "issues' sessions": "SELECT count(*), 0 FROM issue i"
+    " WHERE session_count != (SELECT count(*) FROM issue_session s WHERE s.issue_id = i.id)",
+    "issue-session pairs": "SELECT (SELECT count(*) FROM issue_session),"
+    " (SELECT count(*) FROM (SELECT DISTINCT issue_id, session_pk FROM event) AS pairs)",
+    "issue days": "SELECT (SELECT COALESCE(sum(count), 0) FROM issue_day), (SELECT count(*) FROM event)",
+    "sessions' reports": "SELECT count(*), 0 FROM report_session r"
+    " WHERE event_count != (SELECT count(*) FROM event e WHERE e.session_pk = r.id)",
+    "notebooks' sessions": "SELECT (SELECT COALESCE(sum(session_count), 0) FROM notebook),"
+    " (SELECT count(*) FROM report_session)",
+    "issues' first and last seen": "SELECT count(*), 0 FROM issue i WHERE event_count > 0 AND ("
+    " first_seen != (SELECT min(occurred_at) FROM event e WHERE e.issue_id = i.id)"
+    " OR last_seen != (SELECT max(occurred_at) FROM event e WHERE e.issue_id = i.id))",
+    "notebooks' last seen": "SELECT count(*), 0 FROM notebook n"
+    " WHERE last_seen != (SELECT max(occurred_at) FROM event e WHERE e.notebook_id = n.id)",
+}

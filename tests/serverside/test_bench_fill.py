@@ -15,29 +15,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 
 from _fill import Crowd, grow, session_sizes  # noqa: E402
 
-CROWD = Crowd(("growth-1", "growth-2", "growth-3"), issues=20, reports_per_session=10, days=5, seed=3)
+from .helpers import COUNTERS_MATCH_ROWS  # noqa: E402
 
-# (what, query giving two numbers that must be equal)
-CONSISTENT = {
-    "notebooks' reports": "SELECT (SELECT count(*) FROM event),"
-    " (SELECT COALESCE(sum(event_count), 0) FROM notebook)",
-    "issues' reports": "SELECT count(*), 0 FROM issue i"
-    " WHERE event_count != (SELECT count(*) FROM event e WHERE e.issue_id = i.id)",
-    "issues' sessions": "SELECT count(*), 0 FROM issue i"
-    " WHERE session_count != (SELECT count(*) FROM issue_session s WHERE s.issue_id = i.id)",
-    "issue-session pairs": "SELECT (SELECT count(*) FROM issue_session),"
-    " (SELECT count(*) FROM (SELECT DISTINCT issue_id, session_pk FROM event) AS pairs)",
-    "issue days": "SELECT (SELECT COALESCE(sum(count), 0) FROM issue_day), (SELECT count(*) FROM event)",
-    "sessions' reports": "SELECT count(*), 0 FROM report_session r"
-    " WHERE event_count != (SELECT count(*) FROM event e WHERE e.session_pk = r.id)",
-    "notebooks' sessions": "SELECT (SELECT COALESCE(sum(session_count), 0) FROM notebook),"
-    " (SELECT count(*) FROM report_session)",
-    "issues' first and last seen": "SELECT count(*), 0 FROM issue i WHERE event_count > 0 AND ("
-    " first_seen != (SELECT min(occurred_at) FROM event e WHERE e.issue_id = i.id)"
-    " OR last_seen != (SELECT max(occurred_at) FROM event e WHERE e.issue_id = i.id))",
-    "notebooks' last seen": "SELECT count(*), 0 FROM notebook n"
-    " WHERE last_seen != (SELECT max(occurred_at) FROM event e WHERE e.notebook_id = n.id)",
-}
+CROWD = Crowd(("growth-1", "growth-2", "growth-3"), issues=20, reports_per_session=10, days=5, seed=3)
 
 
 def test_session_sizes_add_up_and_stay_in_range() -> None:
@@ -64,7 +44,7 @@ def test_grown_in_steps_counters_match_rows(database_url: str, steps: tuple) -> 
                 assert connection.execute(text("SELECT count(*) FROM event")).scalar_one() == total
                 issues = connection.execute(text("SELECT count(*) FROM issue")).scalar_one()
                 assert issues == len(CROWD.notebooks) * CROWD.issues  # made once, grown afterwards
-                for what, query in CONSISTENT.items():
+                for what, query in COUNTERS_MATCH_ROWS.items():
                     left, right = connection.execute(text(query)).one()
                     assert left == right, what
         with engine.connect() as connection:
