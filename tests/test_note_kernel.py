@@ -118,8 +118,11 @@ def test_a_link_is_shown_as_a_link_in_the_kernel(
         )
     html = note_bundle(notebook.cells[4])["text/html"]
     assert '<a href="https://example.org/nb?v=2&amp;x=1"' in html and html.count("<a ") == 1
-    # The added time on a failing cell, the note displayed through the kernel's messages included.
+    # The added time on a failing cell, the note displayed through the kernel's messages included: the
+    # note comes from memory, with no request to the server in the cell's way. A quiet 2-core machine
+    # measures about 0.25 ms; the bound leaves room for a slow machine running the suite's three parts
+    # at once (1.2 ms was seen there): speed goals are the benches' to check, this is a test.
     measured = notebook.cells[5]
     assert len(display_data(measured)) == 100
     (line,) = [o["text"] for o in measured.outputs if o["output_type"] == "stream"]
-    assert float(line.split()[1]) < 1.0, line
+    assert float(line.split()[1]) < 3.0, line
