@@ -29,8 +29,6 @@ import json
 import os
 import random
 import sqlite3
-import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -42,12 +40,11 @@ from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 from _figures import Figures, add_json_argument
+from _fill import stamp
+from server_ingest import empty_database, postgres_server
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests" / "serverside"))
-
-from notebook_error_reporter.serverside import create_db  # noqa: E402
-from notebook_error_reporter.serverside.core.db import SQLITE_WAL_AUTOCHECKPOINT_PAGES  # noqa: E402
+from notebook_error_reporter.serverside import create_db
+from notebook_error_reporter.serverside.core.db import SQLITE_WAL_AUTOCHECKPOINT_PAGES
 
 BATCH = 100
 GROUP = 10  # batches a transaction (the server's MAX_BATCH_GROUP)
@@ -98,10 +95,6 @@ class Crowd:
                 issue = self.rng.choice(self.issues[notebook])
             reports.append((issue, start + timedelta(seconds=k)))
         return Batch(notebook, uuid.uuid4().hex, reports)
-
-
-def stamp(moment: datetime) -> str:
-    return moment.isoformat(sep=" ")
 
 
 # -- SQLite --------------------------------------------------------------------------------------------
@@ -250,23 +243,14 @@ def sqlite_floor(
 # -- PostgreSQL ----------------------------------------------------------------------------------------
 @contextmanager
 def postgres_url() -> Iterator[str]:
-    """A throw-away PostgreSQL (scripts/postgres) and, in it, a migrated schema of its own."""
-    from databases import fresh_database
-
-    directory = Path(tempfile.mkdtemp(prefix="ner-floor-postgres-"))
-    url = subprocess.run(
-        [str(ROOT / "scripts" / "postgres"), "start", str(directory)],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
-    os.environ["NER_TEST_DATABASE_URL"] = url
-    try:
-        with fresh_database(directory) as schema_url:
-            create_db(schema_url)
-            yield schema_url
-    finally:
-        subprocess.run([str(ROOT / "scripts" / "postgres"), "stop", str(directory)], check=False)
+    """A migrated schema of its own on a throw-away PostgreSQL (``server_ingest``'s helpers)."""
+    with (
+        postgres_server(None) as server,
+        tempfile.TemporaryDirectory() as workdir,
+        empty_database(Path(workdir), "postgresql", server) as url,
+    ):
+        create_db(url)
+        yield url
 
 
 _PG_ISSUE = (
