@@ -39,8 +39,7 @@ from _figures import Figures, add_json_argument, ratio
 from IPython.core.interactiveshell import InteractiveShell
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
-sys.path.insert(0, str(ROOT / "tests" / "serverside"))
+sys.path.append(str(ROOT / "tests"))
 
 from _legacy import ensure_env  # noqa: E402
 from delivery_servers import SilentServer, free_port  # noqa: E402
@@ -65,7 +64,7 @@ class LocalServer:
         self._live: Any = None
         self._process: Optional[subprocess.Popen[str]] = None
         try:
-            from live_server import start_server  # type: ignore[import-not-found]
+            from serverside.live_server import start_server
 
             self._live = start_server(workdir)
             self.url = str(self._live.base_url).rstrip("/")

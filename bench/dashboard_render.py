@@ -41,9 +41,9 @@ from _figures import Figures, add_json_argument, ratio
 from _fill import Crowd, grow_sqlite
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests" / "serverside"))
+sys.path.append(str(ROOT / "tests"))
 
-from live_server import start_server  # noqa: E402
+from serverside.live_server import start_server  # noqa: E402
 from sqlalchemy import create_engine  # noqa: E402
 
 from notebook_error_reporter.serverside import create_db  # noqa: E402

@@ -55,9 +55,9 @@ from server_ingest import (
 from sqlalchemy import create_engine, text
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests" / "serverside"))
+sys.path.append(str(ROOT / "tests"))
 
-from live_server import start_server  # noqa: E402
+from serverside.live_server import start_server  # noqa: E402
 
 from notebook_error_reporter.serverside import create_db  # noqa: E402
 

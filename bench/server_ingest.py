@@ -66,10 +66,10 @@ from _figures import Figures, add_json_argument, ratio
 from _legacy import ensure_env
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests" / "serverside"))
+sys.path.append(str(ROOT / "tests"))
 
-from databases import VARIABLE, fresh_database  # noqa: E402
-from live_server import free_port, start_server  # noqa: E402
+from serverside.databases import VARIABLE, fresh_database  # noqa: E402
+from serverside.live_server import free_port, start_server  # noqa: E402
 
 from notebook_error_reporter.serverside import create_db  # noqa: E402
 

@@ -28,12 +28,8 @@ import httpx
 
 from notebook_error_reporter.serverside.cli import token_path
 
-try:
-    from .databases import fresh_database
-    from .helpers import ADMIN_TOKEN
-except ImportError:  # imported as a top-level module (tests/serverside on sys.path, e.g. by bench/)
-    from databases import fresh_database  # type: ignore[no-redef]
-    from helpers import ADMIN_TOKEN  # type: ignore[no-redef]
+from .databases import fresh_database
+from .helpers import ADMIN_TOKEN
 
 START_TIMEOUT = 30.0
 SERVER_SCRIPT = str(Path(sys.executable).parent / "notebook-error-server")  # the installed command

@@ -3,6 +3,7 @@ counter matches the rows, as after the server's own writes."""
 
 from __future__ import annotations
 
+import importlib.machinery
 import sqlite3
 import sys
 from pathlib import Path
@@ -18,6 +19,9 @@ from .helpers import COUNTERS_MATCH_ROWS
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 
 import ingest_floor  # noqa: E402
+
+# What a test module collected after this one finds as ``helpers`` (tests/helpers.py).
+HELPERS_AFTER_IMPORT = importlib.machinery.PathFinder.find_spec("helpers")
 
 # The floor's issues are made before their reports, with the batch's clock: their first seen is not a
 # report's time.
@@ -53,3 +57,10 @@ def test_the_postgresql_floor_writes_what_the_server_writes(tmp_path: Path) -> N
                     assert left == right, what
         finally:
             engine.dispose()
+
+
+def test_importing_the_bench_leaves_the_tests_own_modules_first_on_the_path() -> None:
+    # bench/ once put tests/serverside first on the path for its own imports: its helpers.py then
+    # shadowed tests/helpers.py for every server test collected after this file.
+    found = HELPERS_AFTER_IMPORT
+    assert found is not None and found.origin == str(Path(__file__).resolve().parents[1] / "helpers.py")
