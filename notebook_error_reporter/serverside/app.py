@@ -21,7 +21,8 @@ from .._version import __version__
 from . import pages
 from .alerts.deliverer import AlertConfig, Deliverer
 from .api import docs_pages, errors
-from .api.main import API_PREFIX, api_router, ingest_router, root_router
+from .api.docs import with_schemas
+from .api.main import API_PREFIX, api_router, ingest_body_models, ingest_router, root_router
 from .api.request_limits import RequestLimitsMiddleware
 from .core import schema
 from .core.config import Settings
@@ -95,6 +96,7 @@ def build_app(settings: Settings) -> FastAPI:
     app.include_router(ingest_router, prefix=API_PREFIX)  # first: the busiest routes
     app.include_router(api_router)
     app.include_router(root_router)
+    with_schemas(app, *ingest_body_models)
     docs_pages.install(app)
     pages.install(app)  # the dashboard, and the security headers on every answer
     return app

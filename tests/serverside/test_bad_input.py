@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any, Dict, Iterator
 
@@ -21,6 +22,7 @@ NOT_JSON_BODIES = [
     pytest.param(b"\xff\xfe{}", {"content-type": "application/json"}, id="not utf-8"),
     pytest.param(b'{"a": 1}', {"content-type": "text/plain"}, id="not labelled json"),
     pytest.param(b"a=1&b=2", {"content-type": "application/x-www-form-urlencoded"}, id="form"),
+    pytest.param(b'{"a": 1}', {"content-type": ""}, id="not labelled"),
 ]
 
 
@@ -44,6 +46,18 @@ def test_non_json_is_a_400_with_the_exact_message(
     assert answer.status_code == 400
     assert answer.json() == {"detail": NOT_JSON}
     _nothing_stored(client)
+
+
+@pytest.mark.parametrize(
+    "content_type", ["application/json; charset=utf-8", "Application/JSON", "application/report+json"]
+)
+def test_a_report_labelled_json_in_any_of_its_spellings_is_stored(
+    client: TestClient, content_type: str
+) -> None:
+    event = make_event()
+    answer = client.post("/api/v1/events", content=json.dumps(event), headers={"content-type": content_type})
+    assert answer.status_code == 201, answer.text
+    assert answer.json()["event_id"] == event["event_id"]
 
 
 @pytest.mark.parametrize(("body", "headers"), NOT_JSON_BODIES[:3])

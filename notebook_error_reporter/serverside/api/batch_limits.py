@@ -13,12 +13,12 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from typing import Annotated, Dict, List, Sequence, Set, Tuple
+from typing import Dict, List, Sequence, Set, Tuple
 
-from fastapi import Depends, Request
+from fastapi import Request
 
 from ..state import ServerState
-from .deps import address_key_for, address_of, check_colab, hashed_session_id, run_guard, too_many
+from .deps import address_key_for, address_of, check_colab, hashed_session_id, too_many
 
 
 def share_out(sessions: Sequence[str], address_room: int, session_room: Dict[str, int]) -> List[bool]:
@@ -84,15 +84,8 @@ def limit_batch(request: Request, state: ServerState, sessions: Sequence[str]) -
     return BatchAllowance(let_in=let_in, retry_after=retry_after)
 
 
-async def batch_guard(request: Request) -> ServerState:
-    """The batch route's guard: the Colab check only. Its reports are counted once they are read
-    (``limit_batch``); an address with no room left was refused before its body was read
-    (``address_gate.py``)."""
-    return await run_guard(request, _check_colab)
-
-
-def _check_colab(request: Request, state: ServerState) -> None:
+def check_colab_of(request: Request, state: ServerState) -> None:
+    """The batch route's guard (``deps.run_guard``): the Colab check only. Its reports are counted
+    once they are read (``limit_batch``); an address with no room left was refused before its body
+    was read (``address_gate.py``)."""
     check_colab(state, address_of(request, state))
-
-
-BatchGuardedStateDep = Annotated[ServerState, Depends(batch_guard)]

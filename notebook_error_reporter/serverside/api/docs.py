@@ -1,8 +1,13 @@
-"""The error answers of each route, for the OpenAPI document (/docs): status, meaning, example."""
+"""What the OpenAPI document (/docs) says beyond the routes' signatures: each route's error answers
+(status, meaning, example), and the body of a route that reads its body itself (``json_body.py``)."""
 
 from __future__ import annotations
 
-from typing import Any, Dict, Union
+from typing import Any, Callable, Dict, Type, Union
+
+from fastapi import FastAPI
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
 
 from ..schemas import Detail
 from .errors import NOT_JSON, UNAVAILABLE
@@ -61,3 +66,27 @@ def answers(*codes: int) -> Dict[Union[int, str], Dict[str, Any]]:
             entry["headers"] = spec["headers"]
         result[code] = entry
     return result
+
+
+def body_of(model: Type[BaseModel]) -> Dict[str, Any]:
+    """``openapi_extra=`` for a route that reads its body itself: the body is a ``model``, required.
+    The app must have the model's schema (``with_schemas``)."""
+    schema = {"$ref": f"#/components/schemas/{model.__name__}"}
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
+
+
+def with_schemas(app: FastAPI, *models: Type[BaseModel]) -> None:
+    """The OpenAPI document gains the schemas of ``models`` (and of the models they use), which no
+    route's signature names."""
+    build: Callable[[], Dict[str, Any]] = app.openapi
+
+    def openapi() -> Dict[str, Any]:
+        if app.openapi_schema is None:
+            document = build()  # kept by the app as app.openapi_schema
+            _, together = models_json_schema(
+                [(model, "validation") for model in models], ref_template="#/components/schemas/{model}"
+            )
+            document.setdefault("components", {}).setdefault("schemas", {}).update(together["$defs"])
+        return app.openapi_schema or build()
+
+    app.openapi = openapi  # type: ignore[method-assign]

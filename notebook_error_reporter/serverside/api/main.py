@@ -15,6 +15,7 @@ from .routes import admin, events, health, issues, legacy, notebooks, notes, ses
 API_PREFIX = "/api/v1"
 
 ingest_router = events.router  # included under API_PREFIX by app.py
+ingest_body_models = events.BODY_MODELS  # documented by app.py
 api_router = APIRouter(prefix=API_PREFIX)
 for module in (sessions, notebooks, notes, issues, admin):
     api_router.include_router(module.router)
