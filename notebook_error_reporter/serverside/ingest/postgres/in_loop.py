@@ -2,9 +2,11 @@
 
 Reports whose notebook, session and issue ids are remembered (``KnownIds``) need nothing but
 ``statement.py``'s one statement, a transaction by itself in autocommit: the loop sends it on
-psycopg's asynchronous connection and serves other requests until the answer comes. Whatever this
-cannot settle goes back to the writer thread: a group with an id to read or make, reports stored
-before (their issue is read there), and any error (nothing of the group was stored); after an error
+psycopg's asynchronous connection and serves other requests until the answer comes. A group whose
+only new ids are sessions (under a crowd, nearly every group) has them made first by one more
+statement (``new_sessions.py``). Whatever this cannot settle goes back to the writer thread: a group
+with a notebook or an issue to read or make, reports stored before (their issue is read there), and
+any error (nothing of the group was stored); after an error
 the loop leaves PostgreSQL to the writer thread for a while. Each event loop has a connection of
 its own, opened on first use and closed by the loop's flusher when it ends. See docs/design.md.
 """
@@ -19,10 +21,12 @@ from typing import TYPE_CHECKING, Any, Dict, List, Optional
 
 from ...core.db import CONNECT_TIMEOUT_S
 from ...core.traffic import TRAFFIC
+from ...grouping import fingerprints
 from ...scrub import CleanEvent
 from .. import old_copies
 from ..known_ids import KnownIds
-from ..planning import IngestResult, created_results, known_rows
+from ..planning import IngestResult, created_results, known_rows, unique
+from .new_sessions import made_sessions
 from .statement import store_and_count_async
 
 if TYPE_CHECKING:  # psycopg comes with the [postgres] extra; a SQLite server runs without it
@@ -54,6 +58,8 @@ class PostgresInLoop:
             return [None] * len(events)
         try:
             rows = known_rows(events, self.known, received)
+            if rows is None and await self._sessions_made(events, received):
+                rows = known_rows(events, self.known, received)
             if rows is None:
                 return [None] * len(events)
             connection = await self._connect()
@@ -70,6 +76,23 @@ class PostgresInLoop:
         TRAFFIC.stored += len(stored.created)  # known issues only: none is new here
         TRAFFIC.regressions += len(stored.regressed)
         return created_results(events, stored.created)  # None: stored before, its issue is read
+
+    async def _sessions_made(self, events: List[CleanEvent], received: datetime) -> bool:
+        """Make and remember the group's new sessions (``new_sessions.py``) if they are all that
+        keeps it from being stored here; whether they were made."""
+        new = unique(events)
+        notebooks, missing_notebooks = self.known.lookup("notebook", {e.notebook for e in new.values()})
+        _, missing_sessions = self.known.lookup("session", {e.session_id for e in new.values()})
+        _, missing_issues = self.known.lookup("issue", set(fingerprints(new).values()))
+        if missing_notebooks or missing_issues or not missing_sessions:
+            return False
+        wanted = set(missing_sessions)
+        notebook_of = {e.session_id: notebooks[e.notebook] for e in new.values() if e.session_id in wanted}
+        made = await made_sessions(await self._connect(), notebook_of, received)
+        if made is None:
+            return False
+        self.known.learn({"session": made})
+        return True
 
     async def close(self) -> None:
         """Close the running loop's connection, if it has one."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import threading
 import uuid
 from typing import List, Sequence
 
@@ -25,7 +26,7 @@ from notebook_error_reporter.serverside.models import EVENT, ISSUE, SESSION
 from notebook_error_reporter.serverside.scrub import CleanEvent
 
 from ...databases import is_postgres
-from ...helpers import WriteLog, clean, count
+from ...helpers import COUNTERS_MATCH_ROWS, WriteLog, clean, count
 
 pytestmark = pytest.mark.skipif(not is_postgres(), reason="the loop's own connection is PostgreSQL's")
 
@@ -129,3 +130,67 @@ def test_a_group_the_database_refuses_is_redone_by_the_writer_report_by_report(
     later = ingest_all(group, wave(2))
     assert all(isinstance(r, IngestResult) and r.created for r in later)
     assert write_log.count(HANDED_TO_WRITER) > handed and write_log.count(STORED_IN_LOOP) == 0
+
+
+def counters_that_do_not_match(database: Database) -> List[str]:
+    """The names of COUNTERS_MATCH_ROWS's checks that fail."""
+    wrong = []
+    with database.engine.connect() as connection:
+        for what, query in COUNTERS_MATCH_ROWS.items():
+            left, right = connection.execute(text(query)).one()
+            if left != right:
+                wrong.append(what)
+    return wrong
+
+
+def test_a_group_whose_only_new_ids_are_sessions_is_stored_by_the_loop(
+    database: Database, write_log: WriteLog
+) -> None:
+    # A crowd: each stranger's session is new, their notebook and their errors are known.
+    group = Ingestion(database)
+    ingest_all(group, wave(3))
+    writer_groups = write_log.count(REPORTS_TRANSACTION)
+    strangers = [uuid.uuid4().hex for _ in range(5)]
+    crowd = [clean(error_name=f"Error{i % 3}", session_id=strangers[i % 5]) for i in range(15)]
+    results = ingest_all(group, crowd)
+    assert all(isinstance(r, IngestResult) and r.created for r in results), results
+    assert write_log.count(REPORTS_TRANSACTION) == writer_groups, "the writer thread stored none of them"
+    assert write_log.count(STORED_IN_LOOP) >= 1
+    with database.session() as session:
+        made = session.execute(
+            select(SESSION.c.session_id, SESSION.c.event_count).where(SESSION.c.session_id.in_(strangers))
+        ).all()
+        notebook_sessions = session.execute(text("SELECT session_count FROM notebook")).scalar_one()
+    assert sorted(made) == sorted((stranger, 3) for stranger in strangers)
+    assert notebook_sessions == 2 + 5
+    assert counters_that_do_not_match(database) == []
+
+
+def test_two_loops_making_the_same_new_sessions_at_once_make_each_once(database: Database) -> None:
+    # Two worker processes' loops (here two threads' loops) get the same strangers' first reports.
+    group = Ingestion(database)
+    ingest_all(group, wave(3))
+    strangers = [uuid.uuid4().hex for _ in range(8)]
+    halves = [
+        [clean(error_name=f"Error{i % 3}", session_id=strangers[i % 8]) for i in range(16)] for _ in range(2)
+    ]
+    outcomes: List[List[object]] = [[], []]
+    start = threading.Barrier(2)
+
+    def loop(number: int) -> None:
+        start.wait()
+        outcomes[number] = ingest_all(group, halves[number])
+
+    threads = [threading.Thread(target=loop, args=(number,)) for number in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert all(isinstance(r, IngestResult) and r.created for half in outcomes for r in half), outcomes
+    assert count(database, EVENT) == 3 + 32
+    with database.session() as session:
+        made = session.execute(
+            select(SESSION.c.session_id, SESSION.c.event_count).where(SESSION.c.session_id.in_(strangers))
+        ).all()
+    assert sorted(made) == sorted((stranger, 4) for stranger in strangers)
+    assert counters_that_do_not_match(database) == []
