@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Dict, List, Optional, Sequence, Set, Tuple
 
-from ..grouping import fingerprints
 from ..scrub import CleanEvent
 from .known_ids import KnownIds
 
@@ -43,14 +42,26 @@ def unique(events: Sequence[CleanEvent]) -> Dict[str, CleanEvent]:
     return new
 
 
+Lookup = Tuple[Dict[str, int], List[str]]
+
+
+def _lookups(
+    new: Dict[str, CleanEvent], prints: Dict[str, str], known: KnownIds
+) -> Tuple[Lookup, Lookup, Lookup]:
+    """``known.lookup`` of ``new``'s notebooks, sessions and issues: (remembered ids, missing keys) each."""
+    return (
+        known.lookup("notebook", {e.notebook for e in new.values()}),
+        known.lookup("session", {e.session_id for e in new.values()}),
+        known.lookup("issue", set(prints.values())),
+    )
+
+
 def remembered(
     new: Dict[str, CleanEvent], prints: Dict[str, str], known: KnownIds
 ) -> Optional[Tuple[Dict[str, int], Dict[str, int], Dict[str, int]]]:
     """The notebook, session and issue ids of ``new`` if ``known`` remembers every one, else None."""
-    (notebooks, missing_notebooks), (sessions, missing_sessions), (issues, missing_issues) = (
-        known.lookup("notebook", {e.notebook for e in new.values()}),
-        known.lookup("session", {e.session_id for e in new.values()}),
-        known.lookup("issue", set(prints.values())),
+    (notebooks, missing_notebooks), (sessions, missing_sessions), (issues, missing_issues) = _lookups(
+        new, prints, known
     )
     if missing_notebooks or missing_sessions or missing_issues:
         return None
@@ -82,12 +93,10 @@ def event_row(
 
 
 def known_rows(
-    events: Sequence[CleanEvent], known: KnownIds, received: datetime
+    new: Dict[str, CleanEvent], prints: Dict[str, str], known: KnownIds, received: datetime
 ) -> Optional[List[Dict[str, Any]]]:
-    """The event rows, sorted by event id, if every id they need is remembered; else None (some id
-    must first be read or made)."""
-    new = unique(events)
-    prints = fingerprints(new)
+    """The event rows of ``new`` (``unique``, with its ``fingerprints``), sorted by event id, if
+    every id they need is remembered; else None (some id must first be read or made)."""
     found = remembered(new, prints, known)
     if found is None:
         return None
@@ -97,6 +106,18 @@ def known_rows(
         event_row(e, issues[prints[k]], sessions[e.session_id], notebooks[e.notebook], times[k], received)
         for k, e in sorted(new.items())
     ]
+
+
+def only_sessions_missing(
+    new: Dict[str, CleanEvent], prints: Dict[str, str], known: KnownIds
+) -> Optional[Dict[str, int]]:
+    """``{session id: notebook id}`` of the sessions of ``new`` that ``known`` lacks, if they are
+    all it lacks (every notebook and issue remembered); else None."""
+    (notebooks, missing_notebooks), (_, missing_sessions), (_, missing_issues) = _lookups(new, prints, known)
+    if missing_notebooks or missing_issues or not missing_sessions:
+        return None
+    wanted = set(missing_sessions)
+    return {e.session_id: notebooks[e.notebook] for e in new.values() if e.session_id in wanted}
 
 
 def results_in_order(

@@ -24,6 +24,7 @@ from .. import grouping, search, search_index
 from ..core.queries import ids_by_key
 from ..core.traffic import TRAFFIC
 from ..core.types import utcnow
+from ..grouping import fingerprints
 from ..models import EVENT, ISSUE, NOTEBOOK, SESSION
 from ..scrub import CleanEvent
 from .databases import DatabaseWrites, writes_for
@@ -33,7 +34,6 @@ from .planning import (
     IngestResult,
     effective_times,
     event_row,
-    fingerprints,
     remembered,
     results_in_order,
     unique,

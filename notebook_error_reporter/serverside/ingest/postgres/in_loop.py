@@ -25,7 +25,7 @@ from ...grouping import fingerprints
 from ...scrub import CleanEvent
 from .. import old_copies
 from ..known_ids import KnownIds
-from ..planning import IngestResult, created_results, known_rows, unique
+from ..planning import IngestResult, created_results, known_rows, only_sessions_missing, unique
 from .new_sessions import made_sessions
 from .statement import store_and_count_async
 
@@ -57,9 +57,11 @@ class PostgresInLoop:
         if time.monotonic() < self._paused_until:
             return [None] * len(events)
         try:
-            rows = known_rows(events, self.known, received)
-            if rows is None and await self._sessions_made(events, received):
-                rows = known_rows(events, self.known, received)
+            new = unique(events)
+            prints = fingerprints(new)
+            rows = known_rows(new, prints, self.known, received)
+            if rows is None and await self._sessions_made(new, prints, received):
+                rows = known_rows(new, prints, self.known, received)
             if rows is None:
                 return [None] * len(events)
             connection = await self._connect()
@@ -77,17 +79,14 @@ class PostgresInLoop:
         TRAFFIC.regressions += len(stored.regressed)
         return created_results(events, stored.created)  # None: stored before, its issue is read
 
-    async def _sessions_made(self, events: List[CleanEvent], received: datetime) -> bool:
+    async def _sessions_made(
+        self, new: Dict[str, CleanEvent], prints: Dict[str, str], received: datetime
+    ) -> bool:
         """Make and remember the group's new sessions (``new_sessions.py``) if they are all that
         keeps it from being stored here; whether they were made."""
-        new = unique(events)
-        notebooks, missing_notebooks = self.known.lookup("notebook", {e.notebook for e in new.values()})
-        _, missing_sessions = self.known.lookup("session", {e.session_id for e in new.values()})
-        _, missing_issues = self.known.lookup("issue", set(fingerprints(new).values()))
-        if missing_notebooks or missing_issues or not missing_sessions:
+        notebook_of = only_sessions_missing(new, prints, self.known)
+        if notebook_of is None:
             return False
-        wanted = set(missing_sessions)
-        notebook_of = {e.session_id: notebooks[e.notebook] for e in new.values() if e.session_id in wanted}
         made = await made_sessions(await self._connect(), notebook_of, received)
         if made is None:
             return False

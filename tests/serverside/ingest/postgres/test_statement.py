@@ -17,8 +17,9 @@ from sqlalchemy import func, select, text, update
 
 from notebook_error_reporter.serverside.alerts import outbox
 from notebook_error_reporter.serverside.core.db import Database
+from notebook_error_reporter.serverside.grouping import fingerprints
 from notebook_error_reporter.serverside.ingest.known_ids import KnownIds
-from notebook_error_reporter.serverside.ingest.planning import known_rows
+from notebook_error_reporter.serverside.ingest.planning import known_rows, unique
 from notebook_error_reporter.serverside.ingest.postgres import statement
 from notebook_error_reporter.serverside.ingest.transaction import ingest_events
 from notebook_error_reporter.serverside.models import EVENT, ISSUE, ISSUE_DAY, NOTEBOOK, SESSION
@@ -47,7 +48,8 @@ def known_ids(database: Database) -> KnownIds:
 
 
 def rows_of(known: KnownIds, events: List[CleanEvent]) -> List[Dict[str, Any]]:
-    found = known_rows(events, known, NOW)
+    new = unique(events)
+    found = known_rows(new, fingerprints(new), known, NOW)
     assert found is not None, "every id is known"
     return found
 
