@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import sqlite3
 import threading
 import time
 import uuid
@@ -15,7 +16,7 @@ from typing import Any, Awaitable, Callable, Dict, List, Optional, Tuple, TypeVa
 import pytest
 from fastapi.testclient import TestClient
 from hypothesis import strategies as st
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.engine import make_url
 
 from notebook_error_reporter.serverside.core.db import Database
@@ -220,3 +221,17 @@ COUNTERS_MATCH_ROWS = {
     "notebooks' last seen": "SELECT count(*), 0 FROM notebook n"
     " WHERE last_seen != (SELECT max(occurred_at) FROM event e WHERE e.notebook_id = n.id)",
 }
+
+
+def counters_off(connection: Any, checks: Dict[str, str] = COUNTERS_MATCH_ROWS) -> List[str]:
+    """The names of the ``checks`` (``COUNTERS_MATCH_ROWS``'s, by default) whose two numbers differ,
+    on a SQLAlchemy or ``sqlite3`` connection."""
+    off = []
+    for what, query in checks.items():
+        if isinstance(connection, sqlite3.Connection):
+            left, right = connection.execute(query).fetchone()
+        else:
+            left, right = connection.execute(text(query)).one()
+        if left != right:
+            off.append(what)
+    return off
