@@ -19,10 +19,10 @@ from pydantic import TypeAdapter, ValidationError
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
-T = TypeVar("T")
+from .errors import NOT_JSON
+from .request_origin import header_values
 
-# FastAPI's words for a body it could not read (errors.py answers them as "not JSON").
-BODY_ERROR = "There was an error parsing the body"
+T = TypeVar("T")
 
 
 async def json_of(request: Request) -> Any:
@@ -32,7 +32,7 @@ async def json_of(request: Request) -> Any:
         raw = await request.body()
         if not raw:
             return None
-        if not _labelled_json(_content_type(request)):
+        if not _labelled_json(next(iter(header_values(request.scope, b"content-type")), None)):
             return raw
         return json.loads(raw)
     except json.JSONDecodeError as error:
@@ -42,7 +42,7 @@ async def json_of(request: Request) -> Any:
     except HTTPException:
         raise  # the request limits' 408 and 413
     except Exception as error:  # e.g. bad UTF-8
-        raise HTTPException(status_code=400, detail=BODY_ERROR) from error
+        raise HTTPException(status_code=400, detail=NOT_JSON) from error
 
 
 def validated(adapter: TypeAdapter[T], body: Any) -> T:
@@ -53,13 +53,6 @@ def validated(adapter: TypeAdapter[T], body: Any) -> T:
         raise RequestValidationError(
             [{**e, "loc": ("body", *e["loc"])} for e in error.errors(include_url=False)], body=body
         ) from None
-
-
-def _content_type(request: Request) -> Optional[str]:
-    for name, value in request.scope["headers"]:
-        if name == b"content-type":
-            return value.decode("latin-1")
-    return None
 
 
 def _labelled_json(content_type: Optional[str]) -> bool:
