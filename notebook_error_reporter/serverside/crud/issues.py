@@ -12,6 +12,7 @@ from sqlmodel import col
 
 from ..core.types import utcnow
 from ..models import (
+    ISSUE,
     DayCount,
     Event,
     EventsPage,
@@ -88,7 +89,7 @@ def list_issues(
     )
     terms = query_terms(search)
     if terms:
-        conditions.append(issues_matching(session.get_bind().dialect.name, col(Issue.id), terms))
+        conditions.append(issues_matching(session.get_bind().dialect.name, ISSUE.c.id, terms))
     if notebook is not None:
         conditions.append(col(Notebook.name) == notebook)
     if status is not None:

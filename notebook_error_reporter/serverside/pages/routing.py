@@ -8,7 +8,7 @@ says what was wrong. ``PageRoute`` turns the validation error into a ``PageError
 
 from __future__ import annotations
 
-from typing import Any, Awaitable, Callable, Dict, List
+from typing import Any, Callable, Coroutine, Dict, List
 
 from fastapi import APIRouter
 from fastapi.exceptions import RequestValidationError
@@ -18,7 +18,7 @@ from starlette.responses import Response
 
 from .deps import PageError
 
-Handler = Callable[[Request], Awaitable[Response]]
+Handler = Callable[[Request], Coroutine[Any, Any, Response]]
 
 
 def describe(errors: List[Dict[str, Any]]) -> str:

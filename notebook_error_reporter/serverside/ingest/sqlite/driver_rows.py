@@ -19,6 +19,7 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 from sqlalchemy import Connection, Table, bindparam
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Dialect
+from sqlalchemy.sql.schema import ScalarElementColumnDefault
 
 _Processor = Optional[Callable[[Any], Any]]
 # The rows of one multi-row VALUES statement: SQLite takes up to 32,766 parameters per statement.
@@ -231,12 +232,12 @@ def _compiled_insert(
             rows_of[bind] = (row, name)
             values[-1][name] = bindparam(bind, type_=table.c[name].type)
         for name, default in defaults.items():  # a column default: the same constant in every row
-            if not default.is_scalar:
+            if not isinstance(default, ScalarElementColumnDefault):
                 raise TypeError(f"{table.name}.{name}: a default computed per row; the rows must supply it")
             values[-1][name] = bindparam(f"r{row}_{name}", value=default.arg, type_=table.c[name].type)
-    statement = sqlite.insert(table).values(values).on_conflict_do_nothing(index_elements=list(keys))
-    statement = statement.returning(*(table.c[name] for name in returning))
-    return compile_statement(statement, dialect, rows_of)
+    insert = sqlite.insert(table).values(values).on_conflict_do_nothing(index_elements=list(keys))
+    returning_ids = insert.returning(*(table.c[name] for name in returning))
+    return compile_statement(returning_ids, dialect, rows_of)
 
 
 def insert_returning(
