@@ -449,6 +449,9 @@ def test_module_does_no_io_and_imports_nothing_heavy() -> None:
 
 
 # --- speed and hostile input --------------------------------------------------------------------------------
+# Costs are this thread's CPU time (time.thread_time): what scrubbing itself takes, whatever else the
+# machine runs meanwhile (CI runs three test parts side by side on two cores; wall time there once
+# made a 0.2 s scrub take 1.007 s). Runaway backtracking would still cost CPU, and fail.
 
 HOSTILE = ["a@a.", "aaaa:", "/////", "/a ", "'/a", "a b/", "password=", '"password":"', "eyJa.", "1.1.1.1.",
            "::", "ghp_", "https://a", "https://a@", "-----BEGIN PRIVATE KEY-----", "\\\\", "~/", "<home>/",
@@ -461,9 +464,9 @@ HOSTILE = ["a@a.", "aaaa:", "/////", "/a ", "'/a", "a b/", "password=", '"passwo
 @pytest.mark.parametrize("unit", HOSTILE)
 def test_hostile_input_of_100_kb_is_scrubbed_in_well_under_a_second(unit: str) -> None:
     text = unit * (100_000 // len(unit))
-    started = time.perf_counter()
+    started = time.thread_time()
     scrubbed = scrub(text)
-    assert time.perf_counter() - started < 1.0
+    assert time.thread_time() - started < 1.0
     assert isinstance(scrubbed, str)
 
 
@@ -477,21 +480,21 @@ def test_a_typical_message_costs_well_under_a_millisecond() -> None:
     for message in messages:  # warm the rule cache
         scrub(message)
     rounds = 50
-    started = time.perf_counter()
+    started = time.thread_time()
     for _ in range(rounds):
         for message in messages:
             scrub(message)
-    per_message = (time.perf_counter() - started) / (rounds * len(messages))
+    per_message = (time.thread_time() - started) / (rounds * len(messages))
     assert per_message < 0.001
 
 
 def test_a_full_length_message_is_cheap_too() -> None:
     message = ("KeyError: 'x' not in frame at /home/alice/a/b.csv; " * 50)[:2000]
     scrub(message)
-    started = time.perf_counter()
+    started = time.thread_time()
     for _ in range(10):
         scrub(message)
-    assert (time.perf_counter() - started) / 10 < 0.02
+    assert (time.thread_time() - started) / 10 < 0.02
 
 
 # --- properties ---------------------------------------------------------------------------------------------
