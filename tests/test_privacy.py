@@ -450,8 +450,8 @@ def test_module_does_no_io_and_imports_nothing_heavy() -> None:
 
 # --- speed and hostile input --------------------------------------------------------------------------------
 # Costs are this thread's CPU time (time.thread_time): what scrubbing itself takes, whatever else the
-# machine runs meanwhile (CI runs three test parts side by side on two cores; wall time there once
-# made a 0.2 s scrub take 1.007 s). Runaway backtracking would still cost CPU, and fail.
+# machine runs meanwhile (CI runs three test parts side by side on two cores, where wall time can be
+# several times the CPU time). Runaway backtracking would still cost CPU, and fail.
 
 HOSTILE = ["a@a.", "aaaa:", "/////", "/a ", "'/a", "a b/", "password=", '"password":"', "eyJa.", "1.1.1.1.",
            "::", "ghp_", "https://a", "https://a@", "-----BEGIN PRIVATE KEY-----", "\\\\", "~/", "<home>/",

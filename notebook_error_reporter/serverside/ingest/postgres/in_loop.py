@@ -6,10 +6,9 @@ psycopg's asynchronous connection and serves other requests until the answer com
 only new ids are sessions (under a crowd, nearly every group) has them made first by one more
 statement (``new_sessions.py``). Whatever this cannot settle goes back to the writer thread: a group
 with a notebook or an issue to read or make, reports stored before (their issue is read there), and
-any error (nothing of the group was stored); after an error
-the loop leaves PostgreSQL to the writer thread for a while. Each event loop has a connection of
-its own, opened on first use and closed by the loop's flusher when it ends. See docs/design.md.
-"""
+any error (nothing of the group was stored); after an error the loop leaves PostgreSQL to the
+writer thread for a while. Each event loop has a connection of its own, opened on first use and
+closed by the loop's flusher when it ends. See docs/design.md."""
 
 from __future__ import annotations
 
